@@ -1,0 +1,10 @@
+/* The two things the helper can be asked to do. Each returns the helper's exit code. */
+#ifndef HC_ACTIONS_H
+#define HC_ACTIONS_H
+
+#include "shim.pb.h"
+
+int hc_action_run(const shim_v1_Spec *spec);
+int hc_action_exec(const shim_v1_Spec *spec);
+
+#endif

@@ -1,0 +1,77 @@
+#define _GNU_SOURCE
+#include "child.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "process.h"
+#include "report.h"
+#include "sync.h"
+
+_Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
+{
+	int code = hc_error_exit_code(err);
+	struct hc_error ignored;
+
+	hc_report_error(err);
+	/* The monitor may be gone already (MONITOR_DETACH); the frame above is what counts. */
+	hc_sync_send(sync_fd, HC_SYNC_ERROR, code, err->stage, &ignored);
+	_exit(code);
+}
+
+void hc_child_begin(const char *name, int sync_fd)
+{
+	struct hc_error err;
+
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	/* If the monitor dies during setup, nobody is left to report or clean up: die with it. Cleared
+	 * before READY, since a detaching monitor exits right after. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Sync step 1 (child): wait until we are in our cgroups and our id maps exist. A monitor that died
+	 * before the line above shows up here as EOF. */
+	if (hc_sync_expect(sync_fd, HC_SYNC_ACK, shim_v1_Stage_STAGE_CLONE, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+}
+
+_Noreturn void hc_child_finish(const shim_v1_Spec *spec, int sync_fd, int fifo_fd, int cap_last)
+{
+	const shim_v1_Process *process = &spec->process;
+	struct hc_error err;
+
+	hc_report_stage(shim_v1_Stage_STAGE_RLIMITS);
+	if (hc_process_limits(process, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	hc_report_stage(shim_v1_Stage_STAGE_TERMINAL);
+	if (hc_process_session(process, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
+	if (hc_process_credentials(process, cap_last, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	/* After the user change, so the directory is checked with the process's own permissions. */
+	hc_report_stage(shim_v1_Stage_STAGE_CWD);
+	if (hc_process_cwd(process, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	hc_report_stage(shim_v1_Stage_STAGE_CLOSE_FDS);
+	if (hc_process_close_fds(process, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+
+	/* Sync step 2 (child): READY. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (hc_sync_send(sync_fd, HC_SYNC_READY, 0, shim_v1_Stage_STAGE_WAIT_START, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	/* Sync step 3 (child): wait until READY has been reported before writing any frame of our own. */
+	if (hc_sync_expect(sync_fd, HC_SYNC_REPORTED, shim_v1_Stage_STAGE_WAIT_START, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+
+	if (fifo_fd >= 0) {
+		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
+		if (hc_process_wait_start(fifo_fd, &err) < 0)
+			hc_child_fail(sync_fd, &err);
+	}
+	hc_report_stage(shim_v1_Stage_STAGE_EXEC);
+	/* Sync step 4 (child): on success execve() closes our end of the socket, which the monitor reads
+	 * as "started". */
+	hc_process_exec(process, &err);
+	hc_child_fail(sync_fd, &err);
+}

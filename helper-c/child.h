@@ -1,0 +1,20 @@
+/* The helper's second process, which becomes the container's init (ACTION_RUN_CONTAINER) or the new
+ * process in a running container (ACTION_EXEC). The numbered sync steps match monitor.c. Every function
+ * here ends the process on failure: it reports its own ERROR frame, tells the monitor, and _exits. */
+#ifndef HC_CHILD_H
+#define HC_CHILD_H
+
+#include "error.h"
+#include "shim.pb.h"
+
+/* Name the process (for ps), and wait for the monitor's ACK (sync step 1). */
+void hc_child_begin(const char *name, int sync_fd);
+
+/* Steps j to p, once the process sits in its final namespaces and root: limits, session, credentials,
+ * cwd, descriptors, READY, the start FIFO (fifo_fd >= 0), execve. Never returns. */
+_Noreturn void hc_child_finish(const shim_v1_Spec *spec, int sync_fd, int fifo_fd, int cap_last);
+
+/* Report err, tell the monitor, _exit with the code that goes with it. */
+_Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err);
+
+#endif

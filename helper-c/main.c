@@ -1,0 +1,73 @@
+/* shim-helper SPEC_FD STATUS_FD: read one Spec frame, do what it says, report with Status frames.
+ * All policy is in the spec; see proto/shim.proto for the contract. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actions.h"
+#include "error.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
+
+static int parse_fd(const char *arg, int *fd)
+{
+	unsigned long value;
+
+	if (hc_parse_uint(arg, INT_MAX, &value) < 0)
+		return -1;
+	*fd = (int)value;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* Static: decoded once, shared by both processes after clone(), never freed. */
+	static shim_v1_Spec spec = shim_v1_Spec_init_zero;
+	struct hc_error err;
+	int spec_fd = 3;
+	int status_fd = 4;
+
+	if (argc > 3 || (argc > 1 && parse_fd(argv[1], &spec_fd) < 0) ||
+	    (argc > 2 && parse_fd(argv[2], &status_fd) < 0)) {
+		static const char usage[] = "usage: shim-helper [SPEC_FD [STATUS_FD]]\n";
+
+		/* No status descriptor to report on: this is for a human. */
+		hc_write_all(2, usage, sizeof(usage) - 1);
+		return HC_EXIT_SETUP;
+	}
+	hc_report_init(status_fd);
+	/* The status pipe must reach neither the container's process nor anything it runs. */
+	if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		static const char bad[] = "shim-helper: status descriptor is not open\n";
+
+		hc_write_all(2, bad, sizeof(bad) - 1);
+		return HC_EXIT_SETUP;
+	}
+
+	if (hc_spec_read(spec_fd, &spec, &err) < 0) {
+		close(spec_fd);
+		hc_report_error(&err);
+		return hc_error_exit_code(&err);
+	}
+	close(spec_fd);
+	hc_report_set_debug(spec.debug);
+	if (hc_spec_validate(&spec, &err) < 0) {
+		hc_report_error(&err);
+		return hc_error_exit_code(&err);
+	}
+
+	switch (spec.action) {
+	case shim_v1_Action_ACTION_RUN_CONTAINER:
+		return hc_action_run(&spec);
+	case shim_v1_Action_ACTION_EXEC:
+		return hc_action_exec(&spec);
+	case shim_v1_Action_ACTION_UNSPECIFIED:
+		break;
+	}
+	/* hc_spec_validate() refused anything else. */
+	return HC_EXIT_SETUP;
+}

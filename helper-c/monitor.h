@@ -1,0 +1,27 @@
+/* The helper's first process, outside the container: it places the new process, acknowledges it, and
+ * watches it to the end (MONITOR_WAIT) or until it is ready (MONITOR_DETACH). The numbered sync steps
+ * here match the ones in child.c. */
+#ifndef HC_MONITOR_H
+#define HC_MONITOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "shim.pb.h"
+
+/* clone() like fork(), with extra CLONE_NEW* flags. 0 in the child, the pid in the parent, -1 on error. */
+pid_t hc_clone(unsigned long ns_flags);
+
+/* Sync step 1: put pid in Spec.cgroup_procs, write its id maps when it has a new user namespace, then
+ * send ACK. Also makes the monitor deaf to the signals a terminal or the shim may send it. On failure
+ * the child is killed and reaped, the error reported, and the helper's exit code returned (else 0). */
+int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_userns);
+
+/* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. */
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd);
+
+/* The helper's exit code after reporting err from the monitor: kill and reap pid first when > 0. */
+int hc_monitor_fail(pid_t pid, const struct hc_error *err);
+
+#endif

@@ -1,0 +1,246 @@
+#define _GNU_SOURCE
+#include "process.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int hc_cap_last(void)
+{
+	hc_cleanup_close int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	char buf[16];
+	unsigned long last;
+	ssize_t n;
+
+	if (fd >= 0) {
+		n = hc_read_full(fd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (hc_parse_uint(buf, 63, &last) == 0)
+				return (int)last;
+		}
+	}
+	/* No /proc: ask the kernel one capability at a time. */
+	for (last = 0; last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0; last++)
+		;
+	return (int)last;
+}
+
+int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_RLIMITS;
+
+	for (pb_size_t i = 0; i < process->rlimits_count; i++) {
+		const shim_v1_Rlimit *rl = &process->rlimits[i];
+		struct rlimit limit = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+
+		if (prlimit(0, (int)rl->resource, &limit, NULL) < 0)
+			return hc_fail(err, stage, errno, NULL, "set rlimit %u", rl->resource);
+	}
+	if (process->has_oom_score_adj) {
+		char value[16];
+		size_t len = hc_format(value, sizeof(value), "%d", process->oom_score_adj);
+
+		if (hc_write_file("/proc/self/oom_score_adj", value, len) < 0)
+			return hc_fail(err, stage, errno, "/proc/self/oom_score_adj", "write oom_score_adj");
+	}
+	if (process->has_umask)
+		umask((mode_t)(process->umask & 0777));
+	return 0;
+}
+
+int hc_process_session(const shim_v1_Process *process, struct hc_error *err)
+{
+	if (process->new_session && setsid() < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, errno, NULL, "setsid");
+	return 0;
+}
+
+static int capset_sets(const shim_v1_Capabilities *caps)
+{
+	struct hc_cap_header header = { HC_LINUX_CAPABILITY_VERSION_3, 0 };
+	struct hc_cap_data data[2];
+
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(caps->effective >> (32 * i));
+		data[i].permitted = (uint32_t)(caps->permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(caps->inheritable >> (32 * i));
+	}
+	return (int)syscall(SYS_capset, &header, data);
+}
+
+int hc_process_credentials(const shim_v1_Process *process, int cap_last, struct hc_error *err)
+{
+	const shim_v1_Capabilities *caps = &process->capabilities;
+	const bool with_caps = process->has_capabilities;
+	const shim_v1_Stage cap_stage = shim_v1_Stage_STAGE_CAPABILITIES;
+	const shim_v1_Stage user_stage = shim_v1_Stage_STAGE_USER;
+
+	if (with_caps) {
+		/* Shrinking the bounding set needs CAP_SETPCAP, which we hold only until the user changes. */
+		for (int cap = 0; cap <= cap_last; cap++)
+			if (!(caps->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+				return hc_fail(err, cap_stage, errno, NULL, "drop capability %d from the bounding set", cap);
+		/* Without this, setresuid() away from root would empty the permitted set before capset. */
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return hc_fail(err, cap_stage, errno, NULL, "set keepcaps");
+	}
+
+	/* Groups before the gid, the gid before the uid: each step needs the privilege the next removes.
+	 * Raw syscalls: musl's wrappers would try to broadcast to threads this process does not have. */
+	if (syscall(SYS_setgroups, (size_t)process->additional_gids_count, process->additional_gids) < 0) {
+		/* A user namespace with setgroups denied refuses even clearing the list; there is nothing
+		 * more to clear then, so only a wanted list is an error. */
+		if (!(errno == EPERM && process->additional_gids_count == 0))
+			return hc_fail(err, user_stage, errno, NULL, "setgroups");
+	}
+	if (syscall(SYS_setresgid, process->gid, process->gid, process->gid) < 0)
+		return hc_fail(err, user_stage, errno, NULL, "setresgid %u", process->gid);
+	if (syscall(SYS_setresuid, process->uid, process->uid, process->uid) < 0)
+		return hc_fail(err, user_stage, errno, NULL, "setresuid %u", process->uid);
+
+	if (with_caps) {
+		/* After setresuid(): a uid change clears the effective set, so the sets are written now. */
+		if (capset_sets(caps) < 0)
+			return hc_fail(err, cap_stage, errno, NULL, "capset");
+		/* Ambient needs each capability in both permitted and inheritable, so it comes last. */
+		for (int cap = 0; cap <= cap_last; cap++)
+			if ((caps->ambient & (1ULL << cap)) &&
+			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+				return hc_fail(err, cap_stage, errno, NULL, "raise ambient capability %d", cap);
+	}
+	if (process->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_NO_NEW_PRIVS, errno, NULL, "set no_new_privs");
+	return 0;
+}
+
+int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err)
+{
+	const char *cwd = hc_has(process->cwd) ? process->cwd : "/";
+
+	if (chdir(cwd) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, cwd, "chdir");
+	return 0;
+}
+
+static int cloexec_from_proc(int first)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *entry;
+	int dir_fd;
+
+	if (dir == NULL)
+		return -1;
+	dir_fd = dirfd(dir);
+	while ((entry = readdir(dir)) != NULL) {
+		unsigned long fd;
+
+		if (hc_parse_uint(entry->d_name, INT_MAX, &fd) < 0 || (int)fd < first || (int)fd == dir_fd)
+			continue;
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err)
+{
+	unsigned first = 3 + process->preserve_fds;
+
+	/* Close-on-exec rather than close: our own status and sync descriptors must live until execve(). */
+	if (syscall(SYS_close_range, first, ~0U, HC_CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	if ((errno == ENOSYS || errno == EINVAL) && cloexec_from_proc((int)first) == 0)
+		return 0;
+	return hc_fail(err, shim_v1_Stage_STAGE_CLOSE_FDS, errno, NULL, "close descriptors from %u", first);
+}
+
+int hc_process_wait_start(int fifo_fd, struct hc_error *err)
+{
+	char path[32];
+	hc_cleanup_close int fd = -1;
+
+	/* Opened through /proc/self/fd: the FIFO's host path is not reachable from inside the container. */
+	hc_format(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
+	do
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "open start fifo");
+	if (hc_write_all(fd, "0", 1) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "write start fifo");
+	return 0;
+}
+
+static const char *env_path(char *const *env)
+{
+	for (; *env != NULL; env++)
+		if (strncmp(*env, "PATH=", 5) == 0)
+			return *env + 5;
+	return DEFAULT_PATH;
+}
+
+int hc_process_exec(const shim_v1_Process *process, struct hc_error *err)
+{
+	const char *file = process->args[0];
+	size_t file_len = strlen(file);
+	const char *dirs;
+	bool seen_eacces = false;
+	int last_errno = ENOENT;
+
+	if (strchr(file, '/') != NULL) {
+		execve(file, process->args, process->env);
+		return hc_fail(err, shim_v1_Stage_STAGE_EXEC, errno, file, "exec");
+	}
+	/* As execvpe(): try each PATH entry; an EACCES is remembered, since a later entry may still hold a
+	 * program we can run, and reported only if none does. */
+	for (dirs = env_path(process->env);; dirs++) {
+		char candidate[PATH_MAX];
+		size_t dir_len = strcspn(dirs, ":");
+
+		if (dir_len + 1 + file_len < sizeof(candidate)) {
+			if (dir_len == 0) {
+				memcpy(candidate, file, file_len + 1);
+			} else {
+				memcpy(candidate, dirs, dir_len);
+				candidate[dir_len] = '/';
+				memcpy(candidate + dir_len + 1, file, file_len + 1);
+			}
+			execve(candidate, process->args, process->env);
+			switch (errno) {
+			case EACCES:
+				seen_eacces = true;
+				break;
+			case ENOENT:
+			case ENOTDIR:
+			case ENAMETOOLONG:
+				break;
+			default:
+				/* Found but cannot run it (ENOEXEC, ETXTBSY, ...): stop, like execvpe. */
+				return hc_fail(err, shim_v1_Stage_STAGE_EXEC, errno, file, "exec %s", candidate);
+			}
+		}
+		dirs += dir_len;
+		if (*dirs == '\0')
+			break;
+	}
+	last_errno = seen_eacces ? EACCES : ENOENT;
+	return hc_fail(err, shim_v1_Stage_STAGE_EXEC, last_errno, file, "exec");
+}

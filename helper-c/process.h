@@ -1,0 +1,31 @@
+/* The process's own attributes, set inside the container after the mounts: limits, session, credentials
+ * and capabilities, working directory, inherited descriptors; then the start FIFO and execve(). Shared by
+ * ACTION_RUN_CONTAINER and ACTION_EXEC. */
+#ifndef HC_PROCESS_H
+#define HC_PROCESS_H
+
+#include "error.h"
+#include "shim.pb.h"
+
+/* The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). Read by the monitor
+ * on the host, since the container may have no /proc. */
+int hc_cap_last(void);
+
+/* rlimits, oom_score_adj and umask. */
+int hc_process_limits(const shim_v1_Process *process, struct hc_error *err);
+/* setsid() when process.new_session. */
+int hc_process_session(const shim_v1_Process *process, struct hc_error *err);
+/* The bounding set, user and groups, the other capability sets, no_new_privs. */
+int hc_process_credentials(const shim_v1_Process *process, int cap_last, struct hc_error *err);
+/* chdir(process.cwd), or / when it is empty. */
+int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err);
+/* Mark every descriptor from 3 + preserve_fds up close-on-exec. */
+int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err);
+
+/* FINISH_WAIT_FOR_START: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
+ * opens it for reading, then write one byte. */
+int hc_process_wait_start(int fifo_fd, struct hc_error *err);
+/* execve() process.args, searching the PATH of process.env. Returns only on failure (stage EXEC). */
+int hc_process_exec(const shim_v1_Process *process, struct hc_error *err);
+
+#endif

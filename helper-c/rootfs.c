@@ -1,0 +1,155 @@
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "mounts.h"
+#include "util.h"
+
+#define ROOTFS shim_v1_Stage_STAGE_ROOTFS
+
+int hc_rootfs_propagation(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	unsigned long propagation = spec->rootfs.propagation != 0 ? (unsigned long)spec->rootfs.propagation
+								   : MS_PRIVATE;
+
+	if (mount(NULL, "/", NULL, MS_REC | propagation, NULL) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_PROPAGATION, errno, "/", "set propagation 0x%lx on /",
+			       propagation);
+	return 0;
+}
+
+/* The classic mount(2) takes the options as one page; a path with ',' or ':' in it cannot be written
+ * there at all. Either case goes through fsconfig(), which takes each layer whole ("lowerdir+", 6.8+). */
+static bool overlay_fits_classic(const shim_v1_Rootfs *rootfs, char *data, size_t size)
+{
+	size_t len = hc_format(data, size, "lowerdir=");
+
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++) {
+		if (strpbrk(rootfs->lower_dirs[i], ",:\\") != NULL)
+			return false;
+		len += hc_format(data + len, size - len, "%s%s", i > 0 ? ":" : "", rootfs->lower_dirs[i]);
+	}
+	if (hc_has(rootfs->upper_dir)) {
+		if (strpbrk(rootfs->upper_dir, ",\\") != NULL || strpbrk(rootfs->work_dir, ",\\") != NULL)
+			return false;
+		len += hc_format(data + len, size - len, ",upperdir=%s,workdir=%s", rootfs->upper_dir, rootfs->work_dir);
+	}
+	return len + 1 < size;
+}
+
+static int fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what)
+{
+	int saved = errno;
+	char log[256];
+	ssize_t n;
+
+	/* The kernel keeps its reason in the fs context: "e overlay: failed to resolve ...". */
+	n = read(fsfd, log, sizeof(log) - 1);
+	if (n > 0) {
+		log[n] = '\0';
+		if (log[n - 1] == '\n')
+			log[n - 1] = '\0';
+		return hc_fail(err, ROOTFS, saved, path, "mount overlay: %s (%s)", what, log);
+	}
+	return hc_fail(err, ROOTFS, saved, path, "mount overlay: %s", what);
+}
+
+static int fs_set(int fsfd, const char *key, const char *value)
+{
+	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_STRING, key, value, 0);
+}
+
+static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error *err)
+{
+	hc_cleanup_close int fsfd = -1;
+	hc_cleanup_close int mfd = -1;
+
+	fsfd = (int)syscall(SYS_fsopen, "overlay", HC_FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: fsopen");
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
+		if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
+			return fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
+	if (hc_has(rootfs->upper_dir)) {
+		if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
+			return fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
+		if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
+			return fs_fail(fsfd, err, rootfs->work_dir, "workdir");
+	}
+	if (syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_fail(fsfd, err, rootfs->path, "create");
+	mfd = (int)syscall(SYS_fsmount, fsfd, HC_FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0)
+		return fs_fail(fsfd, err, rootfs->path, "fsmount");
+	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, rootfs->path, HC_MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: move_mount");
+	return 0;
+}
+
+int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
+{
+	const shim_v1_Rootfs *rootfs = &spec->rootfs;
+	char data[4096];
+
+	if (rootfs->lower_dirs_count > 0) {
+		if (overlay_fits_classic(rootfs, data, sizeof(data))) {
+			if (mount("overlay", rootfs->path, "overlay", 0, data) < 0)
+				return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay");
+		} else if (mount_overlay_fsconfig(rootfs, err) < 0) {
+			return -1;
+		}
+	} else if (mount(rootfs->path, rootfs->path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs");
+	}
+	/* Opened after mounting, so the descriptor is the new mount's root, not the directory beneath. */
+	*rootfd = open(rootfs->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*rootfd < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "open rootfs");
+	return 0;
+}
+
+int hc_rootfs_pivot(const shim_v1_Spec *spec, int rootfd, struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_PIVOT_ROOT;
+	const char *path = spec->rootfs.path;
+
+	if (fchdir(rootfd) < 0)
+		return hc_fail(err, stage, errno, path, "chdir to rootfs");
+	if (spec->rootfs.no_pivot) {
+		/* For a rootfs on ramfs, which pivot_root refuses. The host's mounts stay below, hidden. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return hc_fail(err, stage, errno, path, "move rootfs onto /");
+		if (chroot(".") < 0)
+			return hc_fail(err, stage, errno, path, "chroot");
+	} else {
+		/* pivot_root(".", ".") stacks the old root on top of the new one at the same place (runc's
+		 * trick), so no directory has to be made for it inside the rootfs. */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return hc_fail(err, stage, errno, path, "pivot_root");
+		/* The old root must not pass our unmount on to the host if it was shared with it. */
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return hc_fail(err, stage, errno, path, "make old root a slave");
+		if (umount2(".", MNT_DETACH) < 0)
+			return hc_fail(err, stage, errno, path, "detach old root");
+	}
+	if (chdir("/") < 0)
+		return hc_fail(err, stage, errno, "/", "chdir to new root");
+	return 0;
+}
+
+int hc_rootfs_readonly(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (!spec->rootfs.readonly)
+		return 0;
+	if (hc_remount_bind("/", MS_RDONLY) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_READONLY_PATHS, errno, "/", "remount / read-only");
+	return 0;
+}

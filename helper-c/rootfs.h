@@ -1,0 +1,19 @@
+/* The container's root: propagation, the overlay or bind mount at rootfs.path, pivot_root, read-only /. */
+#ifndef HC_ROOTFS_H
+#define HC_ROOTFS_H
+
+#include "error.h"
+#include "shim.pb.h"
+
+/* Make the whole (new) mount tree private, or what rootfs.propagation says, before anything is mounted,
+ * so that nothing the container mounts propagates back to the host. */
+int hc_rootfs_propagation(const shim_v1_Spec *spec, struct hc_error *err);
+/* Mount the overlay, or bind rootfs.path onto itself so that it is a mount point pivot_root accepts.
+ * On success *rootfd is an O_PATH descriptor of the new mount's root. */
+int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err);
+/* Make rootfd the process's / and drop every host mount from its view. */
+int hc_rootfs_pivot(const shim_v1_Spec *spec, int rootfd, struct hc_error *err);
+/* rootfs.readonly: remount / read-only, the last mount step. */
+int hc_rootfs_readonly(const shim_v1_Spec *spec, struct hc_error *err);
+
+#endif

@@ -1,0 +1,192 @@
+/* ACTION_RUN_CONTAINER: new namespaces, the rootfs, and the container's init. */
+#define _GNU_SOURCE
+#include "actions.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "devices.h"
+#include "monitor.h"
+#include "mounts.h"
+#include "namespaces.h"
+#include "process.h"
+#include "report.h"
+#include "rootfs.h"
+#include "sync.h"
+#include "util.h"
+
+static int write_sysctls(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	for (pb_size_t i = 0; i < spec->sysctls_count; i++) {
+		const shim_v1_Sysctl *sysctl = &spec->sysctls[i];
+		const char *value = sysctl->value != NULL ? sysctl->value : "";
+		char path[512];
+		size_t len = hc_format(path, sizeof(path), "/proc/sys/%s", sysctl->key);
+
+		if (len + 1 >= sizeof(path))
+			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, ENAMETOOLONG, sysctl->key, "sysctl");
+		for (char *c = path + strlen("/proc/sys/"); *c != '\0'; c++)
+			if (*c == '.')
+				*c = '/';
+		if (hc_write_file(path, value, strlen(value)) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, errno, path, "write sysctl %s", sysctl->key);
+	}
+	return 0;
+}
+
+static int set_names(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (hc_has(spec->hostname) && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_HOSTNAME, errno, NULL, "sethostname %s", spec->hostname);
+	if (hc_has(spec->domainname) && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_HOSTNAME, errno, NULL, "setdomainname %s", spec->domainname);
+	return 0;
+}
+
+static int loopback_up(struct hc_error *err)
+{
+	hc_cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq req;
+
+	if (sock < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_NETWORK, errno, NULL, "loopback: socket");
+	memset(&req, 0, sizeof(req));
+	memcpy(req.ifr_name, "lo", 3);
+	if (ioctl(sock, SIOCGIFFLAGS, &req) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_NETWORK, errno, NULL, "loopback: get flags of lo");
+	req.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &req) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_NETWORK, errno, NULL, "loopback: bring lo up");
+	return 0;
+}
+
+/* Steps a to i, in the container's init; each failure reported by the caller. */
+static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struct hc_error *err)
+{
+	hc_cleanup_close int rootfd = -1;
+
+	/* a. Join before unsharing, so that the new namespaces belong to the user namespace we joined. */
+	hc_report_stage(shim_v1_Stage_STAGE_JOIN_NAMESPACES);
+	if (hc_ns_join(ns, err) < 0)
+		return -1;
+	hc_report_stage(shim_v1_Stage_STAGE_UNSHARE);
+	if (hc_ns_unshare(spec, err) < 0)
+		return -1;
+
+	/* b. Before the first mount: nothing below may propagate to the host. */
+	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
+	if (hc_rootfs_propagation(spec, err) < 0)
+		return -1;
+	/* c, d, e. Everything is made below rootfd, resolved inside it, while host paths (bind sources,
+	 * device nodes) are still reachable. */
+	hc_report_stage(shim_v1_Stage_STAGE_ROOTFS);
+	if (hc_rootfs_mount(spec, &rootfd, err) < 0)
+		return -1;
+	hc_report_stage(shim_v1_Stage_STAGE_MOUNTS);
+	if (hc_mounts_apply(spec, rootfd, err) < 0)
+		return -1;
+	hc_report_stage(shim_v1_Stage_STAGE_DEVICES);
+	if (hc_devices_create(spec, rootfd, err) < 0 || hc_symlinks_create(spec, rootfd, err) < 0)
+		return -1;
+
+	/* f. */
+	hc_report_stage(shim_v1_Stage_STAGE_PIVOT_ROOT);
+	if (hc_rootfs_pivot(spec, rootfd, err) < 0)
+		return -1;
+
+	/* g. Through the container's own /proc, before /proc/sys may be made read-only below. */
+	if (spec->sysctls_count > 0) {
+		hc_report_stage(shim_v1_Stage_STAGE_SYSCTL);
+		if (write_sysctls(spec, err) < 0)
+			return -1;
+	}
+	/* h. Masks first: a masked path inside a read-only one must still be mountable. / goes last. */
+	hc_report_stage(shim_v1_Stage_STAGE_MASK_PATHS);
+	if (hc_mounts_mask_paths(spec, err) < 0)
+		return -1;
+	hc_report_stage(shim_v1_Stage_STAGE_READONLY_PATHS);
+	if (hc_mounts_readonly_paths(spec, err) < 0 || hc_rootfs_readonly(spec, err) < 0)
+		return -1;
+
+	/* i. */
+	hc_report_stage(shim_v1_Stage_STAGE_HOSTNAME);
+	if (set_names(spec, err) < 0)
+		return -1;
+	if (spec->loopback_up) {
+		hc_report_stage(shim_v1_Stage_STAGE_NETWORK);
+		if (loopback_up(err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hc_action_run(const shim_v1_Spec *spec)
+{
+	struct hc_error err;
+	struct hc_ns_set ns;
+	hc_cleanup_close int fifo_fd = -1;
+	int sync_fds[2];
+	unsigned long clone_flags = hc_ns_clone_flags(spec);
+	int cap_last;
+	pid_t pid;
+	int ret;
+
+	prctl(PR_SET_NAME, "shim:[0:PARENT]", 0, 0, 0);
+	/* Read on the host: the container may not mount /proc. */
+	cap_last = hc_cap_last();
+
+	/* 1. Every namespace path is opened before any is joined (they are host paths). */
+	hc_ns_set_init(&ns);
+	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
+	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0) {
+		hc_ns_set_close(&ns);
+		return hc_monitor_fail(0, &err);
+	}
+	/* Held as O_PATH from the host side; the init opens it for writing through /proc/self/fd later,
+	 * when the host path is no longer visible. O_PATH does not block on a FIFO. */
+	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
+		fifo_fd = open(spec->start_fifo, O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_WAIT_START, errno, spec->start_fifo, "open start fifo");
+			hc_ns_set_close(&ns);
+			return hc_monitor_fail(0, &err);
+		}
+	}
+
+	/* 2, 3. */
+	if (hc_sync_pair(sync_fds, &err) < 0) {
+		hc_ns_set_close(&ns);
+		return hc_monitor_fail(0, &err);
+	}
+	hc_report_stage(shim_v1_Stage_STAGE_CLONE);
+	pid = hc_clone(clone_flags);
+	if (pid < 0) {
+		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
+		hc_ns_set_close(&ns);
+		return hc_monitor_fail(0, &err);
+	}
+	if (pid == 0) {
+		close(sync_fds[0]);
+		hc_child_begin("shim:[1:INIT]", sync_fds[1]);
+		if (build_container(spec, &ns, &err) < 0)
+			hc_child_fail(sync_fds[1], &err);
+		hc_child_finish(spec, sync_fds[1], fifo_fd, cap_last);
+	}
+	close(sync_fds[1]);
+	hc_ns_set_close(&ns);
+	hc_close_fdp(&fifo_fd);
+
+	/* 4, 5, 6. */
+	ret = hc_monitor_start(spec, pid, sync_fds[0], (clone_flags & CLONE_NEWUSER) != 0);
+	if (ret != 0)
+		return ret;
+	return hc_monitor_wait(spec, pid, sync_fds[0]);
+}

@@ -1,0 +1,39 @@
+/* Messages between the helper's monitor (outside) and the process it sets up (inside), over a
+ * SOCK_SEQPACKET socketpair. Each type has its own distinctive value so that a stray or corrupt message
+ * reads as "expected X, got Y" instead of being taken for another. Both ends are close-on-exec: the
+ * monitor reads EOF without an error message exactly when execve() succeeded. */
+#ifndef HC_SYNC_H
+#define HC_SYNC_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+enum hc_sync_type {
+	/* monitor -> init: the pid is in its cgroups and the id maps are written; go on. */
+	HC_SYNC_ACK = 0x41,
+	/* init -> monitor: fully set up; value is unused. */
+	HC_SYNC_READY = 0x42,
+	/* init -> monitor: the init has written an ERROR frame; value is the exit code it will _exit with. */
+	HC_SYNC_ERROR = 0x43,
+	/* monitor -> init: READY is reported. The init writes no frame of its own until then, so the shim
+	 * never reads a late STAGE or ERROR frame before READY. */
+	HC_SYNC_REPORTED = 0x44,
+};
+
+struct hc_sync_msg {
+	uint32_t type;
+	int32_t value;
+};
+
+/* Create the pair: fds[0] for the monitor, fds[1] for the init. */
+int hc_sync_pair(int fds[2], struct hc_error *err);
+int hc_sync_send(int fd, enum hc_sync_type type, int32_t value, shim_v1_Stage stage,
+		 struct hc_error *err);
+/* 1 with a message, 0 on EOF, -1 on error (err filled). */
+int hc_sync_recv(int fd, struct hc_sync_msg *msg, shim_v1_Stage stage, struct hc_error *err);
+/* Receive exactly one message of this type; EOF or any other type is an error. */
+int hc_sync_expect(int fd, enum hc_sync_type type, shim_v1_Stage stage, struct hc_error *err);
+const char *hc_sync_name(uint32_t type);
+
+#endif
