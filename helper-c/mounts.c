@@ -30,12 +30,40 @@ int hc_open_in_root(int rootfd, const char *path, int flags)
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
+/* A dangling symlink at buf's prefix ending in component: write its target in its place, the way the
+ * kernel would follow it, so that what is created is what the link points to (inside the rootfs). */
+static int splice_link(int parent, char *buf, char *component, const char *rest)
+{
+	char target[PATH_MAX];
+	char next[PATH_MAX];
+	size_t dir_len = (size_t)(component - buf);
+	size_t len;
+	ssize_t n = readlinkat(parent, component, target, sizeof(target) - 1);
+
+	if (n < 0) {
+		/* Not a symlink: whatever exists there could not be opened, and was not made by us. */
+		if (errno == EINVAL)
+			errno = ENOENT;
+		return -1;
+	}
+	target[n] = '\0';
+	if (target[0] == '/')
+		dir_len = 0;
+	memcpy(next, buf, dir_len);
+	len = dir_len + hc_format(next + dir_len, sizeof(next) - dir_len, "%s/%s", target, rest);
+	if (len + 1 >= sizeof(next)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, next, len + 1);
+	return 0;
+}
+
 int hc_make_in_root(int rootfd, const char *path, bool as_file)
 {
 	char buf[PATH_MAX];
-	hc_cleanup_close int parent = -1;
 	size_t len = strlen(path);
-	char *component;
+	int links = 0;
 	int fd;
 
 	fd = hc_open_in_root(rootfd, path, O_PATH);
@@ -47,13 +75,15 @@ int hc_make_in_root(int rootfd, const char *path, bool as_file)
 	}
 	memcpy(buf, path, len + 1);
 
+restart:;
 	/* Walk down one component at a time. Each prefix is resolved again from the rootfs (never from the
 	 * previous directory's fd), so a symlink met on the way is followed inside the rootfs as it would
 	 * be in the container. */
-	parent = hc_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+	hc_cleanup_close int parent = hc_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+	char *component = buf;
+
 	if (parent < 0)
 		return -1;
-	component = buf;
 	for (;;) {
 		char *end;
 		bool last;
@@ -80,6 +110,16 @@ int hc_make_in_root(int rootfd, const char *path, bool as_file)
 				return -1;
 			}
 			fd = hc_open_in_root(rootfd, buf, O_PATH);
+			if (fd < 0 && errno == ENOENT) {
+				if (++links > 40) {
+					errno = ELOOP;
+					return -1;
+				}
+				if (splice_link(parent, buf, component, last ? "" : end + 1) < 0)
+					return -1;
+				hc_close_fdp(&parent);
+				goto restart;
+			}
 		}
 		if (fd < 0 || last)
 			return fd;
