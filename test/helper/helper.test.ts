@@ -378,6 +378,108 @@ describe('running a container', () => {
   });
 });
 
+describe('namespaces and process attributes', () => {
+  it('joins namespaces by path and brings loopback up in a new network namespace', async () => {
+    let init = 0;
+    const first = run(containerSpec(['sleep', '60'], {
+      hostname: 'joined',
+      namespaces: [...containerSpec([]).namespaces!, { type: NS.NAMESPACE_TYPE_NET }],
+      loopbackUp: true,
+    }), {
+      onFrame: (status) => {
+        if (status.kind === v1.StatusKind.STATUS_KIND_STARTED) init = status.pid;
+      },
+    });
+    for (let i = 0; i < 200 && init === 0; i++) await new Promise((done) => setTimeout(done, 20));
+    try {
+      const spec = containerSpec(['sh', '-c', 'hostname; echo $$; ip link show lo | grep -c "UP"'], {
+        namespaces: [{ type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_PID, path: `/proc/${init}/ns/pid` },
+          { type: NS.NAMESPACE_TYPE_UTS, path: `/proc/${init}/ns/uts` }, { type: NS.NAMESPACE_TYPE_NET, path: `/proc/${init}/ns/net` }],
+      });
+      const result = await run(spec);
+      expect(result.stderr).toBe('');
+      const [hostname, pid, up] = result.stdout.trim().split('\n');
+      expect(hostname).toBe('joined');
+      expect(Number(pid)).toBeGreaterThan(1);
+      expect(up).toBe('1');
+    } finally {
+      process.kill(init, 'SIGKILL');
+      await first;
+    }
+  });
+
+  it('reports a namespace path that does not exist', async () => {
+    const error = errorFrame(await run(containerSpec(['true'], {
+      namespaces: [{ type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_NET, path: '/proc/999999999/ns/net' }],
+    }))).error!;
+    expect(error.stage).toBe(v1.Stage.STAGE_OPEN_NAMESPACES);
+    expect(error.errnoValue).toBe(ENOENT);
+    expect(error.path).toBe('/proc/999999999/ns/net');
+  });
+
+  it('creates a time namespace', async () => {
+    const { stdout: host } = await execa('readlink', ['/proc/self/ns/time']);
+    const result = await run(containerSpec(['readlink', '/proc/self/ns/time'], {
+      namespaces: [...containerSpec([]).namespaces!, { type: NS.NAMESPACE_TYPE_TIME }],
+    }));
+    expect(result.stdout).toMatch(/^time:\[\d+\]\n$/);
+    expect(result.stdout.trim()).not.toBe(host);
+  });
+
+  it('writes sysctls, rlimits, oom_score_adj and umask', async () => {
+    const spec = containerSpec(['sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward; ulimit -n; cat /proc/self/oom_score_adj; umask'], {
+      namespaces: [...containerSpec([]).namespaces!, { type: NS.NAMESPACE_TYPE_NET }],
+      sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }],
+    });
+    Object.assign(spec.process!, {
+      rlimits: [{ resource: 7 /* RLIMIT_NOFILE */, soft: 123, hard: 456 }],
+      hasOomScoreAdj: true, oomScoreAdj: 500, hasUmask: true, umask: 0o027,
+    });
+    const result = await run(spec);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('1\n123\n500\n0027\n');
+  });
+
+  it('passes preserved descriptors and closes the rest', async () => {
+    const spec = containerSpec(['sh', '-c', 'for fd in 3 4 5; do test -e /proc/self/fd/$fd && echo $fd; done; true']);
+    spec.process!.preserveFds = 1;
+    const result = await run(spec, { preserve: 1 });
+    expect(result.stdout).toBe('3\n');
+  });
+
+  it('runs without pivot_root', async () => {
+    const result = await run(containerSpec(['sh', '-c', 'ls /bin/busybox'], { rootfs: { path: rootfs, noPivot: true } }));
+    expect(result.stdout).toBe('/bin/busybox\n');
+  });
+
+  it('mounts an overlay whose options do not fit in a page', async () => {
+    const layers: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const layer = join(roots.base, 'layers', `layer-${String(i).padStart(2, '0')}-${'x'.repeat(100)}`);
+      await mkdir(layer, { recursive: true });
+      layers.push(layer);
+    }
+    await writeFile(join(layers[0]!, 'top'), 'top of 41\n');
+    const merged = join(roots.base, 'merged');
+    await mkdir(merged);
+    const spec = containerSpec(['cat', '/top']);
+    spec.rootfs = { path: merged, lowerDirs: [...layers, rootfs] };
+    const result = await run(spec);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('top of 41\n');
+  });
+
+  it('reports a missing overlay layer', async () => {
+    const merged = join(roots.base, 'merged');
+    await mkdir(merged);
+    const spec = containerSpec(['true']);
+    spec.rootfs = { path: merged, lowerDirs: [join(roots.base, 'no-layer'), rootfs] };
+    const error = errorFrame(await run(spec)).error!;
+    expect(error.stage).toBe(STAGE_ROOTFS);
+    expect(error.message).toMatch(/^mount overlay/);
+  });
+});
+
 describe('exec in a running container', () => {
   it('joins the init\'s namespaces and root', async () => {
     let init = 0;
@@ -397,6 +499,32 @@ describe('exec in a running container', () => {
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('box2\n/bin/busybox\nsleep 60 \n');
       expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED', 'STATUS_KIND_EXITED']);
+    } finally {
+      process.kill(init, 'SIGKILL');
+      await container;
+    }
+  });
+
+  it('joins a container with its own user namespace', async () => {
+    let init = 0;
+    const container = run(containerSpec(['sleep', '60'], {
+      namespaces: [{ type: NS.NAMESPACE_TYPE_USER }, { type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_PID }],
+      uidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }],
+      gidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }],
+    }), {
+      onFrame: (status) => {
+        if (status.kind === v1.StatusKind.STATUS_KIND_STARTED) init = status.pid;
+      },
+    });
+    for (let i = 0; i < 200 && init === 0; i++) await new Promise((done) => setTimeout(done, 20));
+    try {
+      const result = await run({
+        action: v1.Action.ACTION_EXEC,
+        targetPid: init,
+        process: { args: ['sh', '-c', 'id -u; tr -s " " < /proc/self/uid_map; pwd'], env: ['PATH=/bin'], uid: 1000, cwd: '/tmp' },
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('1000\n 0 100000 65536\n/tmp\n');
     } finally {
       process.kill(init, 'SIGKILL');
       await container;

@@ -2,6 +2,7 @@
 // so these tests see the helper's raw contract (frames, exit codes) with no CLI in between.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { helperBin } from '../support/shim.js';
 import { shim } from '../../src/spec/generated/shim.js';
@@ -26,6 +27,8 @@ export interface HelperOptions {
   timeoutMs?: number;
   /** 'ignore': no stdout/stderr pipes (for processes that outlive the helper). */
   stdio?: 'pipe' | 'ignore';
+  /** Descriptors 3 .. 3+n-1 given to the helper before its spec and status pipes, for Process.preserve_fds. */
+  preserve?: number;
 }
 
 /** One frame: 4-byte little-endian length, then the bytes. */
@@ -42,8 +45,10 @@ export function specFrame(spec: shim.v1.ISpec): Buffer {
 
 export function runHelper(input: Buffer, options: HelperOptions = {}): Promise<HelperRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(helperBin, [], {
-      stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe', 'pipe', 'pipe'],
+    const preserve = options.preserve ?? 0;
+    const specFd = 3 + preserve;
+    const child = spawn(helperBin, [String(specFd), String(specFd + 1)], {
+      stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe', ...Array(preserve + 2).fill('pipe')],
       env: options.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const frames: Status[] = [];
@@ -57,7 +62,7 @@ export function runHelper(input: Buffer, options: HelperOptions = {}): Promise<H
 
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    (child.stdio[4] as Readable).on('data', (chunk: Buffer) => {
+    (child.stdio[specFd + 1] as Readable).on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32LE(0)) {
         const len = pending.readUInt32LE(0);
@@ -67,7 +72,7 @@ export function runHelper(input: Buffer, options: HelperOptions = {}): Promise<H
         options.onFrame?.(status);
       }
     });
-    const specPipe = child.stdio[3] as Writable;
+    const specPipe = child.stdio[specFd] as Writable;
     specPipe.on('error', () => {}); // the helper may stop reading early, and must be allowed to
     specPipe.end(input);
     child.on('error', reject);
@@ -87,11 +92,12 @@ export function errorFrame(run: HelperRun): Status {
   return errors[0]!;
 }
 
-/** True while a process with this pid exists (zombies included). */
+/** True while a process with this pid runs. A zombie counts as gone: it has ended, and who reaps it (for a
+ * detached process, the host's init) is not the helper's business. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
