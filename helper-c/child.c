@@ -14,6 +14,9 @@ _Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
 	int code = hc_error_exit_code(err);
 	struct hc_error ignored;
 
+	/* A shim that stopped reading after READY (MONITOR_DETACH) must not turn this into a SIGPIPE death:
+	 * the exit code below is the report then. We exit right after, so nothing inherits the SIG_IGN. */
+	signal(SIGPIPE, SIG_IGN);
 	hc_report_error(err);
 	/* The monitor may be gone already (MONITOR_DETACH); the frame above is what counts. */
 	hc_sync_send(sync_fd, HC_SYNC_ERROR, code, err->stage, &ignored);

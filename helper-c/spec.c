@@ -234,6 +234,12 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 		if (!hc_has(key) || strchr(key, '/') != NULL || key[0] == '.')
 			return hc_fail(err, READ_SPEC, 0, key, "spec: invalid sysctl key");
 	}
+	/* Without their namespace these would change the host's own name and loopback. */
+	if ((hc_has(spec->hostname) || hc_has(spec->domainname)) &&
+	    hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_UTS) == NULL)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: hostname and domainname need a uts namespace");
+	if (spec->loopback_up && hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_NET) == NULL)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: loopback_up needs a network namespace");
 	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START &&
 	    check_absolute(spec->start_fifo, "start_fifo", err) < 0)
 		return -1;

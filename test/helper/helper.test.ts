@@ -320,6 +320,32 @@ describe('running a container', () => {
     expect(result.stdout).toBe('1000\n 0 100000 65536\n');
   });
 
+  it('binds host devices and read-only host directories inside a user namespace', async () => {
+    const shared = join(roots.base, 'shared');
+    await mkdir(shared);
+    await writeFile(join(shared, 'file'), 'shared\n');
+    const spec = containerSpec(['sh', '-c', 'echo x > /dev/null && echo null-ok; cat /data/file; touch /data/y 2>/dev/null || echo ro'], {
+      namespaces: [{ type: NS.NAMESPACE_TYPE_USER }, { type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_PID }],
+      uidMappings: [{ containerId: 0, hostId: 0, size: 65536 }],
+      gidMappings: [{ containerId: 0, hostId: 0, size: 65536 }],
+      devices: [{ path: '/dev/null', bindFromHost: true }],
+    });
+    spec.mounts!.push(
+      { source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: MS_NOSUID },
+      // /proc/sys of the host's proc carries locked flags (nosuid, nodev, noexec) inside a user namespace.
+      { source: '/proc/sys', target: '/hostsys', flags: MS_BIND | MS_REC | MS_RDONLY },
+      { source: shared, target: '/data', flags: MS_BIND | MS_RDONLY },
+    );
+    const result = await run(spec);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('null-ok\nshared\nro\n');
+  });
+
+  it('refuses a hostname without a uts namespace', async () => {
+    const spec = containerSpec(['true'], { hostname: 'x', namespaces: [{ type: NS.NAMESPACE_TYPE_MOUNT }] });
+    expect(errorFrame(await run(spec)).error!.message).toBe('spec: hostname and domainname need a uts namespace');
+  });
+
   it('sets capabilities and no_new_privs', async () => {
     const spec = containerSpec(['sh', '-c', 'grep -E "^(CapEff|CapBnd|CapAmb|NoNewPrivs)" /proc/self/status | tr -s "\\t" " "']);
     const chown = 1 << 0;
