@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Builds the CLI: dist/shim (a few-line launcher) and dist/lib/ (ESM chunks). No node_modules at run time:
+// `make install` copies dist/ alone.
+//
+// Why a launcher plus chunks rather than one file: each verb's code is imported only when that verb runs
+// (cli/main.ts and cli/run.ts use import()), and esbuild's code splitting turns those imports into separate
+// files. `shim --help` then parses yargs and nothing else; `shim run` adds the planner and protobufjs; execa
+// comes in only when the helper is spawned. The launcher has no extension and may be installed where no
+// package.json says "type": "module", so it must parse as CommonJS too: it uses import(), valid in both.
+
+import { build } from 'esbuild';
+import { chmod, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(repo, 'dist');
+const lib = join(dist, 'lib');
+const pkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8'));
+
+await rm(lib, { recursive: true, force: true });
+await mkdir(lib, { recursive: true });
+
+const result = await build({
+  absWorkingDir: repo,
+  entryPoints: { main: 'src/cli/shim.ts' },
+  outdir: lib,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunk-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node18',
+  // Identifiers stay readable: --debug prints stacks, and renaming saves little parse time.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+  // Dependencies written as CommonJS (protobufjs) call require() for Node built-ins; an ESM chunk has no
+  // require of its own, so each chunk gets one.
+  banner: { js: "import { createRequire as __shimCreateRequire } from 'node:module'; const require = __shimCreateRequire(import.meta.url);" },
+  define: { __SHIM_VERSION__: JSON.stringify(pkg.version) },
+  // protobufjs probes for optional modules with an eval'd require; it works without them.
+  logOverride: { 'direct-eval': 'silent' },
+});
+
+const launcher = join(dist, 'shim');
+await writeFile(launcher, "#!/usr/bin/env node\nimport('./lib/main.mjs');\n");
+await chmod(launcher, 0o755);
+
+const outputs = Object.entries(result.metafile.outputs);
+let total = 0;
+for (const [file, info] of outputs) total += info.bytes;
+const sizes = await Promise.all(outputs.map(async ([file]) => `${file.replace(`${repo}/`, '')} ${(await stat(join(repo, file))).size}`));
+console.log(`bundle: dist/shim + ${outputs.length} files in dist/lib (${total} bytes)`);
+if (process.env.SHIM_BUNDLE_VERBOSE) console.log(sizes.join('\n'));

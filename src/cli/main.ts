@@ -1,0 +1,165 @@
+// The CLI: a thin yargs layer over the library. It reads the process's argv/env/cwd once, hands plain values
+// down, and turns the result (or the RuntimeError) into output and an exit status. Each verb's module is
+// imported only when that verb runs, so `--help` loads yargs and nothing else.
+
+import yargs, { type Argv } from 'yargs';
+import { RuntimeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { exitCodeFor, formatErrorLine } from './report-error.js';
+import { splitArgv } from './split-argv.js';
+
+declare const __SHIM_VERSION__: string | undefined;
+const VERSION = typeof __SHIM_VERSION__ === 'string' ? __SHIM_VERSION__ : 'dev';
+
+export const DEFAULT_ROOT = '/run/shim';
+export const DEFAULT_DATA_ROOT = '/var/lib/shim';
+
+/** Everything the CLI takes from its process, passed in so that main() itself touches no globals. */
+export interface CliEnvironment {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** The CLI's own file (the helper is looked for next to it). */
+  cliPath: string | undefined;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Terminal width for --help. */
+  columns?: number | undefined;
+  /** Where forwarded signals come from (the process's, for the real CLI). */
+  onSignal?: ((listener: (signal: NodeJS.Signals) => void) => () => void) | undefined;
+}
+
+export interface GlobalArgs {
+  root: string;
+  dataRoot: string;
+  debug: boolean;
+}
+
+export interface RunArgs extends GlobalArgs {
+  target?: string | undefined;
+  rm: boolean;
+  name?: string | undefined;
+  env: string[];
+  workdir?: string | undefined;
+  hostname?: string | undefined;
+  volume: string[];
+  dryRun: boolean;
+  format: 'text' | 'json';
+  bundle?: string | undefined;
+  keep: boolean;
+  pivot: boolean;
+}
+
+export async function main(cli: CliEnvironment): Promise<number> {
+  const { verb, head, command } = splitArgv(cli.argv);
+  let exitCode = 0;
+  let debug = cli.argv.includes('--debug');
+  try {
+    const parser = buildParser(head, cli.columns, {
+      run: async (args) => {
+        debug = args.debug;
+        const { runVerb } = await import('./run.js');
+        exitCode = await runVerb(args, command, cli, stderrLogger(cli, args.debug));
+      },
+    });
+    await parser.parseAsync();
+    return exitCode;
+  } catch (error) {
+    cli.stderr(`${formatErrorLine(verb, error)}\n`);
+    if (debug && error instanceof Error && error.stack) cli.stderr(`${error.stack}\n`);
+    return exitCodeFor(verb, error);
+  }
+}
+
+interface VerbHandlers {
+  run(args: RunArgs): Promise<void>;
+}
+
+function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Argv {
+  return yargs(head)
+    .scriptName('shim')
+    .usage('$0 [--root DIR] [--data-root DIR] [--debug] <command>')
+    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory', global: true, requiresArg: true })
+    .option('data-root', {
+      type: 'string',
+      default: DEFAULT_DATA_ROOT,
+      describe: 'images, layers and volumes',
+      global: true,
+      requiresArg: true,
+    })
+    .option('debug', { type: 'boolean', default: false, describe: 'show each stage with timings, and stacks on errors', global: true })
+    .command(
+      'run [target]',
+      'run a command in a new container: run [options] IMAGE [CMD...] or run --bundle DIR ID',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'IMAGE (busybox or a rootfs directory), or the ID with --bundle' })
+          .option('rm', { type: 'boolean', default: false, describe: 'remove the container when it exits' })
+          .option('name', { type: 'string', requiresArg: true, describe: 'container id (default: 64 random hex digits)' })
+          // Repeatable, one value each (yargs collects repeats); `array: true` would swallow IMAGE as well.
+          .option('env', { alias: 'e', type: 'string', nargs: 1, requiresArg: true, describe: 'KEY=VALUE, or KEY to pass on its value here (repeatable)' })
+          .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container' })
+          .option('hostname', { type: 'string', requiresArg: true, describe: 'container hostname (default: the first 12 characters of the id)' })
+          .option('volume', { alias: 'v', type: 'string', nargs: 1, requiresArg: true, describe: 'bind mount HOST:CONTAINER[:ro] (repeatable)' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan instead of running it' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
+          .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
+          .option('keep', { type: 'boolean', default: false, describe: 'with --bundle: keep the stopped container\'s state' })
+          .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' }),
+      (args) => handlers.run(toRunArgs(args as unknown as Record<string, unknown>)),
+    )
+    .demandCommand(1, 'name a command (shim --help lists them)')
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version(VERSION)
+    .wrap(Math.min(110, columns || 100))
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      // yargs reports both its own usage complaints and whatever a handler threw through here.
+      if (error) throw error;
+      throw new RuntimeError('usage', `${message.charAt(0).toLowerCase()}${message.slice(1)}`, { hint: 'see shim --help' });
+    })
+    .parserConfiguration({ 'strip-dashed': true, 'strip-aliased': true })
+    .env(false)
+    .locale('en');
+}
+
+function toRunArgs(args: Record<string, unknown>): RunArgs {
+  return {
+    root: String(args.root),
+    dataRoot: String(args.dataRoot),
+    debug: Boolean(args.debug),
+    target: args.target as string | undefined,
+    rm: Boolean(args.rm),
+    name: args.name as string | undefined,
+    env: listOf(args.env),
+    workdir: args.workdir as string | undefined,
+    hostname: args.hostname as string | undefined,
+    volume: listOf(args.volume),
+    dryRun: Boolean(args.dryRun),
+    format: args.format === 'json' ? 'json' : 'text',
+    bundle: args.bundle as string | undefined,
+    keep: Boolean(args.keep),
+    pivot: args.pivot !== false,
+  };
+}
+
+/** A repeatable option: absent, given once (a string) or several times (an array). */
+function listOf(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export function stderrLogger(cli: CliEnvironment, debug: boolean): Logger {
+  return {
+    debugEnabled: debug,
+    debug(message) {
+      if (debug) cli.stderr(`shim: debug: ${message}\n`);
+    },
+    warn(message) {
+      cli.stderr(`shim: warning: ${message}\n`);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// `shim run`: docker-style (IMAGE [CMD...]) or runc-style (--bundle DIR ID). Reads flags into a request, asks
+// the library to plan it, then prints the plan (--dry-run) or runs it with signals forwarded.
+
+import { RuntimeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { prepareRun, runPrepared, type RunRequest, type RuntimeContext, type SignalSource } from '../container/run-container.js';
+import { locateHelper } from '../helper/run-helper.js';
+import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
+import type { CliEnvironment, RunArgs } from './main.js';
+
+export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, log: Logger): Promise<number> {
+  const request = readRunRequest(args, command, cli.env);
+  const context: RuntimeContext = {
+    root: args.root,
+    dataRoot: args.dataRoot,
+    helperPath: locateHelper(cli.cliPath, cli.env.SHIM_HELPER),
+    cgroupParent: cli.env.SHIM_CGROUP_PARENT || undefined,
+    debug: args.debug,
+    log,
+    cwd: cli.cwd,
+  };
+  const prepared = await prepareRun(request, context);
+  if (args.dryRun) {
+    cli.stdout(args.format === 'json' ? formatPlanJson(prepared.plan) : formatPlanText(prepared.plan));
+    return 0;
+  }
+  const signals: SignalSource | undefined = cli.onSignal && { subscribe: cli.onSignal };
+  const result = await runPrepared(prepared, context, { signals });
+  return result.exitCode;
+}
+
+export function readRunRequest(args: RunArgs, command: string[], env: CliEnvironment['env']): RunRequest {
+  if (args.bundle !== undefined) {
+    const imageOnly = [
+      ['--name', args.name !== undefined],
+      ['-e', args.env.length > 0],
+      ['-w', args.workdir !== undefined],
+      ['--hostname', args.hostname !== undefined],
+      ['-v', args.volume.length > 0],
+      ['--rm', args.rm],
+    ] as const;
+    for (const [flag, given] of imageOnly) {
+      if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
+    }
+    if (!args.target) throw new RuntimeError('usage', 'run --bundle DIR needs the container ID', { hint: 'shim run --bundle DIR ID' });
+    if (command.length > 0) throw new RuntimeError('usage', `run --bundle DIR ID takes no command (got ${command.join(' ')})`);
+    return { kind: 'bundle', bundleDir: args.bundle, id: args.target, keep: args.keep, noPivot: !args.pivot };
+  }
+  if (args.keep) throw new RuntimeError('usage', '--keep is for --bundle runs; without --rm a container is kept anyway');
+  if (!args.pivot) throw new RuntimeError('usage', '--no-pivot is for --bundle runs');
+  if (!args.target) throw new RuntimeError('usage', 'run needs an IMAGE', { hint: 'shim run [options] IMAGE [CMD...]' });
+  return {
+    kind: 'image',
+    image: args.target,
+    command,
+    name: args.name,
+    env: resolveEnvFlags(args.env, env),
+    workdir: args.workdir,
+    hostname: args.hostname,
+    volumes: args.volume,
+    remove: args.rm,
+  };
+}
+
+/** -e KEY=VALUE as given; -e KEY takes KEY's value from the caller's environment, and is dropped if unset. */
+function resolveEnvFlags(flags: readonly string[], env: CliEnvironment['env']): string[] {
+  const resolved: string[] = [];
+  for (const flag of flags) {
+    if (flag.startsWith('=') || flag === '') throw new RuntimeError('usage', `-e ${flag}: expected KEY=VALUE or KEY`);
+    if (flag.includes('=')) resolved.push(flag);
+    else if (env[flag] !== undefined) resolved.push(`${flag}=${env[flag]}`);
+  }
+  return resolved;
+}

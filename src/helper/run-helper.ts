@@ -1,0 +1,121 @@
+// The only place that starts the C helper. It runs `shim-helper 3 4`: the Spec goes in as one frame on fd 3,
+// Status frames come back on fd 4 until the helper exits; stdin, stdout and stderr are the caller's own.
+
+import { realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { RuntimeError, systemError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { encodeFrame, FrameReader } from '../spec/frames.js';
+import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
+
+export const HELPER_NAME = 'shim-helper';
+// The fds the helper finds its pipes on: the first two after stdio. (With preserved fds, a later issue,
+// they move up past those.)
+const SPEC_FD = 3;
+const STATUS_FD = 4;
+
+/** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
+export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
+  if (override) return resolve(override);
+  if (!cliPath) throw new RuntimeError('helper-failed', 'locate shim-helper: the CLI path is unknown', { hint: 'set SHIM_HELPER' });
+  // Through symlinks: /usr/local/bin/shim links to /usr/local/lib/shim/shim, and the helper is beside the latter.
+  let cliFile = resolve(cliPath);
+  try {
+    cliFile = realpathSync(cliFile);
+  } catch {
+    // A CLI path that does not resolve still names the directory to look in.
+  }
+  return join(dirname(cliFile), HELPER_NAME);
+}
+
+export interface HelperRunOptions {
+  helperPath: string;
+  /** The encoded Spec (the frame header is added here). */
+  spec: Uint8Array;
+  log: Logger;
+  /** Each status frame as it arrives, awaited in order before the next is handled. */
+  onStatus?: (status: HelperStatus) => Promise<void> | void;
+}
+
+export interface HelperOutcome {
+  /** From READY or STARTED. */
+  pid?: number | undefined;
+  started: boolean;
+  exited?: { exitCode: number; termSignal: number; coreDumped: boolean } | undefined;
+  error?: HelperErrorReport | undefined;
+  /** How the helper process itself ended. */
+  helperExitCode?: number | undefined;
+  helperSignal?: string | undefined;
+}
+
+export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
+  const { execa } = await import('execa');
+  const subprocess = execa(options.helperPath, [String(SPEC_FD), String(STATUS_FD)], {
+    stdio: ['inherit', 'inherit', 'inherit', encodeFrame(options.spec), 'pipe'],
+    // The status stream is consumed here, frame by frame; stdio is inherited, so nothing else to buffer.
+    buffer: false,
+    reject: false,
+    // The helper and the container must outlive neither more nor less than the shim decides: no kill on
+    // the shim's exit, no timeout.
+    cleanup: false,
+    // Its own session: a Ctrl-C on the terminal reaches the shim alone, which forwards it to the container's
+    // init, instead of also killing the helper halfway through.
+    detached: true,
+    stripFinalNewline: false,
+  });
+
+  const outcome: HelperOutcome = { started: false };
+  const reader = new FrameReader();
+  let protocolError: unknown;
+  const statusStream = subprocess.stdio[STATUS_FD];
+  try {
+    if (statusStream) {
+      for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
+        for (const frame of reader.push(chunk)) {
+          const status = decodeStatus(frame);
+          record(outcome, status);
+          await options.onStatus?.(status);
+        }
+      }
+    }
+    if (reader.pendingBytes > 0) {
+      throw new RuntimeError('helper-failed', `read status: the helper stopped in the middle of a frame (${reader.pendingBytes} bytes)`);
+    }
+  } catch (error) {
+    protocolError = error;
+  }
+
+  const result = await subprocess;
+  if (result.exitCode === undefined && result.signal === undefined) {
+    // It never ran: spawn itself failed (missing, not executable).
+    throw systemError(result.cause, `start helper ${options.helperPath}`, {
+      stage: 'spawn helper',
+      path: options.helperPath,
+      hint: 'build it with `make build` or point SHIM_HELPER at it',
+    });
+  }
+  outcome.helperExitCode = result.exitCode;
+  outcome.helperSignal = result.signal;
+  if (protocolError !== undefined) throw protocolError;
+  return outcome;
+}
+
+function record(outcome: HelperOutcome, status: HelperStatus): void {
+  switch (status.kind) {
+    case 'ready':
+      outcome.pid = status.pid;
+      return;
+    case 'started':
+      outcome.pid = status.pid;
+      outcome.started = true;
+      return;
+    case 'exited':
+      outcome.exited = { exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped };
+      return;
+    case 'error':
+      outcome.error = status.error;
+      return;
+    case 'stage':
+      return;
+  }
+}

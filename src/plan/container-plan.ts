@@ -1,0 +1,158 @@
+// The plan: everything the helper will do for one container, decided in TypeScript and written as plain kernel
+// values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
+
+export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
+
+export interface PlannedNamespace {
+  type: NamespaceKind;
+  /** Join the namespace at this host path; undefined creates a new one. */
+  path?: string | undefined;
+}
+
+export interface PlannedRootfs {
+  /** Host directory that becomes the container's /. With lowerDirs the overlay is mounted here. */
+  path: string;
+  /** Read-only layers, topmost first; empty for a plain (bind-mounted) rootfs. */
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  readonly: boolean;
+  /** MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE, applied recursively before anything is mounted. */
+  propagation: number;
+  noPivot: boolean;
+}
+
+export interface PlannedMount {
+  source: string;
+  /** Absolute, inside the container. */
+  target: string;
+  fstype: string;
+  flags: number;
+  data: string;
+  propagation: number;
+  /** Where this mount came from, for the dry run: "config", "cgroup", "volume". */
+  origin: string;
+}
+
+export interface PlannedDevice {
+  path: string;
+  type: 'c' | 'b' | 'p';
+  /** st_mode: the file type bits and the permission bits. */
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
+}
+
+export interface PlannedSymlink {
+  /** What the link points to. */
+  target: string;
+  /** The link itself, absolute inside the container. */
+  path: string;
+}
+
+/** A uint64 limit; 'unlimited' is RLIM_INFINITY (2^64-1, which a JS number cannot hold exactly). */
+export type RlimitValue = number | 'unlimited';
+
+export interface PlannedRlimit {
+  name: string;
+  resource: number;
+  soft: RlimitValue;
+  hard: RlimitValue;
+}
+
+/** Capability masks: bit N is capability N. */
+export interface PlannedCapabilities {
+  bounding: number;
+  effective: number;
+  inheritable: number;
+  permitted: number;
+  ambient: number;
+}
+
+export interface PlannedProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number | undefined;
+  capabilities: PlannedCapabilities;
+  noNewPrivileges: boolean;
+  rlimits: PlannedRlimit[];
+  oomScoreAdj?: number | undefined;
+  newSession: boolean;
+  terminal: boolean;
+}
+
+/** One v1 devices-controller rule (runc's configs.Rule). */
+export interface DeviceRule {
+  allow: boolean;
+  /** 'a' matches every device. */
+  type: 'a' | 'c' | 'b';
+  major: number | '*';
+  minor: number | '*';
+  /** Some of r, w, m. */
+  access: string;
+}
+
+/** The container's cgroup in one mounted hierarchy. */
+export interface PlannedCgroupDir {
+  /** v1 controllers of the hierarchy ("memory", "name=systemd"); empty for the cgroup2 hierarchy. */
+  controllers: string[];
+  version: 1 | 2;
+  /** Where the hierarchy is mounted on the host, e.g. /sys/fs/cgroup/memory. */
+  mountPoint: string;
+  /** The container's cgroup as a path inside the hierarchy, e.g. /shim/web1. */
+  cgroupPath: string;
+  /** The host directory of that cgroup: mountPoint joined with cgroupPath. */
+  dir: string;
+}
+
+export interface PlannedCgroup {
+  dirs: PlannedCgroupDir[];
+  deviceRules: DeviceRule[];
+}
+
+export interface ContainerPlan {
+  containerId: string;
+  namespaces: PlannedNamespace[];
+  rootfs: PlannedRootfs;
+  /** In the order the helper makes them. */
+  mounts: PlannedMount[];
+  devices: PlannedDevice[];
+  symlinks: PlannedSymlink[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  hostname: string;
+  domainname: string;
+  sysctls: { key: string; value: string }[];
+  loopbackUp: boolean;
+  process: PlannedProcess;
+  cgroup: PlannedCgroup;
+}
+
+/** One mounted cgroup hierarchy of the host, as the planner needs it. */
+export interface CgroupHierarchy {
+  version: 1 | 2;
+  /** v1 controllers ("cpu", "name=systemd"); empty for cgroup2. */
+  controllers: string[];
+  mountPoint: string;
+  /** The mount's root inside the hierarchy (mountinfo field 4), "/" unless only a subtree is mounted. */
+  root: string;
+  /** This process's own cgroup in the hierarchy (/proc/self/cgroup), for relative cgroupsPath. */
+  ownCgroup: string;
+}
+
+/** What the planner needs to know about the host. Read by src/host/, passed in, so planning stays pure. */
+export interface HostFacts {
+  cgroupHierarchies: CgroupHierarchy[];
+  /** The kernel has cgroup namespaces (/proc/self/ns/cgroup exists). */
+  cgroupNamespaces: boolean;
+  /** /proc/sys/kernel/cap_last_cap. */
+  lastCapability: number;
+  /** /proc/kcore exists (runc links /dev/core to it only then). */
+  procKcore: boolean;
+}

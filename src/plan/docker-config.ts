@@ -1,0 +1,93 @@
+// A docker-style `run IMAGE [CMD...]` becomes an OCI config first (runc spec's defaults, docker's security
+// defaults, then the flags), so that it goes through the same planner as a bundle.
+
+import type { OciConfig, OciMount } from './oci-config.js';
+import {
+  DEFAULT_CAPABILITIES,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_PATH_ENV,
+  DEFAULT_READONLY_PATHS,
+  defaultMounts,
+} from './runtime-defaults.js';
+
+export interface VolumeBind {
+  /** Absolute host path. */
+  source: string;
+  /** Absolute path in the container. */
+  destination: string;
+  readonly: boolean;
+  /** A propagation option (rprivate, rslave, ...); docker's default is rprivate. */
+  propagation?: string | undefined;
+}
+
+export interface DockerRunRequest {
+  containerId: string;
+  /** The image's rootfs directory (the overlay's lower layer). */
+  rootfs: string;
+  /** CMD from the command line; the image's default when empty. */
+  command: string[];
+  imageCommand: string[];
+  imageEnv: string[];
+  /** -e values, each KEY=VALUE (bare -e KEY is resolved against the caller's environment by the CLI). */
+  env: string[];
+  workdir?: string | undefined;
+  hostname?: string | undefined;
+  volumes: VolumeBind[];
+  /** -t; not offered by the CLI yet, but it decides TERM like docker. */
+  tty?: boolean | undefined;
+  /** Add a cgroup namespace (when the kernel has them). */
+  cgroupNamespace: boolean;
+}
+
+export function planDockerConfig(request: DockerRunRequest): OciConfig {
+  const hostname = request.hostname ?? request.containerId.slice(0, 12);
+  const args = request.command.length > 0 ? request.command : request.imageCommand;
+  const mounts: OciMount[] = defaultMounts();
+  for (const volume of request.volumes) {
+    mounts.push({
+      destination: volume.destination,
+      type: 'bind',
+      source: volume.source,
+      options: ['rbind', volume.propagation ?? 'rprivate', volume.readonly ? 'ro' : 'rw'],
+    });
+  }
+  const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
+  return {
+    ociVersion: '1.2.0',
+    process: {
+      terminal: request.tty ?? false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${hostname}`, ...(request.tty ? ['TERM=xterm'] : []), ...request.imageEnv, ...request.env]),
+      cwd: request.workdir ?? '/',
+      capabilities: {
+        bounding: [...DEFAULT_CAPABILITIES],
+        effective: [...DEFAULT_CAPABILITIES],
+        permitted: [...DEFAULT_CAPABILITIES],
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: request.rootfs, readonly: false },
+    hostname,
+    mounts,
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      namespaces,
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    },
+  };
+}
+
+/** Later KEY=VALUE entries replace earlier ones with the same KEY, keeping the first one's position. */
+export function mergeEnv(entries: readonly string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const entry of entries) {
+    const equals = entry.indexOf('=');
+    const key = equals === -1 ? entry : entry.slice(0, equals);
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()];
+}

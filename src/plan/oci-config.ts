@@ -1,0 +1,100 @@
+// The part of the OCI runtime-spec config (config.json, 1.0–1.3) the planner reads. Fields the runtime does
+// not implement are still named here so that readOciConfig can refuse them by name.
+
+export interface OciConfig {
+  ociVersion: string;
+  process?: OciProcess;
+  root?: OciRoot;
+  hostname?: string;
+  domainname?: string;
+  mounts?: OciMount[];
+  annotations?: Record<string, string>;
+  linux?: OciLinux;
+}
+
+export interface OciRoot {
+  path: string;
+  readonly?: boolean;
+}
+
+export interface OciProcess {
+  terminal?: boolean;
+  user: OciUser;
+  args?: string[];
+  env?: string[];
+  cwd: string;
+  capabilities?: OciCapabilities;
+  rlimits?: OciRlimit[];
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+}
+
+export interface OciUser {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+}
+
+export interface OciCapabilities {
+  bounding?: string[];
+  effective?: string[];
+  inheritable?: string[];
+  permitted?: string[];
+  ambient?: string[];
+}
+
+export interface OciRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface OciMount {
+  destination: string;
+  source?: string;
+  type?: string;
+  options?: string[];
+}
+
+export interface OciNamespace {
+  type: string;
+  path?: string;
+}
+
+export interface OciDevice {
+  type: string;
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface OciDeviceRule {
+  allow: boolean;
+  type?: string;
+  major?: number | null;
+  minor?: number | null;
+  access?: string;
+}
+
+export interface OciResources {
+  devices?: OciDeviceRule[];
+}
+
+export interface OciLinux {
+  namespaces?: OciNamespace[];
+  devices?: OciDevice[];
+  cgroupsPath?: string;
+  resources?: OciResources;
+  sysctl?: Record<string, string>;
+  rootfsPropagation?: string;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+}
+
+/** The namespace types of config-linux.md. */
+export const OCI_NAMESPACE_TYPES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
+export type OciNamespaceType = (typeof OCI_NAMESPACE_TYPES)[number];

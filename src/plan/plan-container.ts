@@ -1,0 +1,277 @@
+// The planner: a validated OCI config + facts about the host -> the container plan. Pure: it reads nothing and
+// changes nothing, so --dry-run, the tests and a real run all see the same decisions. Both `run IMAGE` (which
+// first builds a config, docker-style) and `run --bundle` come through here.
+
+import { posix } from 'node:path';
+import { RuntimeError } from '../errors.js';
+import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
+import { planDeviceRules } from '../cgroups/device-rules.js';
+import { planCgroupMounts } from './cgroup-mounts.js';
+import * as k from './kernel-constants.js';
+import { planMountOptions, planRootfsPropagation } from './mount-options.js';
+import type { OciCapabilities, OciConfig, OciDevice, OciNamespaceType, OciProcess } from './oci-config.js';
+import { OCI_NAMESPACE_TYPES } from './oci-config.js';
+import { DEFAULT_DEVICES, DEV_SYMLINKS } from './runtime-defaults.js';
+import type {
+  ContainerPlan,
+  HostFacts,
+  NamespaceKind,
+  PlannedCapabilities,
+  PlannedDevice,
+  PlannedMount,
+  PlannedNamespace,
+  PlannedProcess,
+  PlannedRlimit,
+  PlannedRootfs,
+  PlannedSymlink,
+  RlimitValue,
+} from './container-plan.js';
+
+export interface PlanRequest {
+  containerId: string;
+  /** Validated by readOciConfig (or built by planDockerConfig). */
+  config: OciConfig;
+  /** Relative root.path and bind sources are taken from here. */
+  bundleDir: string;
+  /**
+   * Docker-style runs: config.root.path is the read-only lower layer of an overlay mounted at mountPoint,
+   * with the container's own upper and work dirs.
+   */
+  overlay?: { mountPoint: string; upperDir: string; workDir: string } | undefined;
+  /** runc --no-pivot. */
+  noPivot?: boolean | undefined;
+  /** Parent of the default cgroup path; SHIM_CGROUP_PARENT, "shim" when unset. */
+  cgroupParent?: string | undefined;
+  host: HostFacts;
+}
+
+const NAMESPACE_KINDS: Record<OciNamespaceType, NamespaceKind> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mount',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+
+export function planContainer(request: PlanRequest): ContainerPlan {
+  const { config, host } = request;
+  const linux = config.linux ?? {};
+
+  const namespaces = planNamespaces(config);
+  const isNew = (type: NamespaceKind) => namespaces.some((ns) => ns.type === type && ns.path === undefined);
+
+  const cgroupDirs = planCgroupDirs({
+    containerId: request.containerId,
+    cgroupsPath: linux.cgroupsPath || undefined,
+    parent: request.cgroupParent,
+    hierarchies: host.cgroupHierarchies,
+  });
+  const deviceRules = planDeviceRules(linux.resources?.devices ?? [], linux.devices ?? []);
+
+  const mounts: PlannedMount[] = [];
+  const symlinks: PlannedSymlink[] = [];
+  for (const [index, mount] of (config.mounts ?? []).entries()) {
+    const where = `config.json: mounts[${index}] (${mount.destination})`;
+    const destination = cleanContainerPath(mount.destination);
+    const options = planMountOptions(mount.options ?? [], where);
+    if (mount.type === 'cgroup' && !options.bind) {
+      const expanded = planCgroupMounts({ destination, options, dirs: cgroupDirs, cgroupNamespace: isNew('cgroup') });
+      mounts.push(...expanded.mounts);
+      symlinks.push(...expanded.symlinks);
+      continue;
+    }
+    const bind = options.bind || mount.type === 'bind';
+    if (bind && !mount.source) throw new RuntimeError('invalid-config', `${where}: a bind mount needs a source`);
+    mounts.push({
+      source: bind ? posix.resolve(request.bundleDir, mount.source!) : (mount.source ?? mount.type ?? 'none'),
+      target: destination,
+      fstype: bind ? 'bind' : (mount.type ?? ''),
+      flags: bind ? options.flags | k.MS_BIND : options.flags,
+      data: options.data,
+      propagation: options.propagation,
+      origin: 'config',
+    });
+  }
+
+  // As runc: when /dev comes from a bind mount it is the caller's /dev, left exactly as it is.
+  const devIsBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & k.MS_BIND) !== 0);
+  const devices = devIsBound ? [] : planDevices(linux.devices ?? []);
+  if (!devIsBound) {
+    symlinks.push(...DEV_SYMLINKS.map((link) => ({ ...link })));
+    symlinks.push({ target: 'pts/ptmx', path: '/dev/ptmx' });
+    if (host.procKcore) symlinks.push({ target: '/proc/kcore', path: '/dev/core' });
+  }
+
+  if ((config.hostname || config.domainname) && !isNew('uts')) {
+    throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
+  }
+
+  return {
+    containerId: request.containerId,
+    namespaces,
+    rootfs: planRootfs(request),
+    mounts,
+    devices,
+    symlinks,
+    maskedPaths: linux.maskedPaths ?? [],
+    readonlyPaths: linux.readonlyPaths ?? [],
+    hostname: config.hostname ?? '',
+    domainname: config.domainname ?? '',
+    sysctls: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key, value })),
+    loopbackUp: isNew('net'),
+    process: planProcess(config.process, host),
+    cgroup: { dirs: cgroupDirs, deviceRules },
+  };
+}
+
+function planNamespaces(config: OciConfig): PlannedNamespace[] {
+  const planned: PlannedNamespace[] = [];
+  for (const [index, namespace] of (config.linux?.namespaces ?? []).entries()) {
+    const type = namespace.type as OciNamespaceType;
+    if (!OCI_NAMESPACE_TYPES.includes(type)) {
+      throw new RuntimeError('invalid-config', `config.json: linux.namespaces[${index}].type ${namespace.type} is not a namespace type`);
+    }
+    if (type === 'user') {
+      throw new RuntimeError('unsupported', 'config.json: linux.namespaces: user is not supported yet');
+    }
+    const kind = NAMESPACE_KINDS[type];
+    if (planned.some((ns) => ns.type === kind)) {
+      throw new RuntimeError('invalid-config', `config.json: linux.namespaces lists ${namespace.type} twice`);
+    }
+    if (namespace.path !== undefined && namespace.path !== '' && !posix.isAbsolute(namespace.path)) {
+      throw new RuntimeError('invalid-config', `config.json: linux.namespaces[${index}].path must be absolute`);
+    }
+    planned.push({ type: kind, path: namespace.path || undefined });
+  }
+  // Every mount below is made in the container's own mount namespace; without one they would land on the host.
+  if (!planned.some((ns) => ns.type === 'mount' && ns.path === undefined)) {
+    throw new RuntimeError('unsupported', 'config.json: linux.namespaces: running without a new mount namespace is not supported');
+  }
+  return planned;
+}
+
+function planRootfs(request: PlanRequest): PlannedRootfs {
+  const root = request.config.root!;
+  const rootPath = posix.resolve(request.bundleDir, root.path);
+  const propagation = planRootfsPropagation(request.config.linux?.rootfsPropagation);
+  const noPivot = request.noPivot ?? false;
+  if (request.overlay) {
+    return {
+      path: request.overlay.mountPoint,
+      lowerDirs: [rootPath],
+      upperDir: request.overlay.upperDir,
+      workDir: request.overlay.workDir,
+      readonly: root.readonly ?? false,
+      propagation,
+      noPivot,
+    };
+  }
+  return { path: rootPath, lowerDirs: [], upperDir: '', workDir: '', readonly: root.readonly ?? false, propagation, noPivot };
+}
+
+function planDevices(configDevices: readonly OciDevice[]): PlannedDevice[] {
+  const byPath = new Map<string, PlannedDevice>();
+  for (const device of DEFAULT_DEVICES) {
+    byPath.set(device.path, { path: device.path, type: 'c', mode: k.S_IFCHR | 0o666, major: device.major, minor: device.minor, uid: 0, gid: 0 });
+  }
+  for (const [index, device] of configDevices.entries()) {
+    const where = `config.json: linux.devices[${index}]`;
+    const path = cleanContainerPath(device.path);
+    const type = device.type === 'u' ? 'c' : device.type;
+    if (type !== 'c' && type !== 'b' && type !== 'p') {
+      throw new RuntimeError('invalid-config', `${where}.type ${device.type} is not c, b, u or p`);
+    }
+    if (type !== 'p' && (device.major === undefined || device.minor === undefined)) {
+      throw new RuntimeError('invalid-config', `${where}: a ${type} device needs major and minor`);
+    }
+    const fileType = type === 'c' ? k.S_IFCHR : type === 'b' ? k.S_IFBLK : k.S_IFIFO;
+    byPath.set(path, {
+      path,
+      type,
+      mode: fileType | ((device.fileMode ?? 0o666) & 0o7777),
+      major: device.major ?? 0,
+      minor: device.minor ?? 0,
+      uid: device.uid ?? 0,
+      gid: device.gid ?? 0,
+    });
+  }
+  // runc makes /dev/ptmx a link to the devpts instance's ptmx, never a node.
+  byPath.delete('/dev/ptmx');
+  return [...byPath.values()];
+}
+
+function planProcess(process: OciProcess | undefined, host: HostFacts): PlannedProcess {
+  if (!process) throw new RuntimeError('invalid-config', 'config.json: process is required to run a container');
+  if (!process.args || process.args.length === 0) {
+    throw new RuntimeError('invalid-config', 'config.json: process.args must name the program to run');
+  }
+  if (!posix.isAbsolute(process.cwd)) {
+    throw new RuntimeError('invalid-config', `config.json: process.cwd ${process.cwd} must be an absolute path`);
+  }
+  return {
+    args: [...process.args],
+    env: [...(process.env ?? [])],
+    cwd: posix.normalize(process.cwd),
+    uid: process.user.uid,
+    gid: process.user.gid,
+    additionalGids: [...(process.user.additionalGids ?? [])],
+    umask: process.user.umask,
+    capabilities: planCapabilities(process.capabilities ?? {}, host),
+    noNewPrivileges: process.noNewPrivileges ?? false,
+    rlimits: planRlimits(process),
+    oomScoreAdj: process.oomScoreAdj,
+    // The init leads its own session: it must not share the caller's terminal job control.
+    newSession: true,
+    terminal: process.terminal ?? false,
+  };
+}
+
+function planCapabilities(capabilities: OciCapabilities, host: HostFacts): PlannedCapabilities {
+  const maskOf = (set: keyof OciCapabilities): number =>
+    k.capabilityMask(
+      (capabilities[set] ?? []).map((name) => {
+        const number = k.CAPABILITY_NUMBERS[name];
+        if (number === undefined) {
+          throw new RuntimeError('invalid-config', `config.json: process.capabilities.${set}: ${name} is not a capability`);
+        }
+        if (number > host.lastCapability) {
+          throw new RuntimeError('unsupported', `config.json: process.capabilities.${set}: ${name} is not known to this kernel`);
+        }
+        return number;
+      }),
+    );
+  return {
+    bounding: maskOf('bounding'),
+    effective: maskOf('effective'),
+    inheritable: maskOf('inheritable'),
+    permitted: maskOf('permitted'),
+    ambient: maskOf('ambient'),
+  };
+}
+
+function planRlimits(process: OciProcess): PlannedRlimit[] {
+  const seen = new Set<string>();
+  return (process.rlimits ?? []).map((rlimit) => {
+    const resource = k.RLIMIT_NUMBERS[rlimit.type];
+    if (resource === undefined) {
+      throw new RuntimeError('invalid-config', `config.json: process.rlimits: ${rlimit.type} is not a resource limit`);
+    }
+    if (seen.has(rlimit.type)) throw new RuntimeError('invalid-config', `config.json: process.rlimits lists ${rlimit.type} twice`);
+    seen.add(rlimit.type);
+    return { name: rlimit.type, resource, soft: rlimitValue(rlimit.soft), hard: rlimitValue(rlimit.hard) };
+  });
+}
+
+function rlimitValue(value: number): RlimitValue {
+  if (value < 0) throw new RuntimeError('invalid-config', `config.json: process.rlimits: ${value} is negative`);
+  // JSON cannot carry a uint64 this large exactly; the only such value with a meaning is RLIM_INFINITY.
+  return value > Number.MAX_SAFE_INTEGER ? 'unlimited' : value;
+}
+
+/** An absolute, normalized path inside the container; runc takes relative destinations from "/". */
+function cleanContainerPath(path: string): string {
+  return posix.normalize(posix.join('/', path));
+}

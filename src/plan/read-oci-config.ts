@@ -1,0 +1,219 @@
+// Checks a parsed config.json against what this runtime implements. A field we know but do not implement is
+// refused by name ("config.json: linux.seccomp is not supported yet") when it carries anything; a field the
+// spec does not define is ignored as the spec requires, but with a warning, so nothing is dropped silently.
+
+import { RuntimeError } from '../errors.js';
+import type { OciConfig } from './oci-config.js';
+
+type Rule =
+  | 'string'
+  | 'boolean'
+  | 'number'
+  | 'string[]'
+  | 'number[]'
+  | 'string-map'
+  /** Known to the spec, not implemented: refused unless empty. */
+  | 'refuse'
+  | { object: Schema }
+  | { array: Schema };
+
+type Schema = Record<string, Rule>;
+
+const USER: Schema = {
+  uid: 'number',
+  gid: 'number',
+  umask: 'number',
+  additionalGids: 'number[]',
+  username: 'refuse',
+};
+
+const CAPABILITIES: Schema = {
+  bounding: 'string[]',
+  effective: 'string[]',
+  inheritable: 'string[]',
+  permitted: 'string[]',
+  ambient: 'string[]',
+};
+
+const PROCESS: Schema = {
+  terminal: 'boolean',
+  consoleSize: 'refuse',
+  user: { object: USER },
+  args: 'string[]',
+  commandLine: 'refuse',
+  env: 'string[]',
+  cwd: 'string',
+  capabilities: { object: CAPABILITIES },
+  rlimits: { array: { type: 'string', soft: 'number', hard: 'number' } },
+  noNewPrivileges: 'boolean',
+  apparmorProfile: 'refuse',
+  oomScoreAdj: 'number',
+  scheduler: 'refuse',
+  selinuxLabel: 'refuse',
+  ioPriority: 'refuse',
+  execCPUAffinity: 'refuse',
+};
+
+const RESOURCES: Schema = {
+  devices: { array: { allow: 'boolean', type: 'string', major: 'number', minor: 'number', access: 'string' } },
+  memory: 'refuse',
+  cpu: 'refuse',
+  blockIO: 'refuse',
+  hugepageLimits: 'refuse',
+  network: 'refuse',
+  pids: 'refuse',
+  rdma: 'refuse',
+  unified: 'refuse',
+};
+
+const LINUX: Schema = {
+  namespaces: { array: { type: 'string', path: 'string' } },
+  uidMappings: 'refuse',
+  gidMappings: 'refuse',
+  timeOffsets: 'refuse',
+  devices: {
+    array: { type: 'string', path: 'string', major: 'number', minor: 'number', fileMode: 'number', uid: 'number', gid: 'number' },
+  },
+  netDevices: 'refuse',
+  cgroupsPath: 'string',
+  resources: { object: RESOURCES },
+  intelRdt: 'refuse',
+  sysctl: 'string-map',
+  seccomp: 'refuse',
+  rootfsPropagation: 'string',
+  maskedPaths: 'string[]',
+  readonlyPaths: 'string[]',
+  mountLabel: 'refuse',
+  personality: 'refuse',
+  memoryPolicy: 'refuse',
+};
+
+const CONFIG: Schema = {
+  ociVersion: 'string',
+  root: { object: { path: 'string', readonly: 'boolean' } },
+  mounts: {
+    array: { destination: 'string', source: 'string', type: 'string', options: 'string[]', uidMappings: 'refuse', gidMappings: 'refuse' },
+  },
+  process: { object: PROCESS },
+  hostname: 'string',
+  domainname: 'string',
+  hooks: 'refuse',
+  annotations: 'string-map',
+  linux: { object: LINUX },
+  solaris: 'refuse',
+  windows: 'refuse',
+  vm: 'refuse',
+  zos: 'refuse',
+};
+
+export interface ReadConfigResult {
+  config: OciConfig;
+  /** Fields the spec does not define, ignored. */
+  warnings: string[];
+}
+
+/**
+ * Validates a parsed config.json (pure). `source` names it in messages ("config.json"). Throws RuntimeError
+ * 'invalid-config' or 'unsupported'.
+ */
+export function readOciConfig(raw: unknown, source = 'config.json'): ReadConfigResult {
+  const warnings: string[] = [];
+  if (!isPlainObject(raw)) throw invalid(source, '', 'must be a JSON object');
+  checkObject(raw, CONFIG, '', source, warnings);
+  const config = raw as unknown as OciConfig;
+  checkVersion(config.ociVersion, source);
+  if (!config.root || typeof config.root.path !== 'string' || config.root.path === '') {
+    throw invalid(source, 'root.path', 'is required');
+  }
+  if (config.process) {
+    if (!config.process.user) throw invalid(source, 'process.user', 'is required');
+    if (typeof config.process.cwd !== 'string') throw invalid(source, 'process.cwd', 'is required');
+  }
+  for (const [index, rule] of (config.linux?.resources?.devices ?? []).entries()) {
+    if (typeof rule.allow !== 'boolean') throw invalid(source, `linux.resources.devices[${index}].allow`, 'is required');
+  }
+  return { config, warnings };
+}
+
+function checkVersion(version: string | undefined, source: string): void {
+  if (typeof version !== 'string') throw invalid(source, 'ociVersion', 'is required');
+  // 1.0.2-dev (what runc 1.1 writes) and 1.3.0 are in; 1.4 may change what fields mean.
+  if (!/^1\.[0-3]\.\d+(?:[-+].*)?$/.test(version)) {
+    throw new RuntimeError('unsupported', `${source}: ociVersion ${version} is not supported (1.0.x to 1.3.x are)`);
+  }
+}
+
+function checkObject(value: Record<string, unknown>, schema: Schema, path: string, source: string, warnings: string[]): void {
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path ? `${path}.${key}` : key;
+    const rule = schema[key];
+    if (rule === undefined) {
+      warnings.push(`${source}: unknown field ${childPath} ignored`);
+      continue;
+    }
+    checkValue(child, rule, childPath, source, warnings);
+  }
+}
+
+function checkValue(value: unknown, rule: Rule, path: string, source: string, warnings: string[]): void {
+  if (value === undefined || value === null) return;
+  if (rule === 'refuse') {
+    if (!isEmpty(value)) throw new RuntimeError('unsupported', `${source}: ${path} is not supported yet`);
+    return;
+  }
+  if (typeof rule === 'object') {
+    if ('object' in rule) {
+      if (!isPlainObject(value)) throw invalid(source, path, 'must be an object');
+      checkObject(value, rule.object, path, source, warnings);
+    } else {
+      if (!Array.isArray(value)) throw invalid(source, path, 'must be an array');
+      value.forEach((item, index) => {
+        if (!isPlainObject(item)) throw invalid(source, `${path}[${index}]`, 'must be an object');
+        checkObject(item, rule.array, `${path}[${index}]`, source, warnings);
+      });
+    }
+    return;
+  }
+  switch (rule) {
+    case 'string':
+      if (typeof value !== 'string') throw invalid(source, path, 'must be a string');
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalid(source, path, 'must be true or false');
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(source, path, 'must be a number');
+      return;
+    case 'string[]':
+      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+        throw invalid(source, path, 'must be an array of strings');
+      }
+      return;
+    case 'number[]':
+      if (!Array.isArray(value) || value.some((item) => typeof item !== 'number')) {
+        throw invalid(source, path, 'must be an array of numbers');
+      }
+      return;
+    case 'string-map':
+      if (!isPlainObject(value) || Object.values(value).some((item) => typeof item !== 'string')) {
+        throw invalid(source, path, 'must be an object of strings');
+      }
+      return;
+  }
+}
+
+/** Empty values carry no request: {}, [], "", false, 0, or objects of only those. */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === '' || value === false || value === 0) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (isPlainObject(value)) return Object.values(value).every(isEmpty);
+  return false;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(source: string, path: string, problem: string): RuntimeError {
+  return new RuntimeError('invalid-config', path ? `${source}: ${path} ${problem}` : `${source} ${problem}`);
+}

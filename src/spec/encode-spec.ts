@@ -1,0 +1,176 @@
+// The only module that touches the generated protobuf code: the plan becomes one Spec for the helper, and the
+// helper's Status frames become plain HelperStatus values for the rest of the shim.
+
+import { RuntimeError } from '../errors.js';
+import type { ContainerPlan, NamespaceKind, RlimitValue } from '../plan/container-plan.js';
+import { shim } from './generated/shim.js';
+
+const pb = shim.v1;
+
+const NAMESPACE_TYPES: Record<NamespaceKind, shim.v1.NamespaceType> = {
+  mount: pb.NamespaceType.NAMESPACE_TYPE_MOUNT,
+  pid: pb.NamespaceType.NAMESPACE_TYPE_PID,
+  uts: pb.NamespaceType.NAMESPACE_TYPE_UTS,
+  ipc: pb.NamespaceType.NAMESPACE_TYPE_IPC,
+  net: pb.NamespaceType.NAMESPACE_TYPE_NET,
+  cgroup: pb.NamespaceType.NAMESPACE_TYPE_CGROUP,
+  user: pb.NamespaceType.NAMESPACE_TYPE_USER,
+  time: pb.NamespaceType.NAMESPACE_TYPE_TIME,
+};
+
+export interface SpecOptions {
+  /** Ask the helper for a STAGE frame at each stage. */
+  debug: boolean;
+}
+
+/** The plan as the helper's Spec message (without the frame header). */
+export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8Array {
+  const { process } = plan;
+  const spec: shim.v1.ISpec = {
+    action: pb.Action.ACTION_RUN_CONTAINER,
+    containerId: plan.containerId,
+    debug: options.debug,
+    namespaces: plan.namespaces.map((ns) => ({ type: NAMESPACE_TYPES[ns.type], path: ns.path ?? '' })),
+    cgroupProcs: plan.cgroup.dirs.map((dir) => `${dir.dir}/cgroup.procs`),
+    rootfs: {
+      path: plan.rootfs.path,
+      lowerDirs: plan.rootfs.lowerDirs,
+      upperDir: plan.rootfs.upperDir,
+      workDir: plan.rootfs.workDir,
+      readonly: plan.rootfs.readonly,
+      propagation: plan.rootfs.propagation,
+      noPivot: plan.rootfs.noPivot,
+    },
+    mounts: plan.mounts.map((mount) => ({
+      source: mount.source,
+      target: mount.target,
+      fstype: mount.fstype,
+      flags: mount.flags,
+      data: mount.data,
+      propagation: mount.propagation,
+    })),
+    devices: plan.devices.map((device) => ({
+      path: device.path,
+      mode: device.mode,
+      major: device.major,
+      minor: device.minor,
+      uid: device.uid,
+      gid: device.gid,
+      bindFromHost: false,
+    })),
+    symlinks: plan.symlinks.map((link) => ({ target: link.target, path: link.path })),
+    maskedPaths: plan.maskedPaths,
+    readonlyPaths: plan.readonlyPaths,
+    hostname: plan.hostname,
+    domainname: plan.domainname,
+    sysctls: plan.sysctls.map((sysctl) => ({ key: sysctl.key, value: sysctl.value })),
+    loopbackUp: plan.loopbackUp,
+    process: {
+      args: process.args,
+      env: process.env,
+      cwd: process.cwd,
+      uid: process.uid,
+      gid: process.gid,
+      additionalGids: process.additionalGids,
+      hasUmask: process.umask !== undefined,
+      umask: process.umask ?? 0,
+      capabilities: { ...process.capabilities },
+      noNewPrivileges: process.noNewPrivileges,
+      rlimits: process.rlimits.map((rlimit) => ({
+        resource: rlimit.resource,
+        soft: uint64Limit(rlimit.soft),
+        hard: uint64Limit(rlimit.hard),
+      })),
+      hasOomScoreAdj: process.oomScoreAdj !== undefined,
+      oomScoreAdj: process.oomScoreAdj ?? 0,
+      preserveFds: 0,
+      newSession: process.newSession,
+      terminal: process.terminal,
+    },
+    finish: pb.Finish.FINISH_EXEC_NOW,
+    monitor: pb.Monitor.MONITOR_WAIT,
+  };
+  return pb.Spec.encode(spec).finish();
+}
+
+// protobufjs writes a negative number to a uint64 field as its two's complement, so -1 goes on the wire as
+// 0xffffffffffffffff: RLIM_INFINITY exactly, which no positive JS number can express.
+function uint64Limit(value: RlimitValue): number {
+  return value === 'unlimited' ? -1 : value;
+}
+
+/** For tests and debugging: the Spec back as a plain object (enums as numbers, uint64 as numbers). */
+export function decodeSpec(bytes: Uint8Array): shim.v1.Spec {
+  return pb.Spec.decode(bytes);
+}
+
+// --- status frames --------------------------------------------------------------------------------------
+
+export interface HelperErrorReport {
+  /** The stage's name without the prefix, lowercase: "mounts", "exec". */
+  stage: string;
+  errno: number;
+  message: string;
+  path: string;
+}
+
+interface StatusBase {
+  /** Since the helper started (CLOCK_MONOTONIC). */
+  elapsedNs: number;
+}
+
+export type HelperStatus =
+  | (StatusBase & { kind: 'stage'; stage: string })
+  | (StatusBase & { kind: 'ready'; pid: number })
+  | (StatusBase & { kind: 'started'; pid: number })
+  | (StatusBase & { kind: 'exited'; exitCode: number; termSignal: number; coreDumped: boolean })
+  | (StatusBase & { kind: 'error'; error: HelperErrorReport });
+
+export function decodeStatus(bytes: Uint8Array): HelperStatus {
+  let status: shim.v1.Status;
+  try {
+    status = pb.Status.decode(bytes);
+  } catch (error) {
+    throw new RuntimeError('helper-failed', 'read status: malformed status frame', { cause: error });
+  }
+  const elapsedNs = Number(status.elapsedNs ?? 0);
+  switch (status.kind) {
+    case pb.StatusKind.STATUS_KIND_STAGE:
+      return { kind: 'stage', stage: stageName(status.stage), elapsedNs };
+    case pb.StatusKind.STATUS_KIND_READY:
+      return { kind: 'ready', pid: status.pid, elapsedNs };
+    case pb.StatusKind.STATUS_KIND_STARTED:
+      return { kind: 'started', pid: status.pid, elapsedNs };
+    case pb.StatusKind.STATUS_KIND_EXITED:
+      return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
+    case pb.StatusKind.STATUS_KIND_ERROR: {
+      const error = status.error;
+      return {
+        kind: 'error',
+        error: {
+          stage: stageName(error?.stage ?? status.stage),
+          errno: error?.errnoValue ?? 0,
+          message: error?.message ?? '',
+          path: error?.path ?? '',
+        },
+        elapsedNs,
+      };
+    }
+    default:
+      throw new RuntimeError('helper-failed', `read status: expected a status kind, got ${status.kind}`);
+  }
+}
+
+/** STAGE_PIVOT_ROOT -> "pivot_root"; unknown numbers stay visible as "stage 42". */
+export function stageName(stage: number | null | undefined): string {
+  const name = (pb.Stage as unknown as Record<number, string | undefined>)[stage ?? 0];
+  return name ? name.replace(/^STAGE_/, '').toLowerCase() : `stage ${stage}`;
+}
+
+/** The status encoder, for tests that play the helper's part. */
+export function encodeStatusForTest(status: shim.v1.IStatus): Uint8Array {
+  return pb.Status.encode(status).finish();
+}
+
+export const STATUS_KINDS = pb.StatusKind;
+export const STAGES = pb.Stage;
