@@ -8,6 +8,7 @@
 #include "process.h"
 #include "report.h"
 #include "sync.h"
+#include "terminal.h"
 
 _Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
 {
@@ -37,9 +38,10 @@ void hc_child_begin(const char *name, int sync_fd)
 		hc_child_fail(sync_fd, &err);
 }
 
-_Noreturn void hc_child_finish(const shim_v1_Spec *spec, int sync_fd, int fifo_fd, int cap_last)
+_Noreturn void hc_child_finish(const struct hc_child *child)
 {
-	const shim_v1_Process *process = &spec->process;
+	const shim_v1_Process *process = &child->spec->process;
+	const int sync_fd = child->sync_fd;
 	struct hc_error err;
 
 	hc_report_stage(shim_v1_Stage_STAGE_RLIMITS);
@@ -48,8 +50,12 @@ _Noreturn void hc_child_finish(const shim_v1_Spec *spec, int sync_fd, int fifo_f
 	hc_report_stage(shim_v1_Stage_STAGE_TERMINAL);
 	if (hc_process_session(process, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* After setsid(): only a session leader without a terminal can take the pty as its own. Before the
+	 * user change: the pty is chowned to the user. */
+	if (child->console_fd >= 0 && hc_terminal_setup(process, child->console_fd, &err) < 0)
+		hc_child_fail(sync_fd, &err);
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
-	if (hc_process_credentials(process, cap_last, &err) < 0)
+	if (hc_process_credentials(process, child->cap_last, &err) < 0)
 		hc_child_fail(sync_fd, &err);
 	/* After the user change, so the directory is checked with the process's own permissions. */
 	hc_report_stage(shim_v1_Stage_STAGE_CWD);
@@ -67,9 +73,9 @@ _Noreturn void hc_child_finish(const shim_v1_Spec *spec, int sync_fd, int fifo_f
 	if (hc_sync_expect(sync_fd, HC_SYNC_REPORTED, shim_v1_Stage_STAGE_WAIT_START, &err) < 0)
 		hc_child_fail(sync_fd, &err);
 
-	if (fifo_fd >= 0) {
+	if (child->fifo_fd >= 0) {
 		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
-		if (hc_process_wait_start(fifo_fd, &err) < 0)
+		if (hc_process_wait_start(child->fifo_fd, &err) < 0)
 			hc_child_fail(sync_fd, &err);
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);

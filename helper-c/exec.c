@@ -13,6 +13,7 @@
 #include "process.h"
 #include "report.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 /* In the child: namespaces, then the container's root. */
@@ -34,6 +35,7 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	struct hc_error err;
 	struct hc_ns_set ns;
 	hc_cleanup_close int rootfd = -1;
+	hc_cleanup_close int console_fd = -1;
 	char root_path[64];
 	int sync_fds[2];
 	int cap_last;
@@ -60,6 +62,13 @@ int hc_action_exec(const shim_v1_Spec *spec)
 		hc_ns_set_close(&ns);
 		return hc_monitor_fail(0, &err);
 	}
+	if (spec->process.terminal) {
+		console_fd = hc_terminal_connect(spec->console_socket, &err);
+		if (console_fd < 0) {
+			hc_ns_set_close(&ns);
+			return hc_monitor_fail(0, &err);
+		}
+	}
 	if (hc_sync_pair(sync_fds, &err) < 0) {
 		hc_ns_set_close(&ns);
 		return hc_monitor_fail(0, &err);
@@ -82,11 +91,12 @@ int hc_action_exec(const shim_v1_Spec *spec)
 		/* Not needed any more, and a directory descriptor must not survive into the container
 		 * where /proc/self/fd/N would lead back out of the root. */
 		hc_close_fdp(&rootfd);
-		hc_child_finish(spec, sync_fds[1], -1, cap_last);
+		hc_child_finish(&(struct hc_child){ spec, sync_fds[1], -1, console_fd, cap_last });
 	}
 	close(sync_fds[1]);
 	hc_ns_set_close(&ns);
 	hc_close_fdp(&rootfd);
+	hc_close_fdp(&console_fd);
 
 	ret = hc_monitor_start(spec, pid, sync_fds[0], false);
 	if (ret != 0)

@@ -21,6 +21,7 @@
 #include "report.h"
 #include "rootfs.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 static int write_sysctls(const shim_v1_Spec *spec, struct hc_error *err)
@@ -133,6 +134,7 @@ int hc_action_run(const shim_v1_Spec *spec)
 	struct hc_error err;
 	struct hc_ns_set ns;
 	hc_cleanup_close int fifo_fd = -1;
+	hc_cleanup_close int console_fd = -1;
 	int sync_fds[2];
 	unsigned long clone_flags = hc_ns_clone_flags(spec);
 	int cap_last;
@@ -161,6 +163,15 @@ int hc_action_run(const shim_v1_Spec *spec)
 		}
 	}
 
+	/* Connected from the host, where the socket's path is. */
+	if (spec->process.terminal) {
+		console_fd = hc_terminal_connect(spec->console_socket, &err);
+		if (console_fd < 0) {
+			hc_ns_set_close(&ns);
+			return hc_monitor_fail(0, &err);
+		}
+	}
+
 	/* 2, 3. */
 	if (hc_sync_pair(sync_fds, &err) < 0) {
 		hc_ns_set_close(&ns);
@@ -178,11 +189,12 @@ int hc_action_run(const shim_v1_Spec *spec)
 		hc_child_begin("shim:[1:INIT]", sync_fds[1]);
 		if (build_container(spec, &ns, &err) < 0)
 			hc_child_fail(sync_fds[1], &err);
-		hc_child_finish(spec, sync_fds[1], fifo_fd, cap_last);
+		hc_child_finish(&(struct hc_child){ spec, sync_fds[1], fifo_fd, console_fd, cap_last });
 	}
 	close(sync_fds[1]);
 	hc_ns_set_close(&ns);
 	hc_close_fdp(&fifo_fd);
+	hc_close_fdp(&console_fd);
 
 	/* 4, 5, 6. */
 	ret = hc_monitor_start(spec, pid, sync_fds[0], (clone_flags & CLONE_NEWUSER) != 0);

@@ -279,8 +279,12 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	if (hc_has(process->cwd) && check_absolute(process->cwd, "process.cwd", err) < 0)
 		return -1;
 	/* Refused here, before anything is created, rather than half-way through setup. */
-	if (process->terminal)
-		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL, "terminal: not supported yet");
+	if (process->terminal && !hc_has(spec->console_socket))
+		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
+			       "terminal: relaying without console_socket is not supported yet");
+	if (process->terminal && !process->new_session)
+		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
+			       "spec: process.terminal needs process.new_session");
 	if (terminate_list(&process->args, process->args_count, err) < 0 ||
 	    terminate_list(&process->env, process->env_count, err) < 0)
 		return -1;

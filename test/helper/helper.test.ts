@@ -133,12 +133,12 @@ describe('reading the spec', () => {
     expect(error.path).toBe('tmp');
   });
 
-  it('refuses a terminal for now, before creating anything', async () => {
+  it('refuses a terminal without a console socket for now, before creating anything', async () => {
     const spec = containerSpec(['true']);
     spec.process!.terminal = true;
     const error = errorFrame(await run(spec)).error!;
     expect(error.stage).toBe(STAGE_TERMINAL);
-    expect(error.message).toBe('terminal: not supported yet');
+    expect(error.message).toBe('terminal: relaying without console_socket is not supported yet');
   });
 });
 
@@ -283,6 +283,28 @@ describe('running a container', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('1:3 666\n/proc/self/fd\n0\nsys-ro\nroot-ro\nok\n');
     expect(result.exitCode).toBe(0);
+  });
+
+  it('gives the process a pty from its devpts and sends the master to the console socket', async () => {
+    const socketPath = join(roots.base, 'console.sock');
+    const receiver = execa('python3', [join(import.meta.dirname, 'console-receiver.py'), socketPath], { reject: false, stripFinalNewline: false });
+    await new Promise<void>((ready) => {
+      receiver.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening')) ready();
+      });
+    });
+    const spec = containerSpec(['sh', '-c', 'tty; test -t 0 && test -t 1 && echo tty-stdio'], { consoleSocket: socketPath });
+    spec.mounts!.push(
+      { source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: MS_NOSUID, data: 'mode=755' },
+      { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: MS_NOSUID | MS_NOEXEC, data: 'newinstance,ptmxmode=0666,mode=0620' },
+    );
+    spec.symlinks = [{ target: 'pts/ptmx', path: '/dev/ptmx' }];
+    spec.process!.terminal = true;
+    const result = await run(spec);
+    const received = await receiver;
+    expect(result.stdout).toBe('');
+    expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED', 'STATUS_KIND_EXITED']);
+    expect(received.stdout).toBe('listening\nname /dev/pts/0\n/dev/pts/0\r\ntty-stdio\r\n');
   });
 
   it('binds a host directory read-only', async () => {
