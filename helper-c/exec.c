@@ -33,24 +33,27 @@ static int enter_container(struct hc_ns_set *ns, int rootfd, struct hc_error *er
 int hc_action_exec(const shim_v1_Spec *spec)
 {
 	struct hc_error err;
-	struct hc_ns_set ns;
+	hc_cleanup_ns_set struct hc_ns_set ns;
 	hc_cleanup_close int rootfd = -1;
+	hc_cleanup_close int fifo_fd = -1;
 	hc_cleanup_close int console_fd = -1;
+	hc_cleanup_close int sync_fd = -1;
+	hc_cleanup_close int child_sync_fd = -1;
 	char root_path[64];
-	int sync_fds[2];
 	int cap_last;
 	pid_t pid;
 	int ret;
 
+	hc_ns_set_init(&ns);
 	/* Nothing in the container may ptrace us or open our /proc entries while we hold host
 	 * descriptors (runc's CVE-2016-9962). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_NAME, "shim:[0:PARENT]", 0, 0, 0);
-	cap_last = hc_cap_last();
+	/* Read on the host: the container may not mount /proc. Only needed to drop capabilities. */
+	cap_last = spec->process.has_capabilities ? hc_cap_last() : -1;
 
 	/* Everything of the target is opened before anything is joined: after the first setns() its
 	 * /proc entries may no longer be visible to us. */
-	hc_ns_set_init(&ns);
 	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
 	hc_format(root_path, sizeof(root_path), "/proc/%d/root", (int)spec->target_pid);
 	rootfd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -58,21 +61,20 @@ int hc_action_exec(const shim_v1_Spec *spec)
 		hc_fail(&err, shim_v1_Stage_STAGE_OPEN_NAMESPACES, errno, root_path, "open the container's root");
 		return hc_monitor_fail(0, &err);
 	}
-	if (hc_ns_open_target(spec->target_pid, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0) {
-		hc_ns_set_close(&ns);
+	if (hc_ns_open_target(spec->target_pid, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
 		return hc_monitor_fail(0, &err);
+	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
+		fifo_fd = hc_process_open_start_fifo(spec->start_fifo, &err);
+		if (fifo_fd < 0)
+			return hc_monitor_fail(0, &err);
 	}
 	if (spec->process.terminal) {
 		console_fd = hc_terminal_connect(spec->console_socket, &err);
-		if (console_fd < 0) {
-			hc_ns_set_close(&ns);
+		if (console_fd < 0)
 			return hc_monitor_fail(0, &err);
-		}
 	}
-	if (hc_sync_pair(sync_fds, &err) < 0) {
-		hc_ns_set_close(&ns);
+	if (hc_sync_pair(&sync_fd, &child_sync_fd, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	}
 
 	/* The monitor joins only the pid namespace (for its children): it stays on the host, where the
 	 * cgroup files are and where it reports from. The child joins the rest. */
@@ -80,26 +82,26 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	pid = hc_clone(0);
 	if (pid < 0) {
 		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone");
-		hc_ns_set_close(&ns);
 		return hc_monitor_fail(0, &err);
 	}
 	if (pid == 0) {
-		close(sync_fds[0]);
-		hc_child_begin("shim:[1:EXEC]", sync_fds[1]);
+		hc_close_fdp(&sync_fd);
+		hc_child_begin("shim:[1:EXEC]", child_sync_fd);
 		if (enter_container(&ns, rootfd, &err) < 0)
-			hc_child_fail(sync_fds[1], &err);
-		/* Not needed any more, and a directory descriptor must not survive into the container
-		 * where /proc/self/fd/N would lead back out of the root. */
+			hc_child_fail(child_sync_fd, &err);
+		/* Not needed any more, and a directory descriptor must not survive into the container,
+		 * where /proc/self/fd/N would lead back out of its root. */
 		hc_close_fdp(&rootfd);
-		hc_child_finish(&(struct hc_child){ spec, sync_fds[1], -1, console_fd, cap_last });
+		hc_child_finish(&(struct hc_child){ spec, child_sync_fd, fifo_fd, console_fd, cap_last });
 	}
-	close(sync_fds[1]);
+	hc_close_fdp(&child_sync_fd);
 	hc_ns_set_close(&ns);
 	hc_close_fdp(&rootfd);
+	hc_close_fdp(&fifo_fd);
 	hc_close_fdp(&console_fd);
 
-	ret = hc_monitor_start(spec, pid, sync_fds[0], false);
+	ret = hc_monitor_start(spec, pid, sync_fd, false);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fds[0]);
+	return hc_monitor_wait(spec, pid, sync_fd);
 }

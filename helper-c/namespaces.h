@@ -15,6 +15,7 @@ struct hc_ns_set {
 
 void hc_ns_set_init(struct hc_ns_set *set);
 void hc_ns_set_close(struct hc_ns_set *set);
+#define hc_cleanup_ns_set __attribute__((cleanup(hc_ns_set_close)))
 
 /* Open every Spec.namespaces entry that has a path. All are opened before any is joined: the paths are
  * host paths, and after the first setns() they might name something else or nothing at all. */

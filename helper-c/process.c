@@ -172,6 +172,15 @@ int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err)
 	return hc_fail(err, shim_v1_Stage_STAGE_CLOSE_FDS, errno, NULL, "close descriptors from %u", first);
 }
 
+int hc_process_open_start_fifo(const char *path, struct hc_error *err)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "open start fifo");
+	return fd;
+}
+
 int hc_process_wait_start(int fifo_fd, struct hc_error *err)
 {
 	char path[32];

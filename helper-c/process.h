@@ -22,7 +22,10 @@ int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err);
 /* Mark every descriptor from 3 + preserve_fds up close-on-exec. */
 int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err);
 
-/* FINISH_WAIT_FOR_START: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
+/* FINISH_WAIT_FOR_START, in the monitor: hold the FIFO as O_PATH (which does not block on a FIFO) from
+ * the host side, where its path is. The fd, or -1 with err filled. */
+int hc_process_open_start_fifo(const char *path, struct hc_error *err);
+/* FINISH_WAIT_FOR_START, in the child: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
  * opens it for reading, then write one byte. */
 int hc_process_wait_start(int fifo_fd, struct hc_error *err);
 /* execve() process.args, searching the PATH of process.env. Returns only on failure (stage EXEC). */

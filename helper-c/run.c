@@ -132,73 +132,66 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 int hc_action_run(const shim_v1_Spec *spec)
 {
 	struct hc_error err;
-	struct hc_ns_set ns;
+	hc_cleanup_ns_set struct hc_ns_set ns;
 	hc_cleanup_close int fifo_fd = -1;
 	hc_cleanup_close int console_fd = -1;
-	int sync_fds[2];
+	hc_cleanup_close int sync_fd = -1;
+	hc_cleanup_close int child_sync_fd = -1;
 	unsigned long clone_flags = hc_ns_clone_flags(spec);
 	int cap_last;
 	pid_t pid;
 	int ret;
 
+	hc_ns_set_init(&ns);
 	prctl(PR_SET_NAME, "shim:[0:PARENT]", 0, 0, 0);
-	/* Read on the host: the container may not mount /proc. */
-	cap_last = hc_cap_last();
+	/* Read on the host: the container may not mount /proc. Only needed to drop capabilities. */
+	cap_last = spec->process.has_capabilities ? hc_cap_last() : -1;
 
 	/* 1. Every namespace path is opened before any is joined (they are host paths). */
-	hc_ns_set_init(&ns);
 	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
-	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0) {
-		hc_ns_set_close(&ns);
+	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	}
-	/* Held as O_PATH from the host side; the init opens it for writing through /proc/self/fd later,
-	 * when the host path is no longer visible. O_PATH does not block on a FIFO. */
+	/* Opened here, on the host; the init opens it for writing through /proc/self/fd after pivot_root,
+	 * when the host path is no longer visible. */
 	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
-		fifo_fd = open(spec->start_fifo, O_PATH | O_CLOEXEC);
-		if (fifo_fd < 0) {
-			hc_fail(&err, shim_v1_Stage_STAGE_WAIT_START, errno, spec->start_fifo, "open start fifo");
-			hc_ns_set_close(&ns);
+		fifo_fd = hc_process_open_start_fifo(spec->start_fifo, &err);
+		if (fifo_fd < 0)
 			return hc_monitor_fail(0, &err);
-		}
 	}
-
 	/* Connected from the host, where the socket's path is. */
 	if (spec->process.terminal) {
 		console_fd = hc_terminal_connect(spec->console_socket, &err);
-		if (console_fd < 0) {
-			hc_ns_set_close(&ns);
+		if (console_fd < 0)
 			return hc_monitor_fail(0, &err);
-		}
 	}
 
-	/* 2, 3. */
-	if (hc_sync_pair(sync_fds, &err) < 0) {
-		hc_ns_set_close(&ns);
+	/* 2. */
+	if (hc_sync_pair(&sync_fd, &child_sync_fd, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	}
+	/* 3. */
 	hc_report_stage(shim_v1_Stage_STAGE_CLONE);
 	pid = hc_clone(clone_flags);
 	if (pid < 0) {
 		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
-		hc_ns_set_close(&ns);
 		return hc_monitor_fail(0, &err);
 	}
 	if (pid == 0) {
-		close(sync_fds[0]);
-		hc_child_begin("shim:[1:INIT]", sync_fds[1]);
+		hc_close_fdp(&sync_fd);
+		hc_child_begin("shim:[1:INIT]", child_sync_fd);
 		if (build_container(spec, &ns, &err) < 0)
-			hc_child_fail(sync_fds[1], &err);
-		hc_child_finish(&(struct hc_child){ spec, sync_fds[1], fifo_fd, console_fd, cap_last });
+			hc_child_fail(child_sync_fd, &err);
+		hc_child_finish(&(struct hc_child){ spec, child_sync_fd, fifo_fd, console_fd, cap_last });
 	}
-	close(sync_fds[1]);
+	/* The monitor holds nothing of the container's: its EOF on the sync socket must come from the
+	 * child alone. */
+	hc_close_fdp(&child_sync_fd);
 	hc_ns_set_close(&ns);
 	hc_close_fdp(&fifo_fd);
 	hc_close_fdp(&console_fd);
 
 	/* 4, 5, 6. */
-	ret = hc_monitor_start(spec, pid, sync_fds[0], (clone_flags & CLONE_NEWUSER) != 0);
+	ret = hc_monitor_start(spec, pid, sync_fd, (clone_flags & CLONE_NEWUSER) != 0);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fds[0]);
+	return hc_monitor_wait(spec, pid, sync_fd);
 }

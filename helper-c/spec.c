@@ -240,9 +240,6 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: hostname and domainname need a uts namespace");
 	if (spec->loopback_up && hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_NET) == NULL)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: loopback_up needs a network namespace");
-	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START &&
-	    check_absolute(spec->start_fifo, "start_fifo", err) < 0)
-		return -1;
 	return 0;
 }
 
@@ -270,6 +267,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown finish %d", (int)spec->finish);
 	if (spec->monitor != shim_v1_Monitor_MONITOR_WAIT && spec->monitor != shim_v1_Monitor_MONITOR_DETACH)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown monitor %d", (int)spec->monitor);
+	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START &&
+	    check_absolute(spec->start_fifo, "start_fifo", err) < 0)
+		return -1;
 	for (pb_size_t i = 0; i < spec->cgroup_procs_count; i++)
 		if (check_absolute(spec->cgroup_procs[i], "cgroup_procs entry", err) < 0)
 			return -1;

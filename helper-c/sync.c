@@ -4,10 +4,15 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-int hc_sync_pair(int fds[2], struct hc_error *err)
+int hc_sync_pair(int *monitor_fd, int *child_fd, struct hc_error *err)
 {
+	int fds[2];
+
+	/* SEQPACKET: one message per read, so a short or merged message cannot go unnoticed. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "create sync socket pair");
+	*monitor_fd = fds[0];
+	*child_fd = fds[1];
 	return 0;
 }
 

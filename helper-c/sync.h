@@ -26,8 +26,8 @@ struct hc_sync_msg {
 	int32_t value;
 };
 
-/* Create the pair: fds[0] for the monitor, fds[1] for the init. */
-int hc_sync_pair(int fds[2], struct hc_error *err);
+/* Create the pair: *monitor_fd for the monitor, *child_fd for the child. */
+int hc_sync_pair(int *monitor_fd, int *child_fd, struct hc_error *err);
 int hc_sync_send(int fd, enum hc_sync_type type, int32_t value, shim_v1_Stage stage,
 		 struct hc_error *err);
 /* 1 with a message, 0 on EOF, -1 on error (err filled). */
