@@ -146,7 +146,6 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 		return hc_monitor_fail(pid, &err);
 	}
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
-	close(sync_fd);
 
 	status = reap(pid);
 	hc_report_exited(pid, status);
