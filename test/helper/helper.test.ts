@@ -35,12 +35,17 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  // Nothing the test started may remain: the container's processes (by pid) and its mounts.
-  for (const pid of pids) expect(alive(pid), `process ${pid} is still there`).toBe(false);
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  expect(mountinfo.split('\n').filter((line) => line.includes(roots.base))).toEqual([]);
-  expect(await settledLeaks(roots)).toEqual([]);
-  await roots.dispose();
+  try {
+    // Nothing the test started may remain: the container's processes (by pid) and its mounts.
+    for (const pid of pids) expect(alive(pid), `process ${pid} is still there`).toBe(false);
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mountinfo.split('\n').filter((line) => line.includes(roots.base))).toEqual([]);
+    expect(await settledLeaks(roots)).toEqual([]);
+  } finally {
+    // Even after a failed check: kill what is left (by pid, only ours), then remove the roots.
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await roots.dispose();
+  }
 });
 
 /** A container spec as the shim would plan it for a busybox rootfs. */
