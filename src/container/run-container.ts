@@ -86,6 +86,7 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   const started = performance.now();
   const host = await readHostFacts();
   const prepared = request.kind === 'image' ? prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+  for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
   return prepared;
 }

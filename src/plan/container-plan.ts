@@ -132,6 +132,8 @@ export interface ContainerPlan {
   loopbackUp: boolean;
   process: PlannedProcess;
   cgroup: PlannedCgroup;
+  /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
+  warnings: string[];
 }
 
 /** One mounted cgroup hierarchy of the host, as the planner needs it. */

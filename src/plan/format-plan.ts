@@ -22,6 +22,7 @@ export function formatPlanText(plan: ContainerPlan): string {
   const lines: string[] = [];
   const { rootfs, process } = plan;
   lines.push(`container ${plan.containerId}`);
+  for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
   lines.push(`hostname ${plan.hostname || '(inherited)'}${plan.domainname ? `  domainname ${plan.domainname}` : ''}`);
 
   lines.push('', 'namespaces');

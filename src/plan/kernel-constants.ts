@@ -137,6 +137,11 @@ export function capabilityMask(numbers: readonly number[]): number {
   return mask;
 }
 
+/** a AND b for masks wider than the 32 bits JS bitwise operators work on. */
+export function intersectMasks(a: number, b: number): number {
+  return Number(BigInt(a) & BigInt(b));
+}
+
 export function capabilityNamesOfMask(mask: number): string[] {
   const names: string[] = [];
   for (const [name, number] of Object.entries(CAPABILITY_NUMBERS)) {

@@ -105,6 +105,9 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     if (host.procKcore) symlinks.push({ target: '/proc/kcore', path: '/dev/core' });
   }
 
+  const warnings: string[] = [];
+  const process = planProcess(config.process, host, warnings);
+
   if ((config.hostname || config.domainname) && !isNew('uts')) {
     throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
   }
@@ -122,8 +125,9 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     domainname: config.domainname ?? '',
     sysctls: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key, value })),
     loopbackUp: isNew('net'),
-    process: planProcess(config.process, host),
+    process,
     cgroup: { dirs: cgroupDirs, deviceRules },
+    warnings,
   };
 }
 
@@ -203,7 +207,7 @@ function planDevices(configDevices: readonly OciDevice[]): PlannedDevice[] {
   return [...byPath.values()];
 }
 
-function planProcess(process: OciProcess | undefined, host: HostFacts): PlannedProcess {
+function planProcess(process: OciProcess | undefined, host: HostFacts, warnings: string[]): PlannedProcess {
   if (!process) throw new RuntimeError('invalid-config', 'config.json: process is required to run a container');
   if (!process.args || process.args.length === 0) {
     throw new RuntimeError('invalid-config', 'config.json: process.args must name the program to run');
@@ -219,7 +223,7 @@ function planProcess(process: OciProcess | undefined, host: HostFacts): PlannedP
     gid: process.user.gid,
     additionalGids: [...(process.user.additionalGids ?? [])],
     umask: process.user.umask,
-    capabilities: planCapabilities(process.capabilities ?? {}, host),
+    capabilities: planCapabilities(process.capabilities ?? {}, host, warnings),
     noNewPrivileges: process.noNewPrivileges ?? false,
     rlimits: planRlimits(process),
     oomScoreAdj: process.oomScoreAdj,
@@ -229,7 +233,7 @@ function planProcess(process: OciProcess | undefined, host: HostFacts): PlannedP
   };
 }
 
-function planCapabilities(capabilities: OciCapabilities, host: HostFacts): PlannedCapabilities {
+function planCapabilities(capabilities: OciCapabilities, host: HostFacts, warnings: string[]): PlannedCapabilities {
   const maskOf = (set: keyof OciCapabilities): number =>
     k.capabilityMask(
       (capabilities[set] ?? []).map((name) => {
@@ -243,13 +247,23 @@ function planCapabilities(capabilities: OciCapabilities, host: HostFacts): Plann
         return number;
       }),
     );
-  return {
+  const planned = {
     bounding: maskOf('bounding'),
     effective: maskOf('effective'),
     inheritable: maskOf('inheritable'),
     permitted: maskOf('permitted'),
     ambient: maskOf('ambient'),
   };
+  // The kernel raises an ambient capability only if it is both permitted and inheritable. `runc spec` lists
+  // ambient capabilities with no inheritable set at all; runc's raise fails quietly and the process runs
+  // without them. Same outcome here, but said out loud.
+  const raisable = k.intersectMasks(k.intersectMasks(planned.ambient, planned.permitted), planned.inheritable);
+  if (raisable !== planned.ambient) {
+    const dropped = k.capabilityNamesOfMask(planned.ambient - raisable);
+    warnings.push(`process.capabilities.ambient: ${dropped.join(', ')} left out: an ambient capability must also be permitted and inheritable`);
+    planned.ambient = raisable;
+  }
+  return planned;
 }
 
 function planRlimits(process: OciProcess): PlannedRlimit[] {

@@ -1,9 +1,17 @@
 // The only module that touches the generated protobuf code: the plan becomes one Spec for the helper, and the
 // helper's Status frames become plain HelperStatus values for the rest of the shim.
 
+import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, RlimitValue } from '../plan/container-plan.js';
 import { shim } from './generated/shim.js';
+
+// protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
+// where the bundle happens to sit (inside a checkout it finds node_modules, once installed it does not).
+// Numbers always: every 64-bit value in the contract fits in 53 bits, except RLIM_INFINITY, which is only
+// ever encoded (see uint64Limit).
+protobuf.util.Long = undefined as never;
+protobuf.configure();
 
 const pb = shim.v1;
 
