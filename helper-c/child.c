@@ -52,7 +52,7 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 		hc_child_fail(sync_fd, &err);
 	/* After setsid(): only a session leader without a terminal can take the pty as its own. Before the
 	 * user change: the pty is chowned to the user. */
-	if (child->console_fd >= 0 && hc_terminal_setup(process, child->console_fd, &err) < 0)
+	if (process->terminal && hc_terminal_setup(process, child->console_fd, sync_fd, &err) < 0)
 		hc_child_fail(sync_fd, &err);
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
 	if (hc_process_credentials(process, child->cap_last, &err) < 0)

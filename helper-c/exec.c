@@ -68,7 +68,7 @@ int hc_action_exec(const shim_v1_Spec *spec)
 		if (fifo_fd < 0)
 			return hc_monitor_fail(0, &err);
 	}
-	if (spec->process.terminal) {
+	if (spec->process.terminal && hc_has(spec->console_socket)) {
 		console_fd = hc_terminal_connect(spec->console_socket, &err);
 		if (console_fd < 0)
 			return hc_monitor_fail(0, &err);

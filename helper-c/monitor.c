@@ -10,6 +10,7 @@
 #include "namespaces.h"
 #include "report.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 pid_t hc_clone(unsigned long ns_flags)
@@ -103,11 +104,18 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 	const shim_v1_Stage stage = shim_v1_Stage_STAGE_WAIT;
 	struct hc_sync_msg msg;
 	struct hc_error err;
+	hc_cleanup_close int master = -1;
 	int ret;
 	int status;
 
-	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure. */
-	ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
+	 * PTY when we are to relay its terminal. */
+	for (;;) {
+		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		if (ret <= 0 || msg.type != HC_SYNC_PTY || msg.fd < 0 || master >= 0)
+			break;
+		master = msg.fd;
+	}
 	if (ret < 0)
 		return hc_monitor_fail(pid, &err);
 	if (ret == 0) {
@@ -147,6 +155,8 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 	}
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
 
+	if (master >= 0)
+		hc_terminal_relay(master, pid);
 	status = reap(pid);
 	hc_report_exited(pid, status);
 	return exit_code_of(status);

@@ -159,7 +159,7 @@ int hc_action_run(const shim_v1_Spec *spec)
 			return hc_monitor_fail(0, &err);
 	}
 	/* Connected from the host, where the socket's path is. */
-	if (spec->process.terminal) {
+	if (spec->process.terminal && hc_has(spec->console_socket)) {
 		console_fd = hc_terminal_connect(spec->console_socket, &err);
 		if (console_fd < 0)
 			return hc_monitor_fail(0, &err);

@@ -279,9 +279,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	if (hc_has(process->cwd) && check_absolute(process->cwd, "process.cwd", err) < 0)
 		return -1;
 	/* Refused here, before anything is created, rather than half-way through setup. */
-	if (process->terminal && !hc_has(spec->console_socket))
+	if (process->terminal && !hc_has(spec->console_socket) && spec->monitor != shim_v1_Monitor_MONITOR_WAIT)
 		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
-			       "terminal: relaying without console_socket is not supported yet");
+			       "spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT");
 	if (process->terminal && !process->new_session)
 		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
 			       "spec: process.terminal needs process.new_session");

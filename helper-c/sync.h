@@ -19,17 +19,24 @@ enum hc_sync_type {
 	/* monitor -> init: READY is reported. The init writes no frame of its own until then, so the shim
 	 * never reads a late STAGE or ERROR frame before READY. */
 	HC_SYNC_REPORTED = 0x44,
+	/* init -> monitor: the pty master rides along (SCM_RIGHTS), for the monitor to relay the process's
+	 * terminal to its own stdio (Process.terminal without Spec.console_socket). */
+	HC_SYNC_PTY = 0x45,
 };
 
 struct hc_sync_msg {
 	uint32_t type;
 	int32_t value;
+	/* A descriptor that came with the message (close-on-exec), else -1. Not part of the bytes sent. */
+	int fd;
 };
 
 /* Create the pair: *monitor_fd for the monitor, *child_fd for the child. */
 int hc_sync_pair(int *monitor_fd, int *child_fd, struct hc_error *err);
 int hc_sync_send(int fd, enum hc_sync_type type, int32_t value, shim_v1_Stage stage,
 		 struct hc_error *err);
+/* Send a message with a descriptor attached. */
+int hc_sync_send_fd(int fd, enum hc_sync_type type, int passed_fd, shim_v1_Stage stage, struct hc_error *err);
 /* 1 with a message, 0 on EOF, -1 on error (err filled). */
 int hc_sync_recv(int fd, struct hc_sync_msg *msg, shim_v1_Stage stage, struct hc_error *err);
 /* Receive exactly one message of this type; EOF or any other type is an error. */

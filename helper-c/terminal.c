@@ -4,11 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "sync.h"
 #include "util.h"
 
 #define TERMINAL shim_v1_Stage_STAGE_TERMINAL
@@ -57,7 +63,7 @@ static int send_master(int console_fd, int master, const char *name)
 	return n < 0 ? -1 : 0;
 }
 
-int hc_terminal_setup(const shim_v1_Process *process, int console_fd, struct hc_error *err)
+int hc_terminal_setup(const shim_v1_Process *process, int console_fd, int sync_fd, struct hc_error *err)
 {
 	hc_cleanup_close int console = console_fd;
 	hc_cleanup_close int master = -1;
@@ -80,8 +86,12 @@ int hc_terminal_setup(const shim_v1_Process *process, int console_fd, struct hc_
 	/* Owned by the process's user, who changes to it only later. */
 	if (fchown(peer, process->uid, (gid_t)-1) < 0)
 		return hc_fail(err, TERMINAL, errno, name, "terminal: chown");
-	if (send_master(console, master, name) < 0)
-		return hc_fail(err, TERMINAL, errno, NULL, "terminal: send pty master to console socket");
+	if (console >= 0) {
+		if (send_master(console, master, name) < 0)
+			return hc_fail(err, TERMINAL, errno, NULL, "terminal: send pty master to console socket");
+	} else if (hc_sync_send_fd(sync_fd, HC_SYNC_PTY, master, TERMINAL, err) < 0) {
+		return -1;
+	}
 
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(peer, fd) < 0)
@@ -90,4 +100,83 @@ int hc_terminal_setup(const shim_v1_Process *process, int console_fd, struct hc_
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
 		return hc_fail(err, TERMINAL, errno, name, "terminal: make the pty the controlling terminal");
 	return 0;
+}
+
+static void copy_window_size(int from, int to)
+{
+	struct winsize size;
+
+	if (ioctl(from, TIOCGWINSZ, &size) == 0)
+		ioctl(to, TIOCSWINSZ, &size);
+}
+
+static bool has_exited(pid_t pid)
+{
+	siginfo_t info = { 0 };
+
+	/* WNOWAIT: the caller reaps, and reports how it ended. */
+	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+void hc_terminal_relay(int master, pid_t pid)
+{
+	char buf[8192];
+	struct termios saved, raw;
+	bool local_tty = tcgetattr(0, &saved) == 0;
+	sigset_t mask;
+	hc_cleanup_close int sigfd = -1;
+	struct pollfd fds[3];
+	ssize_t n;
+
+	/* SIGCHLD ends the relay and SIGWINCH resizes the pty; both arrive as reads on a signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (local_tty) {
+		/* Keys go to the container's terminal as they are typed; its line discipline does the rest. */
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSADRAIN, &raw);
+		copy_window_size(0, master);
+	}
+
+	fds[0] = (struct pollfd){ .fd = master, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = 0, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	/* Checked on every turn: a SIGCHLD that came before the mask was set is not queued on sigfd. */
+	while (!has_exited(pid)) {
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents) {
+			n = read(master, buf, sizeof(buf));
+			/* EIO: no process holds the pty any more. */
+			if (n <= 0 || hc_write_all(1, buf, (size_t)n) < 0)
+				fds[0].fd = -1;
+		}
+		if (fds[1].revents) {
+			n = read(0, buf, sizeof(buf));
+			if (n <= 0 || hc_write_all(master, buf, (size_t)n) < 0)
+				fds[1].fd = -1;
+		}
+		if (fds[2].revents) {
+			struct signalfd_siginfo info;
+
+			if (read(sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info) && info.ssi_signo == SIGWINCH &&
+			    local_tty)
+				copy_window_size(0, master);
+		}
+	}
+	/* What the process wrote just before it ended. */
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	while ((n = read(master, buf, sizeof(buf))) > 0)
+		if (hc_write_all(1, buf, (size_t)n) < 0)
+			break;
+	if (local_tty)
+		tcsetattr(0, TCSADRAIN, &saved);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }

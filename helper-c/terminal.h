@@ -1,16 +1,23 @@
-/* Process.terminal with Spec.console_socket: the process gets a pty from the container's devpts as its
- * stdio and controlling terminal, and the pty master goes to whoever listens on the console socket
- * (SCM_RIGHTS), as runc's --console-socket. */
+/* Process.terminal: the process gets a pty from the container's devpts as its stdio and controlling
+ * terminal. The pty master goes to whoever listens on Spec.console_socket (SCM_RIGHTS), as runc's
+ * --console-socket; without one it goes to the monitor, which relays it to and from its own stdio. */
 #ifndef HC_TERMINAL_H
 #define HC_TERMINAL_H
+
+#include <sys/types.h>
 
 #include "error.h"
 #include "shim.pb.h"
 
 /* In the monitor, on the host: connect to the console socket. The descriptor is close-on-exec. */
 int hc_terminal_connect(const char *path, struct hc_error *err);
-/* In the child, inside the container, after setsid(): open /dev/ptmx, send the master over console_fd,
- * and make the peer our stdio and controlling terminal. Closes console_fd. */
-int hc_terminal_setup(const shim_v1_Process *process, int console_fd, struct hc_error *err);
+/* In the child, inside the container, after setsid(): open /dev/ptmx, send the master over console_fd
+ * (closed afterwards), or to the monitor over sync_fd when console_fd is -1, and make the peer our stdio
+ * and controlling terminal. */
+int hc_terminal_setup(const shim_v1_Process *process, int console_fd, int sync_fd, struct hc_error *err);
+/* In the monitor, once the process runs: copy stdin to the pty and the pty to stdout until the process
+ * has exited (it is not reaped here), with the local terminal, if stdin is one, in raw mode and its size
+ * passed on. Best effort: a relay that breaks only ends the copying. */
+void hc_terminal_relay(int master, pid_t pid);
 
 #endif

@@ -138,12 +138,12 @@ describe('reading the spec', () => {
     expect(error.path).toBe('tmp');
   });
 
-  it('refuses a terminal without a console socket for now, before creating anything', async () => {
-    const spec = containerSpec(['true']);
+  it('refuses a relayed terminal the monitor would not stay to relay', async () => {
+    const spec = containerSpec(['true'], { monitor: v1.Monitor.MONITOR_DETACH });
     spec.process!.terminal = true;
     const error = errorFrame(await run(spec)).error!;
     expect(error.stage).toBe(STAGE_TERMINAL);
-    expect(error.message).toBe('terminal: relaying without console_socket is not supported yet');
+    expect(error.message).toBe('spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT');
   });
 });
 
@@ -310,6 +310,23 @@ describe('running a container', () => {
     expect(result.stdout).toBe('');
     expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED', 'STATUS_KIND_EXITED']);
     expect(received.stdout).toBe('listening\nname /dev/pts/0\n/dev/pts/0\r\ntty-stdio\r\n');
+  });
+
+  it('relays a pty between its own stdio and the process without a console socket', async () => {
+    const spec = containerSpec(['sh', '-c', 'tty; read line; echo got:$line; exit 3']);
+    spec.mounts!.push(
+      { source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: MS_NOSUID, data: 'mode=755' },
+      { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: MS_NOSUID | MS_NOEXEC, data: 'newinstance,ptmxmode=0666,mode=0620' },
+    );
+    spec.symlinks = [{ target: 'pts/ptmx', path: '/dev/ptmx' }];
+    spec.process!.terminal = true;
+    const result = await run(spec, { input: 'hello\n' });
+    // The pty turns every \n into \r\n on the way out, and echoes the input line whenever it arrives (before
+    // or after the first line: the relay passes stdin on as soon as it has it).
+    expect(result.stdout.split('\r\n').sort()).toEqual(['', '/dev/pts/0', 'got:hello', 'hello']);
+    expect(result.stdout.endsWith('got:hello\r\n')).toBe(true);
+    expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED', 'STATUS_KIND_EXITED']);
+    expect(result.exitCode).toBe(3);
   });
 
   it('binds a host directory read-only', async () => {

@@ -27,6 +27,8 @@ export interface HelperOptions {
   timeoutMs?: number;
   /** 'ignore': no stdout/stderr pipes (for processes that outlive the helper). */
   stdio?: 'pipe' | 'ignore';
+  /** Written to the helper's stdin, which is then closed (else stdin is /dev/null). */
+  input?: string;
   /** Descriptors 3 .. 3+n-1 given to the helper before its spec and status pipes, for Process.preserve_fds. */
   preserve?: number;
 }
@@ -48,7 +50,7 @@ export function runHelper(input: Buffer, options: HelperOptions = {}): Promise<H
     const preserve = options.preserve ?? 0;
     const specFd = 3 + preserve;
     const child = spawn(helperBin, [String(specFd), String(specFd + 1)], {
-      stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe', ...Array(preserve + 2).fill('pipe')],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', options.stdio ?? 'pipe', options.stdio ?? 'pipe', ...Array(preserve + 2).fill('pipe')],
       env: options.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     const frames: Status[] = [];
@@ -72,6 +74,10 @@ export function runHelper(input: Buffer, options: HelperOptions = {}): Promise<H
         options.onFrame?.(status);
       }
     });
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(options.input);
+    }
     const specPipe = child.stdio[specFd] as Writable;
     specPipe.on('error', () => {}); // the helper may stop reading early, and must be allowed to
     specPipe.end(input);
