@@ -84,8 +84,16 @@ export interface PreparedRun {
 /** Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here. */
 export async function prepareRun(request: RunRequest, context: RuntimeContext): Promise<PreparedRun> {
   const started = performance.now();
-  const host = await readHostFacts();
-  const prepared = request.kind === 'image' ? prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+  // Name the container in every error from here on, once its id is known.
+  const knownId = request.kind === 'bundle' ? request.id : request.name;
+  let prepared: PreparedRun;
+  try {
+    const host = await readHostFacts();
+    prepared = request.kind === 'image' ? prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+  } catch (error) {
+    const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan container');
+    throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
+  }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
   return prepared;
@@ -306,8 +314,8 @@ async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void>
     try {
       await stat(volume.source);
     } catch (error) {
-      throw systemError(error, `volume ${volume.source}:${volume.destination}: host path`, {
-        path: volume.source,
+      throw systemError(error, `volume ${volume.source}`, {
+        path: undefined,
         hint: hasErrnoCode(error, 'ENOENT') ? 'create it first' : undefined,
       });
     }
