@@ -83,6 +83,9 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
     }
   } catch (error) {
     protocolError = error;
+    // A helper that no longer makes sense cannot be trusted to finish either; what it leaves in the
+    // container's cgroup is killed when the caller destroys the cgroup.
+    subprocess.kill('SIGKILL');
   }
 
   const result = await subprocess;
