@@ -303,6 +303,20 @@ describe('shim run busybox', () => {
     expect(badId.exitCode).toBe(2);
   });
 
+  it('runs containers side by side, the first run of each making the image at the same time', async () => {
+    const results = await Promise.all(
+      ['one', 'two', 'three'].map((name) => shim(roots, ['run', '--rm', '--name', name, 'busybox', 'sh', '-c', 'hostname; ps -o pid | wc -l'])),
+    );
+    // Each sees its own four lines: the header, sh, ps and wc.
+    expect(results.map((r) => [r.exitCode, r.stdout])).toEqual([
+      [0, 'one\n4\n'],
+      [0, 'two\n4\n'],
+      [0, 'three\n4\n'],
+    ]);
+    // One image, and no half-built copy left by the runs that lost the race.
+    expect(await readdir(join(roots.dataRoot, 'images'))).toEqual(['busybox']);
+  });
+
   it('runs a rootfs directory given as a path', async () => {
     const bundle = await makeBundle(join(roots.base, 'bundle'));
     const result = await shim(roots, ['run', '--rm', join(bundle, 'rootfs'), 'sh', '-c', 'echo from a directory; touch /new-file']);
@@ -395,6 +409,16 @@ describe('shim run --bundle', () => {
     const result = await shim(roots, ['run', '--bundle', bundle, 'b6']);
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toMatch(/^shim: run b6: .*\/missing.*: no such file or directory \(ENOENT\)$/m);
+  });
+
+  it('prints a bundle\'s plan with --dry-run: the cgroup mount as binds of the container\'s cgroup', async () => {
+    const bundle = await makeBundle(join(roots.base, 'bundle'));
+    const result = await shim(roots, ['run', '--dry-run', '--bundle', bundle, 'b8']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`  ${bundle}/rootfs\n  read-only, propagation rslave`);
+    expect(result.stdout).toContain(`/sys/fs/cgroup/memory  bind  /sys/fs/cgroup/memory/${roots.cgroupParent}/b8  [ro,nosuid,nodev,noexec,bind,rec,relatime]`);
+    expect(result.stdout).toMatch(/^warning: process\.capabilities\.ambient/m);
+    expect(await readdir(roots.root)).toEqual([]);
   });
 
   it('refuses a bundle without config.json', async () => {
