@@ -14,8 +14,10 @@ if (process.getuid && process.getuid() !== 0) {
 
 mkdirSync('build', { recursive: true });
 const resultsFile = 'build/test-results.json';
+// This run's own prefix for test roots and cgroup parents (see test/support/shim.ts).
+const prefix = `shim-test-${process.pid}-`;
 const vitest = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${resultsFile}`,
-  ...process.argv.slice(2)], { stdio: 'inherit' });
+  ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SHIM_TEST_PREFIX: prefix } });
 
 let passed = 0, failed = 0, skipped = 0;
 if (existsSync(resultsFile)) {
@@ -28,27 +30,27 @@ if (existsSync(resultsFile)) {
   failed = 1;
 }
 
-// What the whole suite may have left: the harness tags everything with /tmp/shim-test-* roots and
-// shim-test-* cgroup parents.
+// What the whole suite may have left: the harness names every root /tmp/<prefix>* and every cgroup parent
+// <prefix>*, and tags every process it starts with SHIM_TEST_TAG=<root>.
 const leaks = [];
 for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
   const mountPoint = line.split(' ')[4];
-  if (mountPoint && mountPoint.startsWith('/tmp/shim-test-')) leaks.push(`mount ${mountPoint}`);
+  if (mountPoint && mountPoint.startsWith(`/tmp/${prefix}`)) leaks.push(`mount ${mountPoint}`);
 }
 for (const entry of readdirSync('/proc')) {
   if (!/^\d+$/.test(entry)) continue;
   let environ = '';
   try { environ = readFileSync(`/proc/${entry}/environ`, 'latin1'); } catch { continue; }
-  if (environ.includes('SHIM_TEST_TAG=/tmp/shim-test-')) leaks.push(`process ${entry}`);
+  if (environ.includes(`SHIM_TEST_TAG=/tmp/${prefix}`)) leaks.push(`process ${entry}`);
 }
 for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
   let children = [];
   try { children = readdirSync(join('/sys/fs/cgroup', hierarchy)); } catch { continue; }
-  for (const child of children) if (child.startsWith('shim-test-')) leaks.push(`cgroup /sys/fs/cgroup/${hierarchy}/${child}`);
+  for (const child of children) if (child.startsWith(prefix)) leaks.push(`cgroup /sys/fs/cgroup/${hierarchy}/${child}`);
 }
 const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-for (const line of (netns.stdout ?? '').split('\n')) if (line.includes('shim-test-')) leaks.push(`netns ${line}`);
-for (const entry of readdirSync('/tmp')) if (entry.startsWith('shim-test-')) leaks.push(`dir /tmp/${entry}`);
+for (const line of (netns.stdout ?? '').split('\n')) if (line.includes(prefix)) leaks.push(`netns ${line}`);
+for (const entry of readdirSync('/tmp')) if (entry.startsWith(prefix)) leaks.push(`dir /tmp/${entry}`);
 
 if (leaks.length > 0) {
   console.error(`the test suite left ${leaks.length} thing(s) behind:`);

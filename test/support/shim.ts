@@ -31,13 +31,19 @@ export interface Roots {
   dispose(): Promise<void>;
 }
 
+/**
+ * Every test root and cgroup parent starts with this prefix. scripts/run-tests.mjs sets one per suite run so
+ * its closing leak check looks only at what that run made, even while another suite runs on the machine.
+ */
+export const testPrefix = process.env.SHIM_TEST_PREFIX ?? 'shim-test-';
+
 export async function makeRoots(): Promise<Roots> {
-  const base = await mkdtemp('/tmp/shim-test-');
+  const base = await mkdtemp(`/tmp/${testPrefix}`);
   const root = join(base, 'run');
   const dataRoot = join(base, 'data');
   await mkdir(root, { recursive: true });
   await mkdir(dataRoot, { recursive: true });
-  const cgroupParent = `shim-test-${basename(base).slice('shim-test-'.length)}`;
+  const cgroupParent = basename(base);
   const env = { SHIM_CGROUP_PARENT: cgroupParent, SHIM_TEST_TAG: base };
   return {
     base, root, dataRoot, cgroupParent, env,
