@@ -17,6 +17,7 @@ const VALUE_OPTIONS = new Set([
   '--format',
   '-b',
   '--bundle',
+  '--entrypoint',
 ]);
 
 /** Verbs whose first positional ends the shim's own arguments. */
