@@ -27,7 +27,7 @@ HELPER_HDR  := $(wildcard helper-c/*.h)
 TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' 2>/dev/null)
 
 APT_PACKAGES := make musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static file \
-                iproute2 tmux util-linux
+                iproute2 tmux util-linux attr
 
 .PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration bench install \
         uninstall clean helper cli typecheck
