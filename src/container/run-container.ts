@@ -257,7 +257,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
       rootfs: plan.rootfs.path,
       created: new Date().toISOString(),
       annotations: prepared.config.annotations,
-      image: prepared.image?.name ?? prepared.image?.reference,
+      image: prepared.image?.reference,
       imageId: prepared.image?.imageId,
       volumes: prepared.storeVolumes.length > 0 ? prepared.storeVolumes.map((volume) => volume.name) : undefined,
       anonymousVolumes: prepared.storeVolumes.some((volume) => volume.anonymous)

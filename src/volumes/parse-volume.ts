@@ -30,7 +30,9 @@ export function parseVolumeSpec(spec: string): VolumeRequest {
   let source: string | undefined;
   let destination: string;
   let optionText = '';
-  if (parts.length === 1 || (parts.length === 2 && !posix.isAbsolute(parts[1]!))) {
+  const isOptionList = (text: string) => text.split(',').every((option) => option === 'ro' || option === 'rw' || PROPAGATIONS.has(option));
+  // "/ctr:ro" is an anonymous volume with options; "/a:b" is a bind with a relative target (refused below).
+  if (parts.length === 1 || (parts.length === 2 && !posix.isAbsolute(parts[1]!) && isOptionList(parts[1]!))) {
     [destination, optionText = ''] = parts as [string, string?];
   } else {
     [source, destination, optionText = ''] = parts as [string, string, string?];
