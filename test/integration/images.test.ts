@@ -142,6 +142,33 @@ describe('shim image import and run', () => {
     expect(xattr.stdout).toBe('y');
   });
 
+  it('keeps owners, modes, symlinks, hardlinks, device nodes, FIFOs and xattrs of a layer', async () => {
+    const top = join(roots.base, 'layer-top');
+    await mkdir(join(top, 'meta'), { recursive: true });
+    await writeFile(join(top, 'meta/owned'), 'x\n');
+    await execa('chown', ['1234:5678', join(top, 'meta/owned')]);
+    await writeFile(join(top, 'meta/setuid'), 'x\n');
+    await execa('chmod', ['4755', join(top, 'meta/setuid')]);
+    await execa('ln', [join(top, 'meta/owned'), join(top, 'meta/hardlink')]);
+    await symlink('/etc/motd', join(top, 'meta/abs-link'));
+    await execa('mknod', [join(top, 'meta/null'), 'c', '1', '3']);
+    await execa('mkfifo', [join(top, 'meta/fifo')]);
+    await execa('setfattr', ['-n', 'user.note', '-v', 'kept', join(top, 'meta/owned')]);
+    await importImage(roots, await makeOciArchive(roots.base, [{ dir: await baseLayer() }, { dir: top }], { Cmd: ['sh'] }), 'meta:1');
+    const layers = JSON.parse((await shim(roots, ['image', 'inspect', 'meta:1'])).stdout).LayerDirs;
+    const meta = join(layers[1], 'meta');
+    const owned = await stat(join(meta, 'owned'));
+    expect([owned.uid, owned.gid, owned.nlink]).toEqual([1234, 5678, 2]);
+    expect((await stat(join(meta, 'hardlink'))).ino).toBe(owned.ino);
+    expect((await stat(join(meta, 'setuid'))).mode & 0o7777).toBe(0o4755);
+    const device = await stat(join(meta, 'null'));
+    expect(device.isCharacterDevice() && device.rdev === (1 << 8 | 3)).toBe(true);
+    expect((await stat(join(meta, 'fifo'))).isFIFO()).toBe(true);
+    expect((await execa('getfattr', ['--only-values', '-n', 'user.note', join(meta, 'owned')])).stdout).toBe('kept');
+    const run = await shim(roots, ['run', '--rm', 'meta:1', 'sh', '-c', 'cat /meta/abs-link; stat -c "%u:%g %a" /meta/owned /meta/setuid']);
+    expect(run.stdout).toBe('from the base layer\n1234:5678 644\n0:0 4755\n');
+  });
+
   it('refuses a layer entry that climbs out with ../ or through a symlink, and writes nothing outside', async () => {
     const sentinel = join(roots.base, 'outside');
     await mkdir(sentinel);
