@@ -4,7 +4,7 @@
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager } from '../cgroups/cgroup-manager.js';
@@ -117,6 +117,12 @@ async function prepareImageRun(
   const containerId = known?.containerId ?? (request.name !== undefined ? validateContainerId(request.name) : generateContainerId());
   const image = known?.image ?? (await describeImage(request.image, context.dataRoot, context.cwd));
   const requests = request.volumes.map(parseVolumeSpec);
+  for (const destination of image.volumes) {
+    const normalized = posix.normalize(destination);
+    if (!requests.some((volume) => volume.destination === normalized)) {
+      requests.push({ anonymous: true, destination: normalized, readonly: false });
+    }
+  }
   const { volumes, storeVolumes } = planVolumeSources(requests, context.dataRoot, known?.anonymousNames);
   if (request.command.length === 0 && image.defaultCommand.length === 0 && image.entrypoint.length === 0 && !request.entrypoint) {
     throw new RuntimeError('usage', `no command given and ${image.reference} has no default command`);

@@ -193,9 +193,38 @@ export class ImageStore {
   }
 
   async tag(name: string, manifestDigest: string): Promise<void> {
-    const repositories = await this.readRepositories();
-    repositories[normalizeReference(name)] = manifestDigest;
-    await this.writeRepositories(repositories);
+    await this.#locked(async () => {
+      const repositories = await this.readRepositories();
+      repositories[normalizeReference(name)] = manifestDigest;
+      await this.writeRepositories(repositories);
+    });
+  }
+
+  /**
+   * The name list is read, changed and written back: two imports or commits into one data root at once must
+   * not lose each other's names, so the change holds a lock directory (mkdir is atomic).
+   */
+  async #locked<T>(change: () => Promise<T>): Promise<T> {
+    const lock = join(this.dir, 'repositories.lock');
+    await mkdir(this.dir, { recursive: true });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await mkdir(lock);
+        break;
+      } catch (error) {
+        if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'lock the image list', { path: lock });
+        if (Date.now() > deadline) {
+          throw new RuntimeError('system', 'lock the image list: still held after 30s', { path: lock, hint: 'remove it if no shim is running' });
+        }
+        await new Promise((done) => setTimeout(done, 20));
+      }
+    }
+    try {
+      return await change();
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -203,6 +232,10 @@ export class ImageStore {
    * layer goes only with its last image).
    */
   async untagAndCollect(name: string): Promise<void> {
+    await this.#locked(() => this.#untagAndCollect(name));
+  }
+
+  async #untagAndCollect(name: string): Promise<void> {
     const repositories = await this.readRepositories();
     delete repositories[name];
     await this.writeRepositories(repositories);

@@ -26,6 +26,8 @@ export interface ImageInfo {
   env: string[];
   workingDir?: string | undefined;
   user?: { uid: number; gid: number } | undefined;
+  /** The config's Volumes: each becomes an anonymous volume unless a -v covers it (docker's VOLUME). */
+  volumes: string[];
   /** The built-in image, not made yet: layerDirs is a placeholder until ensureImage runs. */
   pending: boolean;
 }
@@ -37,7 +39,7 @@ function isPath(reference: string): boolean {
 /** Reads the image (never creates it: the dry run uses this, and ensureImage then makes it real). */
 export async function describeImage(reference: string, dataRoot: string, cwd: string): Promise<ImageInfo> {
   if (isPath(reference)) {
-    return { reference, layerDirs: [resolve(cwd, reference)], entrypoint: [], defaultCommand: [], env: [], pending: false };
+    return { reference, layerDirs: [resolve(cwd, reference)], entrypoint: [], defaultCommand: [], env: [], volumes: [], pending: false };
   }
   const store = new ImageStore(dataRoot);
   const stored = await store.find(reference);
@@ -50,6 +52,7 @@ export async function describeImage(reference: string, dataRoot: string, cwd: st
       entrypoint: [],
       defaultCommand: ['sh'],
       env: [DEFAULT_PATH],
+      volumes: [],
       pending: true,
     };
   }
@@ -69,6 +72,7 @@ async function fromStored(reference: string, stored: StoredImage): Promise<Image
     env: config.Env ?? [],
     workingDir: config.WorkingDir || undefined,
     user: config.User ? await resolveUser(config.User, layerDirs) : undefined,
+    volumes: Object.keys(config.Volumes ?? {}),
     pending: false,
   };
 }

@@ -225,6 +225,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
   try {
     const total = image.layers.reduce((sum, layer) => sum + layer.descriptor.size, 0);
     let done = 0;
+    let newLayers = 0;
     for (const [index, layer] of image.layers.entries()) {
       const diffId = checkDigest(diffIds[index]!, 'config rootfs.diff_ids');
       const created = await importLayer(store, {
@@ -236,6 +237,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
           options.onProgress?.(done, total);
         },
       }, options);
+      if (created) newLayers++;
       if (created) undo.push(`remove layer ${diffId}`, () => rm(store.layerDir(diffId), { recursive: true, force: true }), { keepOnSuccess: true });
       const blob = store.blobPath(layer.descriptor.digest);
       if (!(await exists(blob))) {
@@ -258,7 +260,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
     const finalName = normalizeReference(image.name ?? `sha256:${configDigest.slice(7)}`);
     await store.tag(finalName, manifestDigest);
     succeeded = true;
-    return { name: finalName, manifestDigest, configDigest, newLayers: 0 };
+    return { name: finalName, manifestDigest, configDigest, newLayers };
   } finally {
     await undo.unwind(succeeded);
   }

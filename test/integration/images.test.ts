@@ -71,10 +71,14 @@ describe('shim image import and run', () => {
     expect(inspect.RootFS.Layers).toHaveLength(2);
   });
 
-  it('imports a docker-archive', async () => {
-    const archive = await makeDockerArchive(roots.base, [await baseLayer()], { Cmd: ['cat', '/etc/motd'] }, 'dock:latest');
+  it('imports a docker-archive; its VOLUME becomes an anonymous volume that goes with --rm', async () => {
+    const archive = await makeDockerArchive(roots.base, [await baseLayer()], {
+      Cmd: ['sh', '-c', 'cat /etc/motd; grep -c " /cache " /proc/self/mountinfo'],
+      Volumes: { '/cache': {} },
+    }, 'dock:latest');
     await importImage(roots, archive);
-    expect(await shim(roots, ['run', '--rm', 'dock'])).toMatchObject({ exitCode: 0, stdout: 'from the base layer\n' });
+    expect(await shim(roots, ['run', '--rm', 'dock'])).toMatchObject({ exitCode: 0, stdout: 'from the base layer\n1\n' });
+    expect((await shim(roots, ['volume', 'ls', '-q'])).stdout).toBe('');
   });
 
   it('refuses a corrupt layer and keeps nothing of it', async () => {

@@ -14,6 +14,7 @@ export interface TestImageConfig {
   Env?: string[];
   WorkingDir?: string;
   User?: string;
+  Volumes?: Record<string, object>;
 }
 
 export interface LayerSpec {
