@@ -259,3 +259,33 @@ describe('shim commit', () => {
     await rm(archive);
   });
 });
+
+describe('shim commit of a running container', () => {
+  it('freezes it while committing (--pause, the default), then lets it run on', async () => {
+    const { execa: run } = await import('execa');
+    const sync = join(roots.base, 'sync');
+    await mkdir(sync);
+    const { shimBin } = await import('../support/shim.js');
+    const live = run(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, 'run', '--name', 'live', '-v', `${sync}:/sync`, 'busybox', 'sh', '-c',
+      'echo live > /live; touch /sync/ready; while [ ! -e /sync/go ]; do sleep 0.05; done; echo done'], { reject: false, env: roots.env, stdin: 'ignore', timeout: 60_000 });
+    try {
+      for (let tries = 0; !existsSync(join(sync, 'ready')); tries++) {
+        if (tries > 300) throw new Error('the container never got ready');
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const commit = await shim(roots, ['commit', 'live', 'live:1']);
+      expect(commit.exitCode).toBe(0);
+      const state = JSON.parse(await readFile(join(roots.root, 'live', 'state.json'), 'utf8'));
+      const freezer = state.cgroupDirs.find((dir: string) => dir.includes('/freezer/'));
+      if (freezer) expect((await readFile(join(freezer, 'freezer.state'), 'utf8')).trim()).toBe('THAWED');
+      await writeFile(join(sync, 'go'), '');
+      expect(await live).toMatchObject({ exitCode: 0, stdout: 'done' });
+    } finally {
+      await writeFile(join(sync, 'go'), '').catch(() => {});
+      await live;
+    }
+    expect(await shim(roots, ['run', '--rm', 'live:1', 'cat', '/live'])).toMatchObject({ exitCode: 0, stdout: 'live\n' });
+    // The bind mount point is in the image, empty; the host directory's files are not.
+    expect(await shim(roots, ['run', '--rm', 'live:1', 'ls', '-A', '/sync'])).toMatchObject({ stdout: '' });
+  });
+});
