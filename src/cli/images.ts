@@ -188,19 +188,22 @@ function formatBytes(bytes: number): string {
 }
 
 /** A one-line bar on stderr, redrawn at most ten times a second. */
-function progressBar(cli: CliEnvironment): { update: (done: number, total: number) => void; done: () => void } {
+function progressBar(cli: CliEnvironment): { update: (done: number, total: number, phase: string) => void; done: () => void } {
   let last = 0;
   let drawn = false;
+  let lastPhase = '';
   return {
-    update(done, total) {
+    update(done, total, phase) {
       const now = Date.now();
-      if (now - last < 100 && done < total) return;
+      if (now - last < 100 && done < total && phase === lastPhase) return;
+      if (drawn && phase !== lastPhase) cli.stderr('\n');
+      lastPhase = phase;
       last = now;
       drawn = true;
       const fraction = total > 0 ? Math.min(1, done / total) : 1;
       const width = 30;
       const filled = Math.round(fraction * width);
-      cli.stderr(`\rimporting [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)} / ${formatBytes(total)}`);
+      cli.stderr(`\r${phase.padEnd(9)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)} / ${formatBytes(total)}`);
     },
     done() {
       if (drawn) cli.stderr('\n');

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { RuntimeError, systemError } from '../errors.js';
@@ -34,8 +35,8 @@ import { cleanEntryPath, importLayer } from './unpack-layer.js';
 export interface ImportOptions {
   helperPath: string;
   log: Logger;
-  /** Bytes of layer data read so far, and the total. */
-  onProgress?: ((done: number, total: number) => void) | undefined;
+  /** Bytes done so far and the total: first of the archive being read, then of the layers being unpacked. */
+  onProgress?: ((done: number, total: number, phase: 'reading' | 'unpacking') => void) | undefined;
 }
 
 export interface ImportedImage {
@@ -49,7 +50,7 @@ export async function importArchive(dataRoot: string, file: string, name: string
   const store = new ImageStore(dataRoot);
   const work = await store.tempPath('import');
   try {
-    await extractArchive(file, work);
+    await extractArchive(file, work, options.onProgress);
     if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, options);
     if (await exists(join(work, 'manifest.json'))) return await importDockerArchive(store, work, name, options);
     throw new RuntimeError('invalid-config', `import ${file}: neither an OCI image layout (index.json) nor a docker archive (manifest.json)`);
@@ -63,9 +64,20 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** The outer archive as it is: files, directories and the symlinks docker save uses for repeated layers. */
-async function extractArchive(file: string, dir: string): Promise<void> {
+async function extractArchive(file: string, dir: string, onProgress: ImportOptions['onProgress']): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  let source: NodeJS.ReadableStream = createReadStream(file);
+  const total = (await stat(file).catch((error: unknown) => {
+    throw systemError(error, 'open image archive', { path: file });
+  })).size;
+  let done = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      done += chunk.length;
+      onProgress?.(done, total, 'reading');
+      callback(null, chunk);
+    },
+  });
+  let source: NodeJS.ReadableStream = createReadStream(file).pipe(counted);
   const head = await open(file, 'r').then(async (handle) => {
     try {
       return (await handle.read(Buffer.alloc(2), 0, 2, 0)).buffer;
@@ -234,7 +246,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
         diffId,
         onBytes: (n) => {
           done += n;
-          options.onProgress?.(done, total);
+          options.onProgress?.(done, total, 'unpacking');
         },
       }, options);
       if (created) newLayers++;
