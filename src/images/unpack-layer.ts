@@ -143,11 +143,17 @@ export async function importLayer(store: ImageStore, source: LayerSource, option
   }
 }
 
+/** By the magic bytes, not the media type: docker's and OCI's names differ, the bytes do not lie. */
 async function isGzip(file: string): Promise<boolean> {
   const handle = await open(file, 'r');
   try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead === 4 && buffer.readUInt32LE(0) === 0xfd2fb528) {
+      throw new RuntimeError('unsupported', `layer ${file.split('/').pop()?.slice(0, 12)}: zstd-compressed layers are not supported`, {
+        hint: 'export the image with gzip or uncompressed layers',
+      });
+    }
+    return bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
   } finally {
     await handle.close();
   }
