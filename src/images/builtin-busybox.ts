@@ -2,6 +2,7 @@
 // symlink per applet, /etc/passwd and /etc/group) with an image config whose Cmd is ["sh"]. After that it
 // is an image like any other in the store (listed, inspected, committed on, exported, removed).
 
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, open, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -69,13 +70,12 @@ export async function createBusyboxImage(dataRoot: string, hostBusybox: string, 
       history: [{ created, created_by: `shim: built-in image from ${hostBusybox}` }],
     };
     const configBytes = Buffer.from(JSON.stringify(config));
-    const { createHash } = await import('node:crypto');
-    const size2 = (await stat(layerFile)).size;
+    const layerSize = (await stat(layerFile)).size;
     const manifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPE_MANIFEST,
       config: { mediaType: MEDIA_TYPE_CONFIG, digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`, size: configBytes.length },
-      layers: [{ mediaType: MEDIA_TYPE_LAYER, digest, size: size2 }],
+      layers: [{ mediaType: MEDIA_TYPE_LAYER, digest, size: layerSize }],
     };
     await storeImage(store, {
       manifestBytes: Buffer.from(JSON.stringify(manifest)),

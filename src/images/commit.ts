@@ -7,7 +7,7 @@
 // action, and the helper stays the place for operations that change the filesystem.
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -189,7 +189,6 @@ export async function commitContainer(id: string, name: string, options: CommitO
     await store.tag(name, manifestDigest);
     return { name, imageId: configDigest };
   } finally {
-    const { rm } = await import('node:fs/promises');
     await rm(layerFile, { force: true });
   }
 }

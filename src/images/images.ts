@@ -6,11 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { BUILTIN_BUSYBOX, DEFAULT_PATH, createBusyboxImage } from './builtin-busybox.js';
+import { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX, DEFAULT_PATH, createBusyboxImage } from './builtin-busybox.js';
 import { ImageStore, normalizeReference, type StoredImage } from './image-store.js';
 
-export { BUILTIN_BUSYBOX } from './builtin-busybox.js';
-export const DEFAULT_HOST_BUSYBOX = '/bin/busybox';
+export { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX } from './builtin-busybox.js';
 
 export interface ImageInfo {
   /** As given on the command line. */

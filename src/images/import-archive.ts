@@ -5,11 +5,11 @@
 // the size), every blob is checked against its digest, each layer is unpacked once into its content-addressed
 // directory, and the name is written last. On any failure, what this import added is removed again.
 
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { RuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -129,7 +129,6 @@ async function readVerifiedJson<T>(path: string, digest: string, what: string): 
   const bytes = await readFile(path).catch((error: unknown) => {
     throw systemError(error, `archive: read ${what}`);
   });
-  const { createHash } = await import('node:crypto');
   const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   if (actual !== digest) throw new RuntimeError('invalid-config', `${what}: digest mismatch: the blob is ${actual}, expected ${digest}`, { hint: 'the archive is corrupt' });
   try {
@@ -192,7 +191,6 @@ async function importDockerArchive(store: ImageStore, work: string, name: string
     const gzip = await isGzipFile(file);
     layers.push({ descriptor: { mediaType: gzip ? MEDIA_TYPE_LAYER_GZIP : MEDIA_TYPE_LAYER, digest: await digestFile(file), size: (await stat(file)).size }, file });
   }
-  const { createHash } = await import('node:crypto');
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPE_MANIFEST,
@@ -258,7 +256,6 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
       }
     }
     for (const bytes of [image.configBytes, image.manifestBytes]) {
-      const { createHash } = await import('node:crypto');
       const path = store.blobPath(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
       if (!(await exists(path))) {
         await store.putBlob(bytes);
@@ -266,7 +263,6 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
       }
     }
     const manifest = JSON.parse(image.manifestBytes.toString('utf8')) as ImageManifest;
-    const { createHash } = await import('node:crypto');
     const manifestDigest = `sha256:${createHash('sha256').update(image.manifestBytes).digest('hex')}`;
     const configDigest = manifest.config.digest;
     const finalName = normalizeReference(image.name ?? `sha256:${configDigest.slice(7)}`);
@@ -276,10 +272,4 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
   } finally {
     await undo.unwind(succeeded);
   }
-}
-
-/** Reads a whole stream into the store's tmp dir: used for the layer of a commit and the built-in image. */
-export async function streamToFile(source: NodeJS.ReadableStream, path: string): Promise<void> {
-  const { createWriteStream } = await import('node:fs');
-  await pipeline(source, createWriteStream(path, { mode: 0o600 }));
 }
