@@ -27,12 +27,15 @@ HELPER_HDR  := $(wildcard helper-c/*.h)
 TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' 2>/dev/null)
 
 APT_PACKAGES := make musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static file \
-                iproute2 tmux util-linux attr
+                iproute2 tmux util-linux
 
 .PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration bench install \
         uninstall clean helper cli typecheck
 
 all: build
+
+# getfattr: commit and diff read overlay's opaque-directory xattr from a container's upper dir with it.
+APT_PACKAGES += attr
 
 build: helper cli
 
