@@ -16,7 +16,7 @@ import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
 import { encodeApplyNodesSpec, type LayerNode } from '../spec/encode-spec.js';
-import type { ImageStore } from './image-store.js';
+import { digestFile, type ImageStore } from './image-store.js';
 import { readTar } from './tar.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -97,14 +97,11 @@ export async function importLayer(store: ImageStore, source: LayerSource, option
     const uncompressed = new HashingStream();
     const input = createReadStream(source.file);
     const gzip = await isGzip(source.file);
+    // pipe() does not pass errors on: each stage's error is sent to the last one, which is what is read.
     let tail: NodeJS.ReadableStream = input.pipe(compressed);
-    if (gzip) {
-      const gunzip = createGunzip();
-      compressed.on('error', (error) => gunzip.destroy(error));
-      tail = tail.pipe(gunzip);
-    }
+    if (gzip) tail = tail.pipe(createGunzip().on('error', (error) => uncompressed.destroy(error)));
     const last = tail.pipe(uncompressed);
-    input.on('error', (error) => last.destroy(error));
+    input.on('error', (error) => uncompressed.destroy(error));
     if (exists) {
       // Shared with an image already here: only the digests are checked.
       for await (const _ of last);
@@ -134,8 +131,19 @@ export async function importLayer(store: ImageStore, source: LayerSource, option
     }
     return true;
   } catch (error) {
-    if ((error as Error).message?.includes('incorrect header check') || hasErrnoCode(error, 'Z_DATA_ERROR')) {
+    // A blob that is not what the manifest names fails as garbage somewhere in gunzip or the tar reader
+    // before its digest can be compared: say what is really wrong (the blob is corrupt), not the symptom.
+    if (!(error instanceof RuntimeError && / (digest|diff_id) mismatch/.test(error.message))) {
+      const digest = await digestFile(source.file).catch(() => undefined);
+      if (digest !== undefined && digest !== source.digest) {
+        throw new RuntimeError('invalid-config', `${what}: digest mismatch: the blob is ${digest}`, { hint: 'the archive is corrupt' });
+      }
+    }
+    if (hasErrnoCode(error, 'Z_DATA_ERROR') || hasErrnoCode(error, 'Z_BUF_ERROR')) {
       throw new RuntimeError('invalid-config', `${what}: not a valid gzip stream`, { hint: 'the archive is corrupt' });
+    }
+    if (error instanceof RuntimeError && error.message.startsWith('read tar:')) {
+      throw new RuntimeError(error.code, `${what}: ${error.message}`, { hint: error.hint });
     }
     throw systemError(error, `unpack ${what}`);
   } finally {

@@ -106,6 +106,25 @@ describe('shim image import and run', () => {
     expect((await shim(roots, ['image', 'ls', '-q'])).stdout).toBe('');
   });
 
+  it('refuses a corrupt gzip layer without a crash or a trace', async () => {
+    const archive = await makeOciArchive(roots.base, [{ dir: await baseLayer(), gzip: true }], { Cmd: ['sh'] });
+    const work = join(roots.base, 'corrupt');
+    await mkdir(work);
+    await execa('tar', ['-C', work, '-xf', archive]);
+    const blobs = join(work, 'blobs/sha256');
+    for (const name of await readdir(blobs)) {
+      const data = await readFile(join(blobs, name));
+      if (data[0] !== 0x1f || data[1] !== 0x8b) continue;
+      for (let i = 0; i < 64; i++) data[(data.length >> 1) + i] = data[(data.length >> 1) + i]! ^ 0x5a;
+      await writeFile(join(blobs, name), data);
+    }
+    await execa('tar', ['-C', work, '-cf', archive, '.']);
+    const result = await shim(roots, ['image', 'import', archive, 'bad:1']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^shim: image: layer sha256:[0-9a-f]{12}: (not a valid gzip stream|digest mismatch.*) \(the archive is corrupt\)\n$/);
+    expect(await readdir(join(roots.dataRoot, 'images/tmp')).catch(() => [])).toEqual([]);
+  });
+
   it('shares the layer directories between containers, which see each other\'s writes only through a shared volume', async () => {
     await importImage(roots, await makeOciArchive(roots.base, [{ dir: await baseLayer() }], { Cmd: ['sh'] }), 'base:1');
     const layerDir = JSON.parse((await shim(roots, ['image', 'inspect', 'base:1'])).stdout).LayerDirs[0];
