@@ -10,7 +10,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 
@@ -103,6 +103,19 @@ export class ImageStore {
   async tempPath(prefix: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     return join(this.tmpDir, `${prefix}-${randomBytes(8).toString('hex')}`);
+  }
+
+  /**
+   * What an import killed half-way left in tmp/ (a day old: no import still running takes that long). Nothing
+   * there is ever referenced, so removing it is always safe.
+   */
+  async sweepStale(maxAgeMs = 24 * 3600 * 1000): Promise<void> {
+    const now = Date.now();
+    for (const entry of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const path = join(this.tmpDir, entry);
+      const info = await lstat(path).catch(() => undefined);
+      if (info && now - info.mtimeMs > maxAgeMs) await rm(path, { recursive: true, force: true });
+    }
   }
 
   async readRepositories(): Promise<Record<string, string>> {

@@ -48,6 +48,7 @@ export interface ImportedImage {
 
 export async function importArchive(dataRoot: string, file: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
   const store = new ImageStore(dataRoot);
+  await store.sweepStale();
   const work = await store.tempPath('import');
   try {
     await extractArchive(file, work, options.onProgress);
