@@ -51,7 +51,9 @@ export async function importArchive(dataRoot: string, file: string, name: string
   await store.sweepStale();
   const work = await store.tempPath('import');
   try {
+    const started = performance.now();
     await extractArchive(file, work, options.onProgress);
+    options.log.debug(`import: archive read in ${(performance.now() - started).toFixed(0)}ms`);
     if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, options);
     if (await exists(join(work, 'manifest.json'))) return await importDockerArchive(store, work, name, options);
     throw new RuntimeError('invalid-config', `import ${file}: neither an OCI image layout (index.json) nor a docker archive (manifest.json)`);
@@ -248,6 +250,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
           options.onProgress?.(done, total, 'unpacking');
         },
       }, options);
+      options.log.debug(`import: layer ${index + 1}/${image.layers.length} ${diffId.slice(7, 19)} ${created ? 'unpacked' : 'already here'}`);
       if (created) newLayers++;
       if (created) undo.push(`remove layer ${diffId}`, () => rm(store.layerDir(diffId), { recursive: true, force: true }), { keepOnSuccess: true });
       const blob = store.blobPath(layer.descriptor.digest);

@@ -171,7 +171,41 @@ async function isGzip(file: string): Promise<boolean> {
 export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEntry>, dir: string, what: string): Promise<LayerNode[]> {
   /** Non-directories made so far, by relative path, with a symlink's target. */
   const nonDirs = new Map<string, string>();
+  /** Directories made so far: the layer starts empty, so anything not in one of these two does not exist. */
+  const dirs = new Set<string>(['.']);
   const nodes: LayerNode[] = [];
+  const ensureParent = async (parent: string) => {
+    if (dirs.has(parent)) return;
+    await mkdir(join(dir, parent), { recursive: true });
+    for (let path = parent; path !== '.' && !dirs.has(path); path = posix.dirname(path)) dirs.add(path);
+  };
+  // Only what this layer made can be in the way (a layer may name a path twice); skipping the lookup for
+  // everything else keeps a layer of many small files at a few syscalls per file.
+  // A file's last steps (owner, mode, times, close) need nothing from the entries after it: they run in the
+  // background, a bounded number at a time, so a layer of small files is not one thread-pool round trip per
+  // step. Anything that could touch an earlier path (removing it, linking to it, the end) waits for them.
+  const pending = new Set<Promise<void>>();
+  let pendingError: unknown;
+  const flush = async () => {
+    await Promise.all(pending);
+    if (pendingError !== undefined) throw pendingError;
+  };
+  const inBackground = async (work: () => Promise<void>) => {
+    if (pending.size >= 64) await Promise.race(pending);
+    if (pendingError !== undefined) throw pendingError;
+    const promise: Promise<void> = work().catch((error: unknown) => {
+      pendingError ??= error;
+    }).finally(() => pending.delete(promise));
+    pending.add(promise);
+  };
+  const removeMade = async (rel: string) => {
+    if (nonDirs.has(rel) || dirs.has(rel)) {
+      await flush();
+      await rm(join(dir, rel), { recursive: true, force: true });
+      nonDirs.delete(rel);
+      for (const made of [...dirs]) if (made === rel || made.startsWith(`${rel}/`)) dirs.delete(made);
+    }
+  };
   const directoryTimes: [string, number][] = [];
   const checkThrough = (path: string, name: string) => {
     for (const ancestor of ancestors(path)) {
@@ -187,7 +221,7 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
     checkThrough(rel, header.name);
     const parent = posix.dirname(rel);
     const base = posix.basename(rel);
-    if (parent !== '.') await mkdir(join(dir, parent), { recursive: true });
+    await ensureParent(parent);
 
     if (base === OPAQUE_MARKER) {
       if (parent !== '.') nodes.push(node(parent, 'existing', header, [{ name: OPAQUE_XATTR, value: Buffer.from('y') }]));
@@ -195,7 +229,7 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
     }
     if (base.startsWith(WHITEOUT_PREFIX)) {
       const hidden = posix.join(parent, base.slice(WHITEOUT_PREFIX.length));
-      await rm(join(dir, hidden), { recursive: true, force: true });
+      await removeMade(hidden);
       nodes.push({ ...node(hidden, 'char', header, []), mode: 0, major: 0, minor: 0, uid: 0, gid: 0 });
       nonDirs.set(hidden, '');
       continue;
@@ -203,18 +237,20 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
 
     const full = join(dir, rel);
     if (header.type !== 'directory') {
-      await rm(full, { recursive: true, force: true });
+      await removeMade(rel);
       nonDirs.set(rel, header.type === 'symlink' ? header.linkname : '');
-    } else {
-      if (nonDirs.has(rel)) await rm(full, { force: true });
-      nonDirs.delete(rel);
+    } else if (nonDirs.has(rel)) {
+      await removeMade(rel);
     }
     const xattrs = [...header.xattrs].map(([name, value]) => ({ name, value }));
     switch (header.type) {
       case 'directory':
-        await mkdir(full).catch((error: unknown) => {
-          if (!hasErrnoCode(error, 'EEXIST')) throw error;
-        });
+        if (!dirs.has(rel)) {
+          await mkdir(full).catch((error: unknown) => {
+            if (!hasErrnoCode(error, 'EEXIST')) throw error;
+          });
+          dirs.add(rel);
+        }
         await chown(full, header.uid, header.gid);
         await chmod(full, header.mode);
         directoryTimes.push([full, header.mtime]);
@@ -223,13 +259,21 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
         const handle = await open(full, 'wx', 0o600);
         try {
           for await (const chunk of body) await handle.write(chunk);
-          // chown first: it drops set-id bits, which the chmod after it puts back.
-          await handle.chown(header.uid, header.gid);
-          await handle.chmod(header.mode);
-        } finally {
+        } catch (error) {
           await handle.close();
+          throw error;
         }
-        await utimes(full, header.mtime, header.mtime);
+        await inBackground(async () => {
+          try {
+            // chown first: it drops set-id bits, which the chmod after it puts back. Always: a setgid parent
+            // gives a new file its own group.
+            await handle.chown(header.uid, header.gid);
+            await handle.chmod(header.mode);
+            await handle.utimes(header.mtime, header.mtime);
+          } finally {
+            await handle.close();
+          }
+        });
         break;
       }
       case 'symlink':
@@ -244,6 +288,7 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
           throw new RuntimeError('unsupported', `${what}: entry ${header.name}: a hardlink to a device node is not supported`);
         }
         if (target !== '') nonDirs.set(rel, nonDirs.get(target) ?? '');
+        await flush();
         // link(2) does not follow a symlink at the target: the new name is that same symlink.
         await link(join(dir, target), full);
         break;
@@ -256,6 +301,7 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
     }
     if (xattrs.length > 0) nodes.push(node(rel, 'existing', header, xattrs));
   }
+  await flush();
   // Last, deepest first: making an entry inside a directory changes the directory's mtime.
   for (const [path, mtime] of directoryTimes.reverse()) await utimes(path, mtime, mtime);
   return nodes;
