@@ -54,7 +54,7 @@ export async function importArchive(dataRoot: string, file: string, name: string
     const started = performance.now();
     await extractArchive(file, work, options.onProgress);
     options.log.debug(`import: archive read in ${(performance.now() - started).toFixed(0)}ms`);
-    if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, options);
+    if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, file, options);
     if (await exists(join(work, 'manifest.json'))) return await importDockerArchive(store, work, name, options);
     throw new RuntimeError('invalid-config', `import ${file}: neither an OCI image layout (index.json) nor a docker archive (manifest.json)`);
   } finally {
@@ -143,7 +143,7 @@ async function readVerifiedJson<T>(path: string, digest: string, what: string): 
 
 const blobFile = (work: string, digest: string) => join(work, 'blobs', 'sha256', checkDigest(digest, 'blob').slice(7));
 
-async function importOciLayout(store: ImageStore, work: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
+async function importOciLayout(store: ImageStore, work: string, name: string | undefined, file: string, options: ImportOptions): Promise<ImportedImage> {
   const index = JSON.parse(await readFile(join(work, 'index.json'), 'utf8')) as { manifests?: Descriptor[] };
   let descriptor = pickManifest(index.manifests ?? [], 'index.json');
   const annotations = descriptor.annotations ?? {};
@@ -156,7 +156,12 @@ async function importOciLayout(store: ImageStore, work: string, name: string | u
     blobFile(work, descriptor.digest), descriptor.digest, `manifest ${descriptor.digest}`);
   const { value: config, bytes: configBytes } = await readVerifiedJson<ImageConfig>(
     blobFile(work, manifest.config.digest), manifest.config.digest, `config ${manifest.config.digest}`);
-  const refName = annotations['io.containerd.image.name'] ?? annotations['org.opencontainers.image.ref.name'];
+  let refName = annotations['io.containerd.image.name'] ?? annotations['org.opencontainers.image.ref.name'];
+  // skopeo's oci-archive:FILE:TAG writes only a tag: named after the archive, as FILE-STEM:TAG.
+  if (refName !== undefined && !refName.includes(':') && !refName.includes('/')) {
+    const stem = posix.basename(file).replace(/\.(oci\.)?tar(\.gz)?$/, '').toLowerCase().replace(/[^a-z0-9._-]/g, '-') || 'image';
+    refName = `${stem}:${refName}`;
+  }
   const layers = manifest.layers.map((layer) => ({ descriptor: layer, file: blobFile(work, layer.digest) }));
   return storeImage(store, { manifestBytes, configBytes, config, layers, name: name ?? refName }, options);
 }
