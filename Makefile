@@ -90,7 +90,7 @@ node_modules/.package-lock.json: package.json
 
 # --- entry points ---------------------------------------------------------------------------------------
 demo: deps build
-	$(DIST)/shim run --rm busybox sh -c 'echo "hello from $$(hostname), pid $$$$"; ps'
+	$(DIST)/shim run --rm busybox sh -c 'echo "hello from $$(hostname), pid $$$$"; ps; echo "mounts: $$(wc -l < /proc/mounts)"'
 
 test: deps build typecheck
 	node scripts/run-tests.mjs
