@@ -145,7 +145,7 @@ int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err)
 		return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, cwd, "getcwd after chdir");
 	if (where[0] != '/')
 		return hc_fail(err, shim_v1_Stage_STAGE_CWD, 0, cwd,
-			       "working directory is outside the container's root");
+			       "working directory %s is outside the container's root", cwd);
 	return 0;
 }
 
