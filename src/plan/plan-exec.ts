@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import type { ContainerState } from '../state/state-store.js';
 import type { HostFacts, PlannedProcess } from './container-plan.js';
+import { mergeEnv } from './docker-config.js';
 import * as k from './kernel-constants.js';
 import type { OciConfig, OciProcess } from './oci-config.js';
 import { planProcess } from './plan-container.js';
@@ -99,7 +100,7 @@ function baseProcess(config: OciConfig, request: ExecRequest): OciProcess {
   return {
     ...own,
     args: [...request.args],
-    env: mergeEnv(own.env ?? [], request.env),
+    env: mergeEnv([...(own.env ?? []), ...request.env]),
     cwd,
     user: request.user ? { ...own.user, uid: request.user.uid, gid: request.user.gid ?? own.user.gid } : own.user,
     capabilities,
@@ -110,18 +111,6 @@ function baseProcess(config: OciConfig, request: ExecRequest): OciProcess {
 
 function addName(list: string[] | undefined, name: string): string[] {
   return (list ?? []).includes(name) ? [...(list ?? [])] : [...(list ?? []), name];
-}
-
-/** KEY=VALUE entries of `over` replace the same KEY in `base` in place; new keys go last. */
-export function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
-  const keyOf = (entry: string) => entry.slice(0, entry.indexOf('=') === -1 ? entry.length : entry.indexOf('='));
-  const merged = [...base];
-  for (const entry of over) {
-    const index = merged.findIndex((existing) => keyOf(existing) === keyOf(entry));
-    if (index === -1) merged.push(entry);
-    else merged[index] = entry;
-  }
-  return merged;
 }
 
 /** -u UID[:GID], numbers only (names would need the container's /etc/passwd, read from the host). */
