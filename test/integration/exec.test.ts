@@ -247,8 +247,9 @@ describe('shim exec: CVE classes', () => {
   // CVE-2019-5736 / CVE-2016-9962 class. The helper's child sits in the container's pid namespace with the
   // container's uid and capabilities between READY and execve(); with a start FIFO it can be held there. A
   // dumpable helper could then be opened through /proc/PID/exe (and, once it exits, rewritten through the
-  // kept descriptor) or read through /proc/PID/mem by any process of the container. The helper here is a copy
-  // in the test's roots, so a broken build can only damage the copy.
+  // kept descriptor, were it not running from a sealed copy: see the next test) or read and written through
+  // /proc/PID/mem by any process of the container. The helper here is a copy in the test's roots, so a broken
+  // build can only damage the copy.
   it('a helper inside the container is non-dumpable: its exe and mem cannot be opened, the binary stays intact', async () => {
     await startContainer('c1');
     const helperCopy = join(roots.base, 'shim-helper');
@@ -292,6 +293,53 @@ describe('shim exec: CVE classes', () => {
     expect(stdout).toMatch(/^exe-read=denied$/m);
     expect(stdout).toMatch(/^mem=denied$/m);
     expect(stdout).toMatch(/^overwrite=failed$/m);
+    expect(sha256(helperCopy)).toBe(before);
+  });
+
+  // CVE-2019-5736 proper: the container has the helper execute a `#!/proc/self/exe` script, which runs the
+  // helper's own binary inside the container, dumpable again after execve(). Here the script is named "4" and
+  // found through PATH=: in /tmp, so the re-run helper gets argv "3 4" and blocks reading a spec from a
+  // preserved FIFO: no race. A detached attacker then opens its /proc/PID/exe, kills it, and once nothing runs
+  // the binary any more writes through the kept descriptor. The helper runs from a sealed memfd copy of itself,
+  // so what it holds is that copy, and the write fails; the helper file on the host (a copy in the test's
+  // roots, named by SHIM_HELPER) stays as it was.
+  it('a `#!/proc/self/exe` program reaches only a sealed copy of the helper, never the binary on the host', async () => {
+    await startContainer('c1');
+    const helperCopy = join(roots.base, 'shim-helper');
+    await copyFile(helperBin, helperCopy);
+    const before = sha256(helperCopy);
+    const withCopy = { SHIM_HELPER: helperCopy };
+    expect((await shim(roots, ['exec', 'c1', 'sh', '-c', 'printf "#!/proc/self/exe 3\\n" > /tmp/4; chmod +x /tmp/4'])).exitCode).toBe(0);
+
+    const fifo = join(roots.base, 'never.fifo');
+    await execa('mkfifo', [fifo]);
+    // Read and write ends in one: reads block for ever, and the descriptor is open for the helper's fcntl.
+    const blocking = openSync(fifo, fsConstants.O_RDWR);
+    const victim = execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, 'exec', '--preserve-fds', '2', '-e', 'PATH=:', '-w', '/tmp', 'c1', '4'], {
+      reject: false,
+      env: { ...roots.env, ...withCopy },
+      stdio: ['ignore', 'pipe', 'pipe', blocking, blocking] as never,
+    });
+    closeSync(blocking);
+
+    const attack = [
+      'p=""',
+      'while [ -z "$p" ]; do for d in /proc/[0-9]*; do tr "\\0" " " < $d/cmdline 2>/dev/null | grep -q "^/proc/self/exe 3 4" && p=${d#/proc/}; done; done',
+      'if exec 5</proc/$p/exe; then echo "held=$(readlink /proc/self/fd/5)"; fi',
+      'kill -9 $p; while [ -e /proc/$p ]; do sleep 0.05; done; sleep 0.5',
+      'if (echo pwned >> /proc/self/fd/5) 2>/dev/null; then echo overwrite=done; else echo overwrite=failed; fi',
+      'echo finished',
+    ].join('\n');
+    const started = await shimDetached(['exec', '-d', 'c1', 'sh', '-c', `(${attack}) > /tmp/attack.log 2>&1`], withCopy);
+    expect(started.exitCode).toBe(0);
+    const log = await waitFor('the attack to finish', async () => {
+      const out = await shim(roots, ['exec', 'c1', 'cat', '/tmp/attack.log']);
+      return out.stdout.includes('finished') ? out.stdout : undefined;
+    });
+    expect((await victim).exitCode).toBe(137);
+
+    expect(log).toMatch(/^held=\/memfd:shim-helper \(deleted\)$/m);
+    expect(log).toMatch(/^overwrite=failed$/m);
     expect(sha256(helperCopy)).toBe(before);
   });
 
@@ -348,14 +396,14 @@ describe('shim exec: CVE classes', () => {
  * The CLI with stdout and stderr going to files: a detached process keeps what it inherits, so pipes would
  * only reach EOF when it ends.
  */
-async function shimDetached(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+async function shimDetached(args: string[], env: Record<string, string> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const out = join(roots.base, `out-${Date.now()}`);
   const err = join(roots.base, `err-${Date.now()}`);
   const outFd = openSync(out, 'w');
   const errFd = openSync(err, 'w');
   try {
     const child = spawn(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...args], {
-      env: { ...process.env, ...roots.env },
+      env: { ...process.env, ...roots.env, ...env },
       stdio: ['ignore', outFd, errFd],
     });
     // 'exit', not 'close': the detached process holds the files, not pipes, and nothing waits on them.
