@@ -37,6 +37,7 @@ afterEach(async () => {
 interface Background {
   result: Promise<{ exitCode: number; stdout: string; stderr: string }>;
   output(): string;
+  kill(signal: NodeJS.Signals): void;
 }
 
 const running: Background[] = [];
@@ -57,6 +58,7 @@ function startShim(args: string[], extra: { stdio?: (number | 'ignore' | 'pipe')
   const handle: Background = {
     result: subprocess.then((done) => ({ exitCode: done.exitCode ?? -1, stdout, stderr })),
     output: () => stdout,
+    kill: (signal) => subprocess.kill(signal),
   };
   running.push(handle);
   return handle;
@@ -151,6 +153,14 @@ describe('shim exec', () => {
     expect((await shim(roots, ['exec', 'c1', 'sh', '-c', 'kill -9 $$'])).exitCode).toBe(137);
   });
 
+  it('forwards SIGTERM to the exec\'d process', async () => {
+    await startContainer('c1');
+    const execd = startShim(['exec', 'c1', 'sh', '-c', 'trap "echo got TERM; exit 9" TERM; echo ready; while :; do sleep 0.05; done']);
+    await waitFor('ready', () => (execd.output().includes('ready') ? true : undefined));
+    execd.kill('SIGTERM');
+    expect(await execd.result).toMatchObject({ exitCode: 9, stdout: 'ready\ngot TERM\n' });
+  });
+
   it('refuses a stopped container, and one that does not exist', async () => {
     const done = await shim(roots, ['run', '--name', 'gone', 'busybox', 'true']);
     expect(done.exitCode).toBe(0);
@@ -210,6 +220,24 @@ describe('shim exec', () => {
     expect(JSON.parse(ps.stdout)).toEqual(expect.arrayContaining([init, pid]));
     const table = await shim(roots, ['ps', 'c1']);
     expect(table.stdout).toMatch(new RegExp(`^\\s*PID CMD\\n(.*\\n)*\\s*${pid} sleep 500\\n`));
+  });
+
+  it('--tty --detach --console-socket: the pty master goes to the socket, as runc sends it', async () => {
+    await startContainer('c1');
+    const socketPath = join(roots.base, 'console.sock');
+    const receiverScript = join(import.meta.dirname, '../helper/console-receiver.py');
+    const receiver = execa('python3', [receiverScript, socketPath], { reject: false, env: roots.env, stripFinalNewline: false });
+    let received = '';
+    receiver.stdout!.on('data', (chunk: Buffer) => (received += String(chunk)));
+    await waitFor('the receiver', () => (received.includes('listening') ? true : undefined));
+    const pidFile = join(roots.base, 'tty.pid');
+    const result = await shimDetached(['exec', '--tty', '--detach', '--console-socket', socketPath, '--pid-file', pidFile, 'c1',
+      'sh', '-c', 'tty; test -t 0 && test -t 1 && echo tty-stdio']);
+    expect(result).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(Number(await readFile(pidFile, 'utf8'))).toBeGreaterThan(0);
+    await receiver;
+    expect(received).toMatch(/name \/dev\/pts\/\d+\n/);
+    expect(received).toMatch(/\/dev\/pts\/\d+\r\ntty-stdio\r\n/);
   });
 
   it('runs an OCI process file (runc exec --process), detached with a pid file', async () => {
