@@ -143,6 +143,18 @@ describe('shim exec', () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: 'hi there\n/bin\n/tmp\n1000\n1001\n' });
   });
 
+  it('gives the process our stdin with -i, /dev/null without', async () => {
+    await startContainer('c1');
+    expect(await shim(roots, ['exec', '-i', 'c1', 'sh', '-c', 'read line; echo "got $line"'], { input: 'hello\n' })).toMatchObject({
+      exitCode: 0,
+      stdout: 'got hello\n',
+    });
+    expect(await shim(roots, ['exec', 'c1', 'sh', '-c', 'readlink /proc/self/fd/0; cat'], { input: 'not for you\n' })).toMatchObject({
+      exitCode: 0,
+      stdout: '/dev/null\n',
+    });
+  });
+
   it("passes the process's exit code through: 0, 7, 127 for a missing program, 137 for SIGKILL", async () => {
     await startContainer('c1');
     expect((await shim(roots, ['exec', 'c1', 'true'])).exitCode).toBe(0);
