@@ -25,8 +25,11 @@ export interface CliEnvironment {
   stderr(text: string): void;
   /** Terminal width for --help. */
   columns?: number | undefined;
-  /** Where forwarded signals come from (the process's, for the real CLI). */
-  onSignal?: ((listener: (signal: NodeJS.Signals) => void) => () => void) | undefined;
+  /**
+   * Where forwarded signals come from (the process's, for the real CLI): `signals`, or the set `run` forwards
+   * (FORWARDED_SIGNALS) when not given.
+   */
+  onSignal?: ((listener: (signal: NodeJS.Signals) => void, signals?: readonly NodeJS.Signals[]) => () => void) | undefined;
 }
 
 export interface GlobalArgs {
@@ -50,6 +53,28 @@ export interface RunArgs extends GlobalArgs {
   pivot: boolean;
 }
 
+export interface ExecArgs extends GlobalArgs {
+  id?: string | undefined;
+  tty: boolean;
+  interactive: boolean;
+  detach: boolean;
+  env: string[];
+  cwd?: string | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  cap: string[];
+  noNewPrivs: boolean;
+  preserveFds: number;
+  process?: string | undefined;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+}
+
+export interface PsArgs extends GlobalArgs {
+  id: string;
+  format: 'table' | 'json';
+}
+
 export async function main(cli: CliEnvironment): Promise<number> {
   const { verb, head, command } = splitArgv(cli.argv);
   let exitCode = 0;
@@ -60,6 +85,16 @@ export async function main(cli: CliEnvironment): Promise<number> {
         debug = args.debug;
         const { runVerb } = await import('./run.js');
         exitCode = await runVerb(args, command, cli, stderrLogger(cli, args.debug));
+      },
+      exec: async (args) => {
+        debug = args.debug;
+        const { execVerb } = await import('./exec.js');
+        exitCode = await execVerb(args, command, cli, stderrLogger(cli, args.debug));
+      },
+      ps: async (args) => {
+        debug = args.debug;
+        const { psVerb } = await import('./ps.js');
+        exitCode = await psVerb(args, cli);
       },
     });
     await parser.parseAsync();
@@ -73,6 +108,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
 
 interface VerbHandlers {
   run(args: RunArgs): Promise<void>;
+  exec(args: ExecArgs): Promise<void>;
+  ps(args: PsArgs): Promise<void>;
 }
 
 function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Argv {
@@ -107,6 +144,43 @@ function buildParser(head: string[], columns: number | undefined, handlers: Verb
           .option('keep', { type: 'boolean', default: false, describe: 'with --bundle: keep the stopped container\'s state' })
           .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' }),
       (args) => handlers.run(toRunArgs(args as unknown as Record<string, unknown>)),
+    )
+    .command(
+      'exec [id]',
+      'run one more process in a running container: exec [options] ID CMD [ARGS...] or exec --process FILE ID',
+      (y) =>
+        y
+          .positional('id', { type: 'string', describe: 'the container' })
+          .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'give the process a terminal' })
+          .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'keep stdin open (without -t it is /dev/null)' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the process runs; do not wait for it' })
+          .option('env', { alias: 'e', type: 'string', nargs: 1, requiresArg: true, describe: 'KEY=VALUE, or KEY to pass on its value here (repeatable)' })
+          .option('cwd', { type: 'string', requiresArg: true, describe: 'working directory inside the container (runc)' })
+          .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container (docker)' })
+          .option('user', { alias: 'u', type: 'string', requiresArg: true, describe: 'UID[:GID]' })
+          .option('cap', { alias: 'c', type: 'string', nargs: 1, requiresArg: true, describe: 'add a capability (repeatable)' })
+          .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs' })
+          .option('preserve-fds', { type: 'number', default: 0, requiresArg: true, describe: 'pass descriptors 3 .. 3+N-1 on' })
+          .option('process', { alias: 'p', type: 'string', requiresArg: true, describe: 'an OCI process JSON: the whole process' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: "write the process's host pid here" })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with a terminal: send the pty master to this unix socket' }),
+      (args) => handlers.exec(toExecArgs(args as unknown as Record<string, unknown>)),
+    )
+    .command(
+      'ps <id>',
+      "list the container's processes (host pids)",
+      (y) =>
+        y
+          .positional('id', { type: 'string', demandOption: true, describe: 'the container' })
+          .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'output format' }),
+      (args) =>
+        handlers.ps({
+          root: String(args.root),
+          dataRoot: String(args.dataRoot),
+          debug: Boolean(args.debug),
+          id: String(args.id),
+          format: args.format === 'json' ? 'json' : 'table',
+        }),
     )
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
@@ -143,6 +217,28 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     bundle: args.bundle as string | undefined,
     keep: Boolean(args.keep),
     pivot: args.pivot !== false,
+  };
+}
+
+function toExecArgs(args: Record<string, unknown>): ExecArgs {
+  return {
+    root: String(args.root),
+    dataRoot: String(args.dataRoot),
+    debug: Boolean(args.debug),
+    id: args.id as string | undefined,
+    tty: Boolean(args.tty),
+    interactive: Boolean(args.interactive),
+    detach: Boolean(args.detach),
+    env: listOf(args.env),
+    cwd: args.cwd as string | undefined,
+    workdir: args.workdir as string | undefined,
+    user: args.user as string | undefined,
+    cap: listOf(args.cap),
+    noNewPrivs: Boolean(args.noNewPrivs),
+    preserveFds: Number(args.preserveFds ?? 0),
+    process: args.process as string | undefined,
+    pidFile: args.pidFile as string | undefined,
+    consoleSocket: args.consoleSocket as string | undefined,
   };
 }
 

@@ -9,10 +9,9 @@ import { encodeFrame, FrameReader } from '../spec/frames.js';
 import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 export const HELPER_NAME = 'shim-helper';
-// The fds the helper finds its pipes on: the first two after stdio. (With preserved fds, a later issue,
-// they move up past those.)
-const SPEC_FD = 3;
-const STATUS_FD = 4;
+// The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
+// counts from 3, so the pipes move up past those).
+const FIRST_FD = 3;
 
 /** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
 export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
@@ -35,6 +34,12 @@ export interface HelperRunOptions {
   log: Logger;
   /** Each status frame as it arrives, awaited in order before the next is handled. */
   onStatus?: (status: HelperStatus) => Promise<void> | void;
+  /** Our own descriptors 3 .. 3+n-1 become the helper's 3 .. 3+n-1 (exec --preserve-fds). */
+  preserveFds?: number | undefined;
+  /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
+  stdin?: 'inherit' | 'ignore' | undefined;
+  /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface HelperOutcome {
@@ -50,8 +55,18 @@ export interface HelperOutcome {
 
 export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
   const { execa } = await import('execa');
-  const subprocess = execa(options.helperPath, [String(SPEC_FD), String(STATUS_FD)], {
-    stdio: ['inherit', 'inherit', 'inherit', encodeFrame(options.spec), 'pipe'],
+  const preserved = Array.from({ length: options.preserveFds ?? 0 }, (_, index) => FIRST_FD + index);
+  const specFd = FIRST_FD + preserved.length;
+  const statusFd = specFd + 1;
+  const subprocess = execa(options.helperPath, [String(specFd), String(statusFd)], {
+    // Typed as the fixed five-entry form: execa's types cannot follow a spread of inherited fd numbers.
+    stdio: [options.stdin ?? 'inherit', 'inherit', 'inherit', ...preserved, encodeFrame(options.spec), 'pipe'] as unknown as [
+      'inherit',
+      'inherit',
+      'inherit',
+      Uint8Array,
+      'pipe',
+    ],
     // The status stream is consumed here, frame by frame; stdio is inherited, so nothing else to buffer.
     buffer: false,
     reject: false,
@@ -67,7 +82,8 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const outcome: HelperOutcome = { started: false };
   const reader = new FrameReader();
   let protocolError: unknown;
-  const statusStream = subprocess.stdio[STATUS_FD];
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
+  const statusStream = subprocess.stdio[statusFd];
   try {
     if (statusStream) {
       for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
