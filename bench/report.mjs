@@ -54,6 +54,13 @@ line('| --- | --- |');
 for (const key of ['cpu', 'nproc', 'kernel', 'load', 'node', 'runc', 'crun', 'bwrap', 'hyperfine']) line(`| ${key} | ${machine[key] ?? '?'} |`);
 line(`| shim verbs on this build | ${machine.verbs ?? '?'} |`);
 line();
+const load1 = Number((machine.load ?? '').split(' ')[0]);
+if (load1 > Number(machine.nproc)) {
+  line(`**This run had a load average of ${load1} on ${machine.nproc} cores** (other work on the machine). Medians of the`);
+  line('Node-based commands swung by a factor of two or more between calls: treat a ratio near a target as undecided,');
+  line('and prefer the verdicts that hold in the min and CPU columns too.');
+  line();
+}
 
 // --- derived figures ------------------------------------------------------------------------------------
 const helperWrap = median('run', 'helper wrapper alone');
