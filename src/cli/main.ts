@@ -1,10 +1,28 @@
 // The CLI: a thin yargs layer over the library. It reads the process's argv/env/cwd once, hands plain values
-// down, and turns the result (or the RuntimeError) into output and an exit status. Each verb's module is
-// imported only when that verb runs, so `--help` loads yargs and nothing else.
+// down, and turns the result (or the RuntimeError) into output and an exit status.
+//
+// What loads when (start-up is most of a short verb's time; figures in docs/startup.md):
+//  - this file, fast-path.ts, split-argv.ts, report-error.ts and errors.ts: always (small, no dependencies);
+//  - yargs: only when the fast path below does not take the command line (`run`, --help, anything unusual);
+//  - each verb's module: only when that verb runs, through import() (esbuild makes it a chunk of its own);
+//  - protobufjs and the planner: with the verbs that hand a spec to the helper.
+//
+// Adding a verb (the pattern the lead merges the lifecycle, exec and images verbs into):
+//  1. src/cli/<verb>.ts exports `<verb>Verb(args, cli, log): Promise<number>`; it does not import yargs, and
+//     anything heavy it needs only on some paths (the planner, protobufjs) it imports with import() there.
+//  2. A `.command(...)` in buildParser() below whose handler is
+//       (args) => handlers.<verb>(to<Verb>Args(args))
+//     and a handler in main()'s table that does `const { <verb>Verb } = await import('./<verb>.js')`.
+//     Declare positionals `type: 'string'` (yargs would turn an id like 123 into a number).
+//  3. For a hot runc-style verb with a flat command line (state ID, start ID, kill ID [SIGNAL],
+//     delete [--force] ID), also an entry in FAST_VERBS (fast-path.ts) that runs the same handler; the
+//     fast path takes only command lines it parses exactly as yargs would and hands anything else
+//     (--help, unknown flags, missing ids) to yargs, so help texts and errors stay yargs' own.
 
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { FAST_VERBS, matchFastPath } from './fast-path.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
 import { splitArgv } from './split-argv.js';
 
@@ -80,7 +98,12 @@ export async function main(cli: CliEnvironment): Promise<number> {
   let exitCode = 0;
   let debug = cli.argv.includes('--debug');
   try {
-    const parser = buildParser(head, cli.columns, {
+    const fast = matchFastPath(cli.argv, FAST_VERBS);
+    if (fast) {
+      debug = fast.args.debug;
+      return await fast.verb.run(fast.args, cli, stderrLogger(cli, fast.args.debug));
+    }
+    const parser = await buildParser(head, cli.columns, {
       run: async (args) => {
         debug = args.debug;
         const { runVerb } = await import('./run.js');
@@ -112,7 +135,8 @@ interface VerbHandlers {
   ps(args: PsArgs): Promise<void>;
 }
 
-function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Argv {
+async function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Promise<Argv> {
+  const { default: yargs } = await import('yargs');
   return yargs(head)
     .scriptName('shim')
     .usage('$0 [--root DIR] [--data-root DIR] [--debug] <command>')

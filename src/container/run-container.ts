@@ -231,7 +231,9 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
           forwarder.attach(status.pid);
           state.status = 'running';
           state.pid = status.pid;
-          state.pidStartTime = await readProcessStartTime(status.pid);
+          // The helper read it before it could reap the process: a container that exits at once is still
+          // named by pid + start time. Reading /proc here would race that exit.
+          state.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
           await store.writeState(state);
         } else if (status.kind === 'exited') {
           forwarder.detach();

@@ -150,10 +150,16 @@ interface StatusBase {
 
 export type HelperStatus =
   | (StatusBase & { kind: 'stage'; stage: string })
-  | (StatusBase & { kind: 'ready'; pid: number })
-  | (StatusBase & { kind: 'started'; pid: number })
+  | (StatusBase & { kind: 'ready'; pid: number; pidStartTime: string | undefined })
+  | (StatusBase & { kind: 'started'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'exited'; exitCode: number; termSignal: number; coreDumped: boolean })
   | (StatusBase & { kind: 'error'; error: HelperErrorReport });
+
+/** Field 22 of /proc/PID/stat as the helper read it before the process could be reaped; 0 means unreadable. */
+function startTime(status: shim.v1.Status): string | undefined {
+  const ticks = Number(status.pidStartTime ?? 0);
+  return ticks > 0 ? String(ticks) : undefined;
+}
 
 export function decodeStatus(bytes: Uint8Array): HelperStatus {
   let status: shim.v1.Status;
@@ -167,9 +173,9 @@ export function decodeStatus(bytes: Uint8Array): HelperStatus {
     case pb.StatusKind.STATUS_KIND_STAGE:
       return { kind: 'stage', stage: stageName(status.stage), elapsedNs };
     case pb.StatusKind.STATUS_KIND_READY:
-      return { kind: 'ready', pid: status.pid, elapsedNs };
+      return { kind: 'ready', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_STARTED:
-      return { kind: 'started', pid: status.pid, elapsedNs };
+      return { kind: 'started', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_EXITED:
       return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
     case pb.StatusKind.STATUS_KIND_ERROR: {
