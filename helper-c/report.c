@@ -2,6 +2,8 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,6 +22,11 @@ void hc_report_init(int fd)
 {
 	status_fd = fd;
 	clock_gettime(CLOCK_MONOTONIC, &started);
+}
+
+int hc_report_fd(void)
+{
+	return status_fd;
 }
 
 void hc_report_set_debug(bool debug)
@@ -67,12 +74,41 @@ void hc_report_stage(shim_v1_Stage stage)
 	send_status(&status);
 }
 
+/* Field 22 of /proc/PID/stat, or 0. Field 2 (comm) is in parentheses and may hold spaces and ')', so the
+ * count starts after the last ')'. */
+static uint64_t read_start_time(pid_t pid)
+{
+	char path[32], buf[1024];
+	hc_cleanup_close int fd = -1;
+	ssize_t n;
+	char *p;
+	int field;
+
+	hc_format(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return 0;
+	/* p + 2 is field 3. */
+	for (p += 2, field = 3; field < 22 && *p != '\0'; p++)
+		if (*p == ' ')
+			field++;
+	return field == 22 ? strtoull(p, NULL, 10) : 0;
+}
+
 void hc_report_pid(shim_v1_StatusKind kind, pid_t pid)
 {
 	shim_v1_Status status = shim_v1_Status_init_zero;
 
 	status.kind = kind;
 	status.pid = (int32_t)pid;
+	status.pid_start_time = read_start_time(pid);
 	send_status(&status);
 }
 

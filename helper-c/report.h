@@ -12,6 +12,8 @@
 /* Remember the status descriptor and the start time (CLOCK_MONOTONIC) that elapsed_ns counts from. */
 void hc_report_init(int status_fd);
 void hc_report_set_debug(bool debug);
+/* The status descriptor, which the child keeps open until its execve(). */
+int hc_report_fd(void);
 
 /* A STATUS_KIND_STAGE frame, only with Spec.debug: without it this costs one branch. */
 void hc_report_stage(shim_v1_Stage stage);

@@ -273,7 +273,9 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
       containerDir: prepared.containerDir,
       autoRemove: prepared.autoRemove,
     };
-    if (prepared.image) await store.writeConfig(containerId, prepared.config);
+    // Bundle runs too: exec takes the process defaults from the config the container was started with,
+    // not from a bundle that may have changed since.
+    await store.writeConfig(containerId, prepared.config);
     await store.writeState(state);
 
     // The cgroup never outlives the container, whatever --rm says.
@@ -292,7 +294,9 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
           forwarder.attach(status.pid);
           state.status = 'running';
           state.pid = status.pid;
-          state.pidStartTime = await readProcessStartTime(status.pid);
+          // The helper read it before it could reap the process: a container that exits at once is still
+          // named by pid + start time. Reading /proc here would race that exit.
+          state.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
           await store.writeState(state);
         } else if (status.kind === 'exited') {
           forwarder.detach();
@@ -332,7 +336,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   }
 }
 
-function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
+export function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
   return new RuntimeError(report.stage === 'exec' ? 'exec-failed' : 'setup-failed', report.message || `stage ${report.stage} failed`, {
     stage: report.stage,
     errno: report.errno,
@@ -451,7 +455,7 @@ async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void>
  * Forwards signals to the container's init. Signals that arrive before the init's pid is known wait and are
  * delivered as soon as it is; after the init has exited nothing is sent (the pid may belong to someone else).
  */
-class SignalForwarder {
+export class SignalForwarder {
   readonly #log: Logger;
   readonly #unsubscribe: (() => void) | undefined;
   #pid = 0;
@@ -486,9 +490,9 @@ class SignalForwarder {
   #send(signal: NodeJS.Signals): void {
     try {
       process.kill(this.#pid, signal);
-      this.#log.debug(`run: forwarded ${signal} to ${this.#pid}`);
+      this.#log.debug(`forwarded ${signal} to ${this.#pid}`);
     } catch (error) {
-      this.#log.debug(`run: forward ${signal} to ${this.#pid}: ${(error as Error).message}`);
+      this.#log.debug(`forward ${signal} to ${this.#pid}: ${(error as Error).message}`);
     }
   }
 }

@@ -1,18 +1,19 @@
 // The only place that starts the C helper. It runs `shim-helper 3 4`: the Spec goes in as one frame on fd 3,
 // Status frames come back on fd 4 until the helper exits; stdin, stdout and stderr are the caller's own.
 
+import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { RuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encodeFrame, FrameReader } from '../spec/frames.js';
 import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 export const HELPER_NAME = 'shim-helper';
-// The fds the helper finds its pipes on: the first two after stdio. (With preserved fds, a later issue,
-// they move up past those.)
-const SPEC_FD = 3;
-const STATUS_FD = 4;
+// The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
+// counts from 3, so the pipes move up past those).
+const FIRST_FD = 3;
 
 /** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
 export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
@@ -35,6 +36,12 @@ export interface HelperRunOptions {
   log: Logger;
   /** Each status frame as it arrives, awaited in order before the next is handled. */
   onStatus?: (status: HelperStatus) => Promise<void> | void;
+  /** Our own descriptors 3 .. 3+n-1 become the helper's 3 .. 3+n-1 (exec --preserve-fds). */
+  preserveFds?: number | undefined;
+  /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
+  stdin?: 'inherit' | 'ignore' | undefined;
+  /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface HelperOutcome {
@@ -49,25 +56,38 @@ export interface HelperOutcome {
 }
 
 export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
-  const { execa } = await import('execa');
-  const subprocess = execa(options.helperPath, [String(SPEC_FD), String(STATUS_FD)], {
-    stdio: ['inherit', 'inherit', 'inherit', encodeFrame(options.spec), 'pipe'],
-    // The status stream is consumed here, frame by frame; stdio is inherited, so nothing else to buffer.
-    buffer: false,
-    reject: false,
-    // The helper and the container must outlive neither more nor less than the shim decides: no kill on
-    // the shim's exit, no timeout.
-    cleanup: false,
+  // node:child_process rather than execa: this spawn is on the hot path of every run, create and exec, and
+  // loading execa cost 14-27 ms per run on the benchmark host (bench/RESULTS.md) for a process whose stdio
+  // is inherited and whose only pipes are read and written right here.
+  const preserved = Array.from({ length: options.preserveFds ?? 0 }, (_, index) => FIRST_FD + index);
+  const specFd = FIRST_FD + preserved.length;
+  const statusFd = specFd + 1;
+  const subprocess = spawn(options.helperPath, [String(specFd), String(statusFd)], {
+    stdio: [options.stdin ?? 'inherit', 'inherit', 'inherit', ...preserved, 'pipe', 'pipe'],
     // Its own session: a Ctrl-C on the terminal reaches the shim alone, which forwards it to the container's
-    // init, instead of also killing the helper halfway through.
+    // init, instead of also killing the helper halfway through. Nothing kills it when the shim exits either:
+    // the helper and the container outlive neither more nor less than the shim decides.
     detached: true,
-    stripFinalNewline: false,
   });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>((resolvePromise) => {
+    subprocess.once('exit', (code, signal) => resolvePromise({ code, signal }));
+    subprocess.once('error', (error) => {
+      // 'error' without a pid: it never ran (missing, not executable). With a pid it is a failed kill(),
+      // and 'exit' still comes.
+      if (subprocess.pid === undefined) resolvePromise({ code: null, signal: null, spawnError: error });
+    });
+  });
+
+  const specStream = subprocess.stdio[specFd] as Writable | null;
+  // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
+  specStream?.on('error', () => {});
+  specStream?.end(encodeFrame(options.spec));
 
   const outcome: HelperOutcome = { started: false };
   const reader = new FrameReader();
   let protocolError: unknown;
-  const statusStream = subprocess.stdio[STATUS_FD];
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
+  const statusStream = subprocess.stdio[statusFd] as Readable | null;
   try {
     if (statusStream) {
       for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
@@ -86,19 +106,19 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
     // A helper that no longer makes sense cannot be trusted to finish either; what it leaves in the
     // container's cgroup is killed when the caller destroys the cgroup.
     subprocess.kill('SIGKILL');
+    statusStream?.destroy();
   }
 
-  const result = await subprocess;
-  if (result.exitCode === undefined && result.signal === undefined) {
-    // It never ran: spawn itself failed (missing, not executable).
-    throw systemError(result.cause, `start helper ${options.helperPath}`, {
+  const result = await ended;
+  if (result.spawnError !== undefined) {
+    throw systemError(result.spawnError, `start helper ${options.helperPath}`, {
       stage: 'spawn helper',
       path: options.helperPath,
       hint: 'build it with `make build` or point SHIM_HELPER at it',
     });
   }
-  outcome.helperExitCode = result.exitCode;
-  outcome.helperSignal = result.signal;
+  outcome.helperExitCode = result.code ?? undefined;
+  outcome.helperSignal = result.signal ?? undefined;
   if (protocolError !== undefined) throw protocolError;
   return outcome;
 }

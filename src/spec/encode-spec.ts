@@ -3,7 +3,8 @@
 
 import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
-import type { ContainerPlan, NamespaceKind, RlimitValue } from '../plan/container-plan.js';
+import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
+import type { ExecPlan } from '../plan/plan-exec.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -73,32 +74,52 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     domainname: plan.domainname,
     sysctls: plan.sysctls.map((sysctl) => ({ key: sysctl.key, value: sysctl.value })),
     loopbackUp: plan.loopbackUp,
-    process: {
-      args: process.args,
-      env: process.env,
-      cwd: process.cwd,
-      uid: process.uid,
-      gid: process.gid,
-      additionalGids: process.additionalGids,
-      hasUmask: process.umask !== undefined,
-      umask: process.umask ?? 0,
-      capabilities: { ...process.capabilities },
-      noNewPrivileges: process.noNewPrivileges,
-      rlimits: process.rlimits.map((rlimit) => ({
-        resource: rlimit.resource,
-        soft: uint64Limit(rlimit.soft),
-        hard: uint64Limit(rlimit.hard),
-      })),
-      hasOomScoreAdj: process.oomScoreAdj !== undefined,
-      oomScoreAdj: process.oomScoreAdj ?? 0,
-      preserveFds: 0,
-      newSession: process.newSession,
-      terminal: process.terminal,
-    },
+    process: encodeProcess(process, 0),
     finish: pb.Finish.FINISH_EXEC_NOW,
     monitor: pb.Monitor.MONITOR_WAIT,
   };
   return pb.Spec.encode(spec).finish();
+}
+
+/** An exec: the helper joins every namespace and the root of targetPid and runs one more process there. */
+export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array {
+  const spec: shim.v1.ISpec = {
+    action: pb.Action.ACTION_EXEC,
+    containerId: plan.containerId,
+    debug: options.debug,
+    targetPid: plan.targetPid,
+    cgroupProcs: plan.cgroupProcs,
+    process: encodeProcess(plan.process, plan.preserveFds),
+    finish: pb.Finish.FINISH_EXEC_NOW,
+    monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
+    consoleSocket: plan.consoleSocket ?? '',
+  };
+  return pb.Spec.encode(spec).finish();
+}
+
+function encodeProcess(process: PlannedProcess, preserveFds: number): shim.v1.IProcess {
+  return {
+    args: process.args,
+    env: process.env,
+    cwd: process.cwd,
+    uid: process.uid,
+    gid: process.gid,
+    additionalGids: process.additionalGids,
+    hasUmask: process.umask !== undefined,
+    umask: process.umask ?? 0,
+    capabilities: { ...process.capabilities },
+    noNewPrivileges: process.noNewPrivileges,
+    rlimits: process.rlimits.map((rlimit) => ({
+      resource: rlimit.resource,
+      soft: uint64Limit(rlimit.soft),
+      hard: uint64Limit(rlimit.hard),
+    })),
+    hasOomScoreAdj: process.oomScoreAdj !== undefined,
+    oomScoreAdj: process.oomScoreAdj ?? 0,
+    preserveFds,
+    newSession: process.newSession,
+    terminal: process.terminal,
+  };
 }
 
 // protobufjs writes a negative number to a uint64 field as its two's complement, so -1 goes on the wire as
@@ -129,10 +150,16 @@ interface StatusBase {
 
 export type HelperStatus =
   | (StatusBase & { kind: 'stage'; stage: string })
-  | (StatusBase & { kind: 'ready'; pid: number })
-  | (StatusBase & { kind: 'started'; pid: number })
+  | (StatusBase & { kind: 'ready'; pid: number; pidStartTime: string | undefined })
+  | (StatusBase & { kind: 'started'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'exited'; exitCode: number; termSignal: number; coreDumped: boolean })
   | (StatusBase & { kind: 'error'; error: HelperErrorReport });
+
+/** Field 22 of /proc/PID/stat as the helper read it before the process could be reaped; 0 means unreadable. */
+function startTime(status: shim.v1.Status): string | undefined {
+  const ticks = Number(status.pidStartTime ?? 0);
+  return ticks > 0 ? String(ticks) : undefined;
+}
 
 export function decodeStatus(bytes: Uint8Array): HelperStatus {
   let status: shim.v1.Status;
@@ -146,9 +173,9 @@ export function decodeStatus(bytes: Uint8Array): HelperStatus {
     case pb.StatusKind.STATUS_KIND_STAGE:
       return { kind: 'stage', stage: stageName(status.stage), elapsedNs };
     case pb.StatusKind.STATUS_KIND_READY:
-      return { kind: 'ready', pid: status.pid, elapsedNs };
+      return { kind: 'ready', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_STARTED:
-      return { kind: 'started', pid: status.pid, elapsedNs };
+      return { kind: 'started', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_EXITED:
       return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
     case pb.StatusKind.STATUS_KIND_ERROR: {

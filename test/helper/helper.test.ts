@@ -1,7 +1,7 @@
 // The helper tier: crafted spec bytes to the real dist/shim-helper, one test per error path and per
 // behaviour the shim relies on (frames, their order, exit codes), each followed by a leak check.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -202,6 +202,11 @@ describe('running a container', () => {
     expect(exited!.exitCode).toBe(0);
     expect(exited!.termSignal).toBe(0);
     expect(result.exitCode).toBe(0);
+    // The start time comes with the pid, read before the helper could reap the process (which was gone by
+    // the time we could look): it is the same on both frames and no earlier than this test process's own.
+    const ownStartTime = Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[19]);
+    expect(Number(ready!.pidStartTime)).toBeGreaterThanOrEqual(ownStartTime);
+    expect(Number(started!.pidStartTime)).toBe(Number(ready!.pidStartTime));
   });
 
   it('passes the exit code through', async () => {

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// node bench/startup-costs.mjs OUT_DIR
+//
+// What each dependency adds to a Node start-up, the way dist/ ships it: one small ESM bundle per dependency
+// (built with the same esbuild options as scripts/bundle.mjs), each run by `node FILE`. Prints "name<TAB>file"
+// lines; bench/run.sh times them in one hyperfine call beside `node -e 0` and an empty module.
+
+import { build } from 'esbuild';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = process.argv[2];
+if (!out) {
+  console.error('usage: startup-costs.mjs OUT_DIR');
+  process.exit(2);
+}
+await mkdir(join(out, 'src'), { recursive: true });
+
+// Each entry keeps what it imports alive (globalThis), so nothing is tree-shaken away.
+const entries = {
+  'empty module': '',
+  'node:child_process': "import { spawn } from 'node:child_process'; globalThis.keep = spawn;",
+  'yargs (import)': "import yargs from 'yargs'; globalThis.keep = yargs;",
+  'yargs (import + one command parsed)':
+    "import yargs from 'yargs'; await yargs(['state', 'x']).command('state <id>', 'x', (y) => y.positional('id', { type: 'string' })).strict().exitProcess(false).parseAsync();",
+  'execa (import)': "import { execa } from 'execa'; globalThis.keep = execa;",
+  'protobufjs/minimal': "import protobuf from 'protobufjs/minimal.js'; globalThis.keep = protobuf;",
+  'spec encoder (protobufjs + generated code)': `import * as spec from '${repo}/src/spec/encode-spec.ts'; globalThis.keep = spec;`,
+  'run path (planner, spec, helper runner, state, cgroups)': `import * as run from '${repo}/src/container/run-container.ts'; globalThis.keep = run;`,
+  'fast-path floor (dispatch + errors + read one state.json)': `
+    import { matchFastPath } from '${repo}/src/cli/fast-path.ts';
+    import { formatErrorLine } from '${repo}/src/cli/report-error.ts';
+    import { readFile } from 'node:fs/promises';
+    globalThis.keep = [matchFastPath, formatErrorLine];
+    process.stdout.write(JSON.stringify(JSON.parse(await readFile(process.env.BENCH_STATE_FILE, 'utf8'))) + '\\n');`,
+};
+
+for (const [name, source] of Object.entries(entries)) {
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+  const entry = join(out, 'src', `${slug}.mjs`);
+  const file = join(out, `${slug}.mjs`);
+  await writeFile(entry, source);
+  await build({
+    absWorkingDir: repo,
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node18',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'error',
+    nodePaths: [join(repo, 'node_modules')],
+    banner: { js: "import { createRequire as __shimCreateRequire } from 'node:module'; const require = __shimCreateRequire(import.meta.url);" },
+    logOverride: { 'direct-eval': 'silent' },
+    // The run path imports execa lazily for the one-off image build; dist/ keeps it in a chunk of its own
+    // that a run never loads, so it is left out here too (only its own entry measures it).
+    external: name.startsWith('execa') ? [] : ['execa'],
+  });
+  console.log(`${name}\t${file}`);
+}
