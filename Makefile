@@ -35,6 +35,9 @@ APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compi
 
 all: build
 
+# getfattr: commit and diff read overlay's opaque-directory xattr from a container's upper dir with it.
+APT_PACKAGES += attr
+
 build: helper cli
 
 helper: $(DIST)/shim-helper

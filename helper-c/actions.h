@@ -1,4 +1,4 @@
-/* The two things the helper can be asked to do. Each returns the helper's exit code. */
+/* The things the helper can be asked to do. Each returns the helper's exit code. */
 #ifndef HC_ACTIONS_H
 #define HC_ACTIONS_H
 
@@ -6,5 +6,6 @@
 
 int hc_action_run(const shim_v1_Spec *spec);
 int hc_action_exec(const shim_v1_Spec *spec);
+int hc_action_apply_nodes(const shim_v1_Spec *spec);
 
 #endif

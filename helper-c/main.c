@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 		return hc_action_run(&spec);
 	case shim_v1_Action_ACTION_EXEC:
 		return hc_action_exec(&spec);
+	case shim_v1_Action_ACTION_APPLY_NODES:
+		return hc_action_apply_nodes(&spec);
 	case shim_v1_Action_ACTION_UNSPECIFIED:
 		break;
 	}

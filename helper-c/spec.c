@@ -58,6 +58,8 @@ static const struct {
 	{ &shim_v1_Rlimit_msg, "shim.v1.Rlimit" },
 	{ &shim_v1_Capabilities_msg, "shim.v1.Capabilities" },
 	{ &shim_v1_Process_msg, "shim.v1.Process" },
+	{ &shim_v1_FsNode_msg, "shim.v1.FsNode" },
+	{ &shim_v1_Xattr_msg, "shim.v1.Xattr" },
 };
 
 static const char *message_name(const pb_msgdesc_t *desc)
@@ -243,6 +245,28 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+static int validate_apply_nodes(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (check_absolute(spec->layer_dir, "layer_dir", err) < 0)
+		return -1;
+	for (pb_size_t i = 0; i < spec->nodes_count; i++) {
+		const shim_v1_FsNode *node = &spec->nodes[i];
+
+		/* Relative to the layer: a leading slash or an empty path names nothing in it. */
+		if (!hc_has(node->path) || node->path[0] == '/')
+			return hc_fail(err, READ_SPEC, 0, node->path, "spec: nodes[%u]: path must be relative", i);
+		if (node->kind <= shim_v1_FsNodeKind_FS_NODE_KIND_UNSPECIFIED ||
+		    node->kind > shim_v1_FsNodeKind_FS_NODE_KIND_EXISTING)
+			return hc_fail(err, READ_SPEC, 0, node->path, "spec: nodes[%u]: unknown kind %d", i,
+				       (int)node->kind);
+		for (pb_size_t j = 0; j < node->xattrs_count; j++)
+			if (!hc_has(node->xattrs[j].name))
+				return hc_fail(err, READ_SPEC, 0, node->path, "spec: nodes[%u]: xattr without a name",
+					       i);
+	}
+	return 0;
+}
+
 int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 {
 	shim_v1_Process *process = &spec->process;
@@ -252,6 +276,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 		if (validate_run(spec, err) < 0)
 			return -1;
 		break;
+	case shim_v1_Action_ACTION_APPLY_NODES:
+		/* No process and no namespaces: nothing below applies. */
+		return validate_apply_nodes(spec, err);
 	case shim_v1_Action_ACTION_EXEC:
 		if (spec->target_pid <= 0)
 			return hc_fail(err, READ_SPEC, 0, NULL, "spec: exec needs target_pid");

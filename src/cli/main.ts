@@ -41,6 +41,8 @@ export interface CliEnvironment {
   cliPath: string | undefined;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** stderr is a terminal (progress bars are drawn only then). */
+  stderrIsTTY?: boolean | undefined;
   /** Terminal width for --help. */
   columns?: number | undefined;
   /**
@@ -69,6 +71,7 @@ export interface RunArgs extends GlobalArgs {
   bundle?: string | undefined;
   keep: boolean;
   pivot: boolean;
+  entrypoint?: string | undefined;
 }
 
 export interface ExecArgs extends GlobalArgs {
@@ -109,6 +112,11 @@ export async function main(cli: CliEnvironment): Promise<number> {
         const { runVerb } = await import('./run.js');
         exitCode = await runVerb(args, command, cli, stderrLogger(cli, args.debug));
       },
+      store: async (args) => {
+        debug = args.debug;
+        const { storeVerb } = await import('./images.js');
+        exitCode = await storeVerb(args, cli, stderrLogger(cli, args.debug));
+      },
       exec: async (args) => {
         debug = args.debug;
         const { execVerb } = await import('./exec.js');
@@ -131,6 +139,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
 
 interface VerbHandlers {
   run(args: RunArgs): Promise<void>;
+  /** image, volume, commit, diff, rm (src/cli/images.ts). */
+  store(args: import('./images.js').StoreVerbArgs): Promise<void>;
   exec(args: ExecArgs): Promise<void>;
   ps(args: PsArgs): Promise<void>;
 }
@@ -166,9 +176,33 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
           .option('keep', { type: 'boolean', default: false, describe: 'with --bundle: keep the stopped container\'s state' })
-          .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' }),
+          .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' })
+          .option('entrypoint', { type: 'string', requiresArg: true, describe: 'replace the image\'s ENTRYPOINT (and drop its CMD)' }),
       (args) => handlers.run(toRunArgs(args as unknown as Record<string, unknown>)),
     )
+    .command('image <sub> [args..]', 'manage images: import FILE [NAME:TAG] | ls | inspect NAME | rm NAME... | export NAME FILE', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['import', 'ls', 'inspect', 'rm', 'export'] })
+        .positional('args', { type: 'string', array: true })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: ids only' }),
+    (args) => handlers.store(toStoreArgs('image', args as unknown as Record<string, unknown>)))
+    .command('volume <sub> [args..]', 'manage volumes: create [NAME] | ls | inspect NAME... | rm NAME... | prune', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['create', 'ls', 'inspect', 'rm', 'prune'] })
+        .positional('args', { type: 'string', array: true })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' }),
+    (args) => handlers.store(toStoreArgs('volume', args as unknown as Record<string, unknown>)))
+    .command('commit <args..>', 'make an image from a container\'s changes: commit ID NAME:TAG', (y) =>
+      y
+        .positional('args', { type: 'string', array: true })
+        .option('change', { alias: 'c', type: 'string', nargs: 1, requiresArg: true, describe: 'CMD, ENTRYPOINT, ENV, WORKDIR or USER instruction (repeatable)' })
+        .option('pause', { alias: 'p', type: 'boolean', default: true, describe: 'freeze a running container while committing' })
+        .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'history comment' }),
+    (args) => handlers.store(toStoreArgs('commit', args as unknown as Record<string, unknown>)))
+    .command('diff <args..>', 'list what a container changed: A added, C changed, D deleted', (y) => y.positional('args', { type: 'string', array: true }),
+      (args) => handlers.store(toStoreArgs('diff', args as unknown as Record<string, unknown>)))
+    .command('rm <args..>', 'remove stopped containers (their layer and anonymous volumes)', (y) => y.positional('args', { type: 'string', array: true }),
+      (args) => handlers.store(toStoreArgs('rm', args as unknown as Record<string, unknown>)))
     .command(
       'exec [id]',
       'run one more process in a running container: exec [options] ID CMD [ARGS...] or exec --process FILE ID',
@@ -241,6 +275,23 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     bundle: args.bundle as string | undefined,
     keep: Boolean(args.keep),
     pivot: args.pivot !== false,
+    entrypoint: args.entrypoint as string | undefined,
+  };
+}
+
+function toStoreArgs(verb: string, args: Record<string, unknown>): import('./images.js').StoreVerbArgs {
+  return {
+    root: String(args.root),
+    dataRoot: String(args.dataRoot),
+    debug: Boolean(args.debug),
+    verb,
+    sub: args.sub as string | undefined,
+    positionals: listOf(args.args),
+    change: listOf(args.change),
+    pause: args.pause !== false,
+    message: args.message as string | undefined,
+    quiet: Boolean(args.quiet),
+    force: Boolean(args.force),
   };
 }
 

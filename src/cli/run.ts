@@ -38,6 +38,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--hostname', args.hostname !== undefined],
       ['-v', args.volume.length > 0],
       ['--rm', args.rm],
+      ['--entrypoint', args.entrypoint !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -59,6 +60,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     hostname: args.hostname,
     volumes: args.volume,
     remove: args.rm,
+    entrypoint: args.entrypoint,
   };
 }
 

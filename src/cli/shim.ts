@@ -10,6 +10,7 @@ const exitCode = await main({
   cwd: process.cwd(),
   cliPath: process.argv[1],
   columns: process.stdout.columns,
+  stderrIsTTY: process.stderr.isTTY,
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   onSignal(listener, signals = FORWARDED_SIGNALS) {

@@ -17,6 +17,7 @@ const VALUE_OPTIONS = new Set([
   '--format',
   '-b',
   '--bundle',
+  '--entrypoint',
   // exec's
   '--cwd',
   '-u',

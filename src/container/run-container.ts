@@ -3,14 +3,15 @@
 // helper; wait; keep or remove what stays). No process-global state: everything comes in through the request
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager } from '../cgroups/cgroup-manager.js';
 import { runHelper } from '../helper/run-helper.js';
 import { readHostFacts } from '../host/read-host-facts.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
+import { randomBytes } from 'node:crypto';
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig } from '../plan/oci-config.js';
@@ -21,7 +22,8 @@ import { generateContainerId, validateContainerId } from '../state/container-id.
 import { readProcessStartTime } from '../state/process-start-time.js';
 import { StateStore, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
-import { parseVolumeSpec } from '../volumes/parse-volume.js';
+import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
+import { VolumeStore } from '../volumes/volume-store.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -55,6 +57,8 @@ export interface ImageRunRequest {
   /** -v values as typed. */
   volumes: string[];
   remove: boolean;
+  /** --entrypoint: replaces the image's Entrypoint ('' clears it). */
+  entrypoint?: string | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -76,6 +80,11 @@ export interface PreparedRun {
   bundleDir: string;
   image?: ImageInfo | undefined;
   volumes: VolumeBind[];
+  /** Named and anonymous volumes of the store, by name, beside their binds in `volumes`. */
+  storeVolumes: { name: string; anonymous: boolean; destination: string }[];
+  /** To plan again once a pending (built-in) image is made. */
+  request?: ImageRunRequest | undefined;
+  host?: HostFacts | undefined;
   /** data-root/containers/<id> for overlay runs. */
   containerDir?: string | undefined;
   autoRemove: boolean;
@@ -89,7 +98,7 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   let prepared: PreparedRun;
   try {
     const host = await readHostFacts();
-    prepared = request.kind === 'image' ? prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+    prepared = request.kind === 'image' ? await prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
   } catch (error) {
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan container');
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
@@ -99,36 +108,76 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   return prepared;
 }
 
-function prepareImageRun(request: ImageRunRequest, context: RuntimeContext, host: HostFacts): PreparedRun {
-  const containerId = request.name !== undefined ? validateContainerId(request.name) : generateContainerId();
-  const image = describeImage(request.image, context.dataRoot, context.cwd);
-  const volumes = request.volumes.map(parseVolumeSpec);
-  if (request.command.length === 0 && image.defaultCommand.length === 0) {
+async function prepareImageRun(
+  request: ImageRunRequest,
+  context: RuntimeContext,
+  host: HostFacts,
+  known?: { image: ImageInfo; containerId: string; anonymousNames: string[] },
+): Promise<PreparedRun> {
+  const containerId = known?.containerId ?? (request.name !== undefined ? validateContainerId(request.name) : generateContainerId());
+  const image = known?.image ?? (await describeImage(request.image, context.dataRoot, context.cwd));
+  const requests = request.volumes.map(parseVolumeSpec);
+  for (const destination of image.volumes) {
+    const normalized = posix.normalize(destination);
+    if (!requests.some((volume) => volume.destination === normalized)) {
+      requests.push({ anonymous: true, destination: normalized, readonly: false });
+    }
+  }
+  const { volumes, storeVolumes } = planVolumeSources(requests, context.dataRoot, known?.anonymousNames);
+  if (request.command.length === 0 && image.defaultCommand.length === 0 && image.entrypoint.length === 0 && !request.entrypoint) {
     throw new RuntimeError('usage', `no command given and ${image.reference} has no default command`);
   }
+  const containerDir = join(context.dataRoot, 'containers', containerId);
   const config = planDockerConfig({
     containerId,
-    rootfs: image.rootfs,
+    rootfs: image.layerDirs[0]!,
     command: request.command,
     imageCommand: image.defaultCommand,
     imageEnv: image.env,
+    imageEntrypoint: image.entrypoint,
+    entrypoint: request.entrypoint,
+    imageWorkdir: image.workingDir,
+    imageUser: image.user,
     env: request.env,
     workdir: request.workdir,
     hostname: request.hostname,
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
   });
-  const containerDir = join(context.dataRoot, 'containers', containerId);
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
     containerId,
     config,
     bundleDir,
-    overlay: { mountPoint: join(containerDir, 'rootfs'), upperDir: join(containerDir, 'upper'), workDir: join(containerDir, 'work') },
+    overlay: {
+      mountPoint: join(containerDir, 'rootfs'),
+      upperDir: join(containerDir, 'upper'),
+      workDir: join(containerDir, 'work'),
+      // docker's -init layer: between the image's layers and the container's own writes.
+      lowerDirs: [join(containerDir, 'init'), ...image.layerDirs],
+    },
     cgroupParent: context.cgroupParent,
     host,
   });
-  return { containerId, config, plan, bundleDir, image, volumes, containerDir, autoRemove: request.remove };
+  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host };
+}
+
+/** Host paths for every -v: named and anonymous volumes live in the volume store (created at run time). */
+function planVolumeSources(requests: VolumeRequest[], dataRoot: string, anonymousNames?: string[]) {
+  const store = new VolumeStore(dataRoot);
+  const volumes: VolumeBind[] = [];
+  const storeVolumes: PreparedRun['storeVolumes'] = [];
+  let anonymousIndex = 0;
+  for (const request of requests) {
+    let source = request.hostPath;
+    if (source === undefined) {
+      const name = request.name ?? anonymousNames?.[anonymousIndex++] ?? randomBytes(32).toString('hex');
+      storeVolumes.push({ name, anonymous: request.anonymous, destination: request.destination });
+      source = store.dataDir(name);
+    }
+    volumes.push({ source, destination: request.destination, readonly: request.readonly, propagation: request.propagation });
+  }
+  return { volumes, storeVolumes };
 }
 
 async function prepareBundleRun(request: BundleRunRequest, context: RuntimeContext, host: HostFacts): Promise<PreparedRun> {
@@ -150,7 +199,7 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
   const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, host });
-  return { containerId, config, plan, bundleDir, volumes: [], autoRemove: !request.keep };
+  return { containerId, config, plan, bundleDir, volumes: [], storeVolumes: [], autoRemove: !request.keep };
 }
 
 export type SignalListener = (signal: NodeJS.Signals) => void;
@@ -174,9 +223,10 @@ export interface RunResult {
   pid: number;
 }
 
-export async function runPrepared(prepared: PreparedRun, context: RuntimeContext, options: RunOptions = {}): Promise<RunResult> {
+export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeContext, options: RunOptions = {}): Promise<RunResult> {
   const { log } = context;
-  const { containerId, plan } = prepared;
+  let prepared = preparedFirst;
+  const { containerId } = prepared;
   const store = new StateStore(context.root);
   const undo = new UndoStack(log);
   const keepOnSuccess = !prepared.autoRemove;
@@ -184,8 +234,14 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
   let succeeded = false;
   const started = performance.now();
   try {
-    if (prepared.image) await ensureImage(prepared.image, { hostBusybox: context.hostBusybox, log });
-    await checkVolumeSources(prepared.volumes);
+    if (prepared.image?.pending && prepared.request && prepared.host) {
+      // The built-in image is made now; the plan is made again with its real layer directories.
+      const image = await ensureImage(prepared.image, context.dataRoot, { hostBusybox: context.hostBusybox, helperPath: context.helperPath, log });
+      const anonymousNames = prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name);
+      prepared = await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames });
+    }
+    const plan = prepared.plan;
+    await checkVolumeSources(prepared.volumes.filter((volume) => !prepared.storeVolumes.some((stored) => stored.destination === volume.destination)));
 
     await store.claim(containerId);
     undo.push('remove state directory', () => store.remove(containerId), { keepOnSuccess });
@@ -194,7 +250,9 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
       const containerDir = prepared.containerDir;
       await makeContainerDirs(plan, containerDir);
       undo.push('remove container directory', () => rm(containerDir, { recursive: true, force: true }), { keepOnSuccess });
+      await writeInitLayer(join(containerDir, 'init'), plan.hostname);
     }
+    await acquireVolumes(prepared, context.dataRoot, undo, log);
 
     const state: ContainerState = {
       ociVersion: STATE_OCI_VERSION,
@@ -206,6 +264,11 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
       created: new Date().toISOString(),
       annotations: prepared.config.annotations,
       image: prepared.image?.reference,
+      imageId: prepared.image?.imageId,
+      volumes: prepared.storeVolumes.length > 0 ? prepared.storeVolumes.map((volume) => volume.name) : undefined,
+      anonymousVolumes: prepared.storeVolumes.some((volume) => volume.anonymous)
+        ? prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name)
+        : undefined,
       cgroupDirs: plan.cgroup.dirs.map((dir) => dir.dir),
       containerDir: prepared.containerDir,
       autoRemove: prepared.autoRemove,
@@ -310,6 +373,68 @@ async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Pro
   } catch (error) {
     throw systemError(error, 'create container directory', { stage: 'layers', path: containerDir });
   }
+}
+
+/**
+ * The init layer: the files the runtime itself provides (docker's <id>-init layer). It is a lower layer of its
+ * own, so the container sees them but `commit` never takes them (they are not in the read-write layer unless
+ * the container changes them, and commit leaves those three paths out even then).
+ */
+export const INIT_LAYER_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
+
+async function writeInitLayer(dir: string, hostname: string): Promise<void> {
+  try {
+    await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+    await writeFile(join(dir, 'etc/hostname'), `${hostname}\n`, { mode: 0o644 });
+    await writeFile(
+      join(dir, 'etc/hosts'),
+      `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+      { mode: 0o644 },
+    );
+    try {
+      await copyFile('/etc/resolv.conf', join(dir, 'etc/resolv.conf'));
+    } catch {
+      // No usable host file (or a dangling systemd-resolved link): public resolvers, as docker falls back to.
+      await writeFile(join(dir, 'etc/resolv.conf'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n', { mode: 0o644 });
+    }
+  } catch (error) {
+    throw systemError(error, 'create init layer', { stage: 'layers', path: dir });
+  }
+}
+
+/**
+ * Named volumes are created on first use, with the image's content at the mount point copied in (as docker);
+ * anonymous ones are always new, and go with the container when it is removed (--rm).
+ */
+async function acquireVolumes(prepared: PreparedRun, dataRoot: string, undo: UndoStack, log: Logger): Promise<void> {
+  const store = new VolumeStore(dataRoot);
+  for (const volume of prepared.storeVolumes) {
+    const { info, created } = await store.ensure(volume.name, volume.anonymous);
+    if (!created) continue;
+    undo.push(`remove volume ${volume.name}`, () => store.destroy(volume.name), { keepOnSuccess: !(volume.anonymous && prepared.autoRemove) });
+    if (!volume.anonymous || prepared.image) await copyImageContent(prepared.image?.layerDirs ?? [], volume.destination, info.mountpoint, log);
+  }
+}
+
+/** The image's directory at dest, layer by layer from the bottom, whiteouts applied, into a new volume. */
+async function copyImageContent(layerDirs: readonly string[], destination: string, target: string, log: Logger): Promise<void> {
+  const { execa } = await import('execa');
+  let copied = false;
+  for (const layer of [...layerDirs].reverse()) {
+    const source = join(layer, destination);
+    if (!(await stat(source).then((info) => info.isDirectory(), () => false))) continue;
+    // cp -a keeps owners, modes, links and times; one process per layer that has the directory.
+    await execa('cp', ['-a', '--remove-destination', `${source}/.`, `${target}/`]);
+    copied = true;
+  }
+  if (!copied) return;
+  // A whiteout copied from an upper layer deletes what a lower one put there.
+  const { stdout } = await execa('find', [target, '-type', 'c', '-print0']);
+  for (const path of String(stdout).split('\0').filter(Boolean)) {
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.rdev === 0) await rm(path, { force: true });
+  }
+  log.debug(`volume: copied the image's ${destination} into ${target}`);
 }
 
 /** A volume whose host directory is missing fails here, by name, rather than deep in the helper. */

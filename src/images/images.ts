@@ -1,114 +1,133 @@
-// Images: for now the built-in `busybox` (made on first use from the host's static busybox) or a directory
-// holding a rootfs. Either one is the read-only lower layer of the container's overlay.
+// What `run IMAGE` needs from an image: its layer directories (the overlay's lower dirs) and the defaults of
+// its config (Entrypoint, Cmd, Env, WorkingDir, User). An image is a name in the store (the built-in busybox
+// is made there on first use), or a path to a rootfs directory, used as a single lower layer.
 
-import { access, chmod, copyFile, mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { RuntimeError, hasErrnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX, DEFAULT_PATH, createBusyboxImage } from './builtin-busybox.js';
+import { ImageStore, normalizeReference, type StoredImage } from './image-store.js';
 
-export const BUILTIN_BUSYBOX = 'busybox';
-export const DEFAULT_HOST_BUSYBOX = '/bin/busybox';
+export { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX } from './builtin-busybox.js';
 
 export interface ImageInfo {
   /** As given on the command line. */
   reference: string;
-  /** The rootfs directory (the overlay's lower layer). */
-  rootfs: string;
+  /** The store's name (NAME:TAG) and image id (config digest); absent for a rootfs directory. */
+  name?: string | undefined;
+  imageId?: string | undefined;
+  /** Read-only layers, topmost first. */
+  layerDirs: string[];
+  entrypoint: string[];
   /** CMD when the command line gives none; empty when the image has none. */
   defaultCommand: string[];
   env: string[];
-  builtIn: boolean;
+  workingDir?: string | undefined;
+  user?: { uid: number; gid: number } | undefined;
+  /** The config's Volumes: each becomes an anonymous volume unless a -v covers it (docker's VOLUME). */
+  volumes: string[];
+  /** The built-in image, not made yet: layerDirs is a placeholder until ensureImage runs. */
+  pending: boolean;
 }
 
-/**
- * Where an image is (or, for the built-in one, will be) without touching anything: the dry run uses this, and
- * ensureImage then makes it real.
- */
-export function describeImage(reference: string, dataRoot: string, cwd: string): ImageInfo {
-  if (reference === BUILTIN_BUSYBOX || reference === `${BUILTIN_BUSYBOX}:latest`) {
-    return { reference, rootfs: join(dataRoot, 'images', BUILTIN_BUSYBOX, 'rootfs'), defaultCommand: ['sh'], env: [], builtIn: true };
+function isPath(reference: string): boolean {
+  return reference.startsWith('/') || reference.startsWith('.');
+}
+
+/** Reads the image (never creates it: the dry run uses this, and ensureImage then makes it real). */
+export async function describeImage(reference: string, dataRoot: string, cwd: string): Promise<ImageInfo> {
+  if (isPath(reference)) {
+    return { reference, layerDirs: [resolve(cwd, reference)], entrypoint: [], defaultCommand: [], env: [], volumes: [], pending: false };
   }
-  if (reference.includes('/') || reference.startsWith('.')) {
-    return { reference, rootfs: resolve(cwd, reference), defaultCommand: [], env: [], builtIn: false };
+  const store = new ImageStore(dataRoot);
+  const stored = await store.find(reference);
+  if (stored) return fromStored(reference, stored);
+  if (normalizeReference(reference) === BUILTIN_BUSYBOX) {
+    return {
+      reference,
+      name: BUILTIN_BUSYBOX,
+      layerDirs: [join(store.dir, 'layers', 'sha256', '<busybox layer, made on first run>')],
+      entrypoint: [],
+      defaultCommand: ['sh'],
+      env: [DEFAULT_PATH],
+      volumes: [],
+      pending: true,
+    };
   }
-  throw new RuntimeError('not-found', `image ${reference} not found`, {
-    hint: 'only the built-in busybox image or a path to a rootfs directory can be run yet',
-  });
+  throw new RuntimeError('not-found', `image ${reference} not found`, { hint: 'import it with shim image import, or give a rootfs directory' });
+}
+
+async function fromStored(reference: string, stored: StoredImage): Promise<ImageInfo> {
+  const config = stored.config.config ?? {};
+  const layerDirs = [...stored.layerDirs].reverse();
+  return {
+    reference,
+    name: stored.name,
+    imageId: stored.configDigest,
+    layerDirs,
+    entrypoint: config.Entrypoint ?? [],
+    defaultCommand: config.Cmd ?? [],
+    env: config.Env ?? [],
+    workingDir: config.WorkingDir || undefined,
+    user: config.User ? await resolveUser(config.User, layerDirs) : undefined,
+    volumes: Object.keys(config.Volumes ?? {}),
+    pending: false,
+  };
+}
+
+/** USER as docker takes it: uid[:gid] or name[:group], names looked up in the image's own /etc files. */
+export async function resolveUser(user: string, layerDirs: readonly string[]): Promise<{ uid: number; gid: number }> {
+  const [userPart = '', groupPart] = user.split(':');
+  const passwd = await readImageFile(layerDirs, 'etc/passwd');
+  const group = await readImageFile(layerDirs, 'etc/group');
+  const lookup = (text: string, name: string, field: number) =>
+    text.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === name)?.[field];
+  let uid: number;
+  let gid = 0;
+  if (/^\d+$/.test(userPart)) {
+    uid = Number(userPart);
+    const entry = passwd.split('\n').map((line) => line.split(':')).find((fields) => fields[2] === userPart);
+    if (entry?.[3]) gid = Number(entry[3]);
+  } else {
+    const found = lookup(passwd, userPart, 2);
+    if (found === undefined) throw new RuntimeError('invalid-config', `image config: user ${userPart} is not in the image's /etc/passwd`);
+    uid = Number(found);
+    gid = Number(lookup(passwd, userPart, 3) ?? 0);
+  }
+  if (groupPart !== undefined && groupPart !== '') {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const found = lookup(group, groupPart, 2);
+      if (found === undefined) throw new RuntimeError('invalid-config', `image config: group ${groupPart} is not in the image's /etc/group`);
+      gid = Number(found);
+    }
+  }
+  return { uid, gid };
+}
+
+/** A file as the container would see it: from the topmost layer that has it. */
+async function readImageFile(layerDirs: readonly string[], path: string): Promise<string> {
+  for (const dir of layerDirs) {
+    try {
+      return await readFile(join(dir, path), 'utf8');
+    } catch (error) {
+      if (!hasErrnoCode(error, 'ENOENT') && !hasErrnoCode(error, 'ENOTDIR')) throw error;
+    }
+  }
+  return '';
 }
 
 export interface EnsureImageOptions {
   /** The static busybox the built-in image is made from. */
   hostBusybox?: string | undefined;
+  helperPath: string;
   log: Logger;
 }
 
-export async function ensureImage(image: ImageInfo, options: EnsureImageOptions): Promise<void> {
-  if (await isDirectory(image.rootfs)) return;
-  if (!image.builtIn) {
-    throw new RuntimeError('not-found', `rootfs ${image.rootfs} is not a directory`, { path: image.rootfs });
-  }
-  await createBusyboxImage(image.rootfs, options);
-}
-
-/**
- * Builds the image in a temporary directory beside its final place and renames it there, so a run never
- * sees half an image and two first runs racing each other both end up with one whole image.
- */
-async function createBusyboxImage(rootfs: string, options: EnsureImageOptions): Promise<void> {
-  const imageDir = join(rootfs, '..');
-  const imagesDir = join(imageDir, '..');
-  const building = join(imagesDir, `.${BUILTIN_BUSYBOX}-${randomBytes(6).toString('hex')}`);
-  const hostBusybox = options.hostBusybox ?? DEFAULT_HOST_BUSYBOX;
-  options.log.debug(`image: creating ${BUILTIN_BUSYBOX} in ${imageDir} from ${hostBusybox}`);
-  try {
-    await access(hostBusybox).catch((error: unknown) => {
-      throw systemError(error, 'find busybox for the built-in image', {
-        path: hostBusybox,
-        hint: 'install busybox-static (apt-get install busybox-static)',
-      });
-    });
-    const tree = join(building, 'rootfs');
-    for (const dir of ['bin', 'etc', 'root', 'tmp', 'proc', 'sys', 'dev']) {
-      await mkdir(join(tree, dir), { recursive: true });
-    }
-    // mkdir's mode is filtered by the umask; these two need their exact modes.
-    await chmod(join(tree, 'root'), 0o700);
-    await chmod(join(tree, 'tmp'), 0o1777);
-    await copyFile(hostBusybox, join(tree, 'bin/busybox'));
-    await chmod(join(tree, 'bin/busybox'), 0o755);
-    for (const applet of await listApplets(hostBusybox)) {
-      if (applet === 'busybox') continue;
-      await symlink('busybox', join(tree, 'bin', applet)).catch((error: unknown) => {
-        if (!hasErrnoCode(error, 'EEXIST')) throw error;
-      });
-    }
-    await writeFile(join(tree, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
-    await writeFile(join(tree, 'etc/group'), 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n');
-    try {
-      await rename(building, imageDir);
-    } catch (error) {
-      // Another run finished first: its image is as good as ours.
-      if (!hasErrnoCode(error, 'ENOTEMPTY') && !hasErrnoCode(error, 'EEXIST')) throw error;
-      await rm(building, { recursive: true, force: true });
-    }
-  } catch (error) {
-    await rm(building, { recursive: true, force: true }).catch(() => {});
-    throw systemError(error, `create the ${BUILTIN_BUSYBOX} image`, { path: imageDir });
-  }
-}
-
-async function listApplets(hostBusybox: string): Promise<string[]> {
-  const { execa } = await import('execa');
-  const { stdout } = await execa(hostBusybox, ['--list']);
-  return String(stdout).split('\n').map((name) => name.trim()).filter((name) => /^[\w.[\-]+$/.test(name));
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (error) {
-    if (hasErrnoCode(error, 'ENOENT') || hasErrnoCode(error, 'ENOTDIR')) return false;
-    throw systemError(error, 'look up image', { path });
-  }
+/** Makes a pending built-in image real and returns it as stored; any other image is returned as it is. */
+export async function ensureImage(image: ImageInfo, dataRoot: string, options: EnsureImageOptions): Promise<ImageInfo> {
+  if (!image.pending) return image;
+  await createBusyboxImage(dataRoot, options.hostBusybox ?? DEFAULT_HOST_BUSYBOX, options);
+  return fromStored(image.reference, await new ImageStore(dataRoot).get(BUILTIN_BUSYBOX));
 }

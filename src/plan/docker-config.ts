@@ -28,6 +28,12 @@ export interface DockerRunRequest {
   command: string[];
   imageCommand: string[];
   imageEnv: string[];
+  /** The image's Entrypoint; --entrypoint replaces it (and then the image's Cmd is dropped, as docker). */
+  imageEntrypoint?: string[] | undefined;
+  entrypoint?: string | undefined;
+  imageWorkdir?: string | undefined;
+  /** The image's USER, resolved to ids. */
+  imageUser?: { uid: number; gid: number } | undefined;
   /** -e values, each KEY=VALUE (bare -e KEY is resolved against the caller's environment by the CLI). */
   env: string[];
   workdir?: string | undefined;
@@ -41,7 +47,11 @@ export interface DockerRunRequest {
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
   const hostname = request.hostname ?? request.containerId.slice(0, 12);
-  const args = request.command.length > 0 ? request.command : request.imageCommand;
+  // docker: ENTRYPOINT + CMD; CMD args replace the image's Cmd; --entrypoint replaces the Entrypoint and
+  // clears the image's Cmd ('' clears the Entrypoint).
+  const entrypoint = request.entrypoint !== undefined ? (request.entrypoint === '' ? [] : [request.entrypoint]) : (request.imageEntrypoint ?? []);
+  const command = request.command.length > 0 ? request.command : request.entrypoint !== undefined ? [] : request.imageCommand;
+  const args = [...entrypoint, ...command];
   const mounts: OciMount[] = defaultMounts();
   for (const volume of request.volumes) {
     mounts.push({
@@ -57,10 +67,10 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     ociVersion: '1.2.0',
     process: {
       terminal: request.tty ?? false,
-      user: { uid: 0, gid: 0 },
+      user: request.imageUser ? { uid: request.imageUser.uid, gid: request.imageUser.gid } : { uid: 0, gid: 0 },
       args,
       env: mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${hostname}`, ...(request.tty ? ['TERM=xterm'] : []), ...request.imageEnv, ...request.env]),
-      cwd: request.workdir ?? '/',
+      cwd: request.workdir ?? request.imageWorkdir ?? '/',
       capabilities: {
         bounding: [...DEFAULT_CAPABILITIES],
         effective: [...DEFAULT_CAPABILITIES],

@@ -35,9 +35,9 @@ export interface PlanRequest {
   bundleDir: string;
   /**
    * Docker-style runs: config.root.path is the read-only lower layer of an overlay mounted at mountPoint,
-   * with the container's own upper and work dirs.
+   * with the container's own upper and work dirs; or, with lowerDirs (topmost first), those layers.
    */
-  overlay?: { mountPoint: string; upperDir: string; workDir: string } | undefined;
+  overlay?: { mountPoint: string; upperDir: string; workDir: string; lowerDirs?: string[] | undefined } | undefined;
   /** runc --no-pivot. */
   noPivot?: boolean | undefined;
   /** Parent of the default cgroup path; SHIM_CGROUP_PARENT, "shim" when unset. */
@@ -165,7 +165,7 @@ function planRootfs(request: PlanRequest): PlannedRootfs {
   if (request.overlay) {
     return {
       path: request.overlay.mountPoint,
-      lowerDirs: [rootPath],
+      lowerDirs: request.overlay.lowerDirs ?? [rootPath],
       upperDir: request.overlay.upperDir,
       workDir: request.overlay.workDir,
       readonly: root.readonly ?? false,

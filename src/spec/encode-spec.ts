@@ -209,3 +209,40 @@ export function encodeStatusForTest(status: shim.v1.IStatus): Uint8Array {
 
 export const STATUS_KINDS = pb.StatusKind;
 export const STAGES = pb.Stage;
+
+/** One special entry of an image layer, for the helper to make (ACTION_APPLY_NODES). */
+export interface LayerNode {
+  /** Relative to the layer directory. */
+  path: string;
+  kind: 'char' | 'block' | 'fifo' | 'existing';
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
+  xattrs: { name: string; value: Uint8Array }[];
+}
+
+const NODE_KINDS: Record<LayerNode['kind'], shim.v1.FsNodeKind> = {
+  char: pb.FsNodeKind.FS_NODE_KIND_CHAR,
+  block: pb.FsNodeKind.FS_NODE_KIND_BLOCK,
+  fifo: pb.FsNodeKind.FS_NODE_KIND_FIFO,
+  existing: pb.FsNodeKind.FS_NODE_KIND_EXISTING,
+};
+
+export function encodeApplyNodesSpec(layerDir: string, nodes: readonly LayerNode[]): Uint8Array {
+  return pb.Spec.encode({
+    action: pb.Action.ACTION_APPLY_NODES,
+    layerDir,
+    nodes: nodes.map((node) => ({
+      path: node.path,
+      kind: NODE_KINDS[node.kind],
+      mode: node.mode,
+      major: node.major,
+      minor: node.minor,
+      uid: node.uid,
+      gid: node.gid,
+      xattrs: node.xattrs.map((xattr) => ({ name: xattr.name, value: xattr.value })),
+    })),
+  }).finish();
+}

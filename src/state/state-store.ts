@@ -31,6 +31,12 @@ export interface ContainerState {
   annotations?: Record<string, string> | undefined;
   /** The image a docker-style run used ("busybox" or a rootfs path). */
   image?: string | undefined;
+  /** The image's id (its config digest), so `image rm` can tell the image is in use. */
+  imageId?: string | undefined;
+  /** Names of the volumes it mounts (named and anonymous), so `volume rm` can tell one is in use. */
+  volumes?: string[] | undefined;
+  /** Those of them that are anonymous: they go with the container. */
+  anonymousVolumes?: string[] | undefined;
   /** Host directories of the container's cgroups, for kill/delete. */
   cgroupDirs: string[];
   /** data-root/containers/<id>, for docker-style runs. */

@@ -103,16 +103,24 @@ describe('error lines and exit codes', () => {
 
 describe('parseVolumeSpec', () => {
   it('reads HOST:CTR[:ro]', () => {
-    expect(parseVolumeSpec('/srv/data:/data')).toEqual({ source: '/srv/data', destination: '/data', readonly: false, propagation: undefined });
+    expect(parseVolumeSpec('/srv/data:/data')).toEqual({
+      hostPath: '/srv/data', name: undefined, anonymous: false, destination: '/data', readonly: false, propagation: undefined,
+    });
     expect(parseVolumeSpec('/srv/data:/data:ro')).toMatchObject({ readonly: true });
     expect(parseVolumeSpec('/a:/b:ro,rslave')).toMatchObject({ readonly: true, propagation: 'rslave' });
   });
 
-  it('refuses named volumes, relative targets and unknown options', () => {
-    expect(() => parseVolumeSpec('data:/data')).toThrow('-v data:/data: named volumes are not supported yet');
+  it('reads named and anonymous volumes', () => {
+    expect(parseVolumeSpec('data:/data:ro')).toMatchObject({ hostPath: undefined, name: 'data', anonymous: false, destination: '/data', readonly: true });
+    expect(parseVolumeSpec('/scratch')).toMatchObject({ hostPath: undefined, name: undefined, anonymous: true, destination: '/scratch' });
+    expect(parseVolumeSpec('/scratch:ro')).toMatchObject({ anonymous: true, destination: '/scratch', readonly: true });
+  });
+
+  it('refuses bad names, relative targets and unknown options', () => {
+    expect(() => parseVolumeSpec('bad name:/data')).toThrow(/neither an absolute host path nor a volume name/);
     expect(() => parseVolumeSpec('/a:b')).toThrow(/must be absolute/);
     expect(() => parseVolumeSpec('/a:/b:z')).toThrow(/option z is not supported/);
-    expect(() => parseVolumeSpec('/a')).toThrow(/expected HOST:CONTAINER/);
+    expect(() => parseVolumeSpec('a')).toThrow(/the container path must be absolute/);
   });
 });
 
