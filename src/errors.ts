@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'not-found'
   /** The container id is taken. */
   | 'already-exists'
+  /** The container's status does not allow the verb ("cannot start a running container"). */
+  | 'invalid-state'
   /** The helper failed while setting the container up (before exec). */
   | 'setup-failed'
   /** The container's program could not be executed (126/127 in run). */

@@ -2,7 +2,10 @@
 // down, and turns the result (or the RuntimeError) into output and an exit status. Each verb's module is
 // imported only when that verb runs, so `--help` loads yargs and nothing else.
 
+import { appendFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
+import type { RuntimeContext } from '../container/run-container.js';
+import { locateHelper } from '../helper/run-helper.js';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
@@ -33,6 +36,9 @@ export interface GlobalArgs {
   root: string;
   dataRoot: string;
   debug: boolean;
+  /** --log FILE: errors and warnings are also appended there (containerd shows the last error line). */
+  log?: string | undefined;
+  logFormat?: 'text' | 'json' | undefined;
 }
 
 export interface RunArgs extends GlobalArgs {
@@ -48,37 +54,96 @@ export interface RunArgs extends GlobalArgs {
   bundle?: string | undefined;
   keep: boolean;
   pivot: boolean;
+  detach?: boolean | undefined;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
 }
+
+type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
 
 export async function main(cli: CliEnvironment): Promise<number> {
   const { verb, head, command } = splitArgv(cli.argv);
   let exitCode = 0;
   let debug = cli.argv.includes('--debug');
+  let logFile: LogFile | undefined;
   try {
+    const handle = (body: Handler) => async (raw: Record<string, unknown>) => {
+      const globals = toGlobalArgs(raw);
+      debug = globals.debug;
+      logFile = globals.log ? { path: globals.log, format: globals.logFormat ?? 'text' } : undefined;
+      exitCode = await body(raw, makeContext(globals, cli, logFile));
+    };
     const parser = buildParser(head, cli.columns, {
-      run: async (args) => {
-        debug = args.debug;
+      run: handle(async (raw, context) => {
         const { runVerb } = await import('./run.js');
-        exitCode = await runVerb(args, command, cli, stderrLogger(cli, args.debug));
-      },
+        return runVerb(toRunArgs(raw), command, cli, context);
+      }),
+      create: handle(async (raw, context) => {
+        const { createVerb } = await import('./create.js');
+        return createVerb(
+          {
+            id: raw.id as string | undefined,
+            bundle: raw.bundle as string | undefined,
+            pidFile: raw.pidFile as string | undefined,
+            consoleSocket: raw.consoleSocket as string | undefined,
+            pivot: raw.pivot !== false,
+            preserveFds: Number(raw.preserveFds ?? 0),
+          },
+          context,
+          cli,
+        );
+      }),
+      start: handle(async (raw, context) => (await import('./create.js')).startVerb(String(raw.id), context)),
+      state: handle(async (raw, context) => (await import('./state.js')).stateVerb(context.root, String(raw.id), cli)),
+      list: handle(async (raw, context) =>
+        (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
+      ),
+      kill: handle(async (raw, context) =>
+        (await import('./kill-delete.js')).killVerb(context, String(raw.id), raw.signal === undefined ? undefined : String(raw.signal), Boolean(raw.all)),
+      ),
+      delete: handle(async (raw, context) => (await import('./kill-delete.js')).deleteVerb(context, String(raw.id), Boolean(raw.force))),
+      ps: handle(async (raw, context) =>
+        (await import('./ps.js')).psVerb(context.root, String(raw.id), raw.format === 'json' ? 'json' : 'table', command, cli),
+      ),
+      spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
+      features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
+      inspect: handle(async (raw, context) =>
+        (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
+      ),
+      logs: handle(async (raw, context) => (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli)),
     });
     await parser.parseAsync();
     return exitCode;
   } catch (error) {
-    cli.stderr(`${formatErrorLine(verb, error)}\n`);
+    const line = formatErrorLine(verb, error);
+    cli.stderr(`${line}\n`);
     if (debug && error instanceof Error && error.stack) cli.stderr(`${error.stack}\n`);
+    if (logFile) writeLogLine(logFile, 'error', line.replace(/^shim: /, ''));
     return exitCodeFor(verb, error);
   }
 }
 
 interface VerbHandlers {
-  run(args: RunArgs): Promise<void>;
+  run(args: Record<string, unknown>): Promise<void>;
+  create(args: Record<string, unknown>): Promise<void>;
+  start(args: Record<string, unknown>): Promise<void>;
+  state(args: Record<string, unknown>): Promise<void>;
+  list(args: Record<string, unknown>): Promise<void>;
+  kill(args: Record<string, unknown>): Promise<void>;
+  delete(args: Record<string, unknown>): Promise<void>;
+  ps(args: Record<string, unknown>): Promise<void>;
+  spec(args: Record<string, unknown>): Promise<void>;
+  features(args: Record<string, unknown>): Promise<void>;
+  inspect(args: Record<string, unknown>): Promise<void>;
+  logs(args: Record<string, unknown>): Promise<void>;
 }
+
+const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe: 'container id', demandOption: true });
 
 function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Argv {
   return yargs(head)
     .scriptName('shim')
-    .usage('$0 [--root DIR] [--data-root DIR] [--debug] <command>')
+    .usage('$0 [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--debug] <command>')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory', global: true, requiresArg: true })
     .option('data-root', {
       type: 'string',
@@ -88,6 +153,14 @@ function buildParser(head: string[], columns: number | undefined, handlers: Verb
       requiresArg: true,
     })
     .option('debug', { type: 'boolean', default: false, describe: 'show each stage with timings, and stacks on errors', global: true })
+    .option('log', { type: 'string', requiresArg: true, describe: 'also append errors and warnings to FILE', global: true })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'format of --log lines', global: true })
+    .option('systemd-cgroup', {
+      type: 'boolean',
+      default: false,
+      global: true,
+      describe: 'accepted for runc compatibility; cgroups are managed through cgroupfs (a slice:prefix:name cgroupsPath is refused)',
+    })
     .command(
       'run [target]',
       'run a command in a new container: run [options] IMAGE [CMD...] or run --bundle DIR ID',
@@ -105,8 +178,78 @@ function buildParser(head: string[], columns: number | undefined, handlers: Verb
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
           .option('keep', { type: 'boolean', default: false, describe: 'with --bundle: keep the stopped container\'s state' })
-          .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' }),
-      (args) => handlers.run(toRunArgs(args as unknown as Record<string, unknown>)),
+          .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once started: IMAGE runs print the id and log to a file' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: 'with -d: write the init\'s pid to FILE' })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' }),
+      (args) => handlers.run(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'create <id>',
+      'create a container from an OCI bundle; its process waits for `start`',
+      (y) =>
+        idPositional(y)
+          .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'bundle directory (default: the current one)' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: 'write the init\'s pid to FILE' })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'send the pty master to this unix socket' })
+          .option('pivot', { type: 'boolean', default: true, describe: '--no-pivot: MS_MOVE + chroot instead of pivot_root' })
+          .option('new-keyring', { type: 'boolean', default: true, describe: 'accepted for runc compatibility (shim never makes a session keyring)' })
+          .option('preserve-fds', { type: 'number', default: 0, requiresArg: true, describe: 'pass this many descriptors from 3 up' }),
+      (args) => handlers.create(args as unknown as Record<string, unknown>),
+    )
+    .command('start <id>', 'start the process of a created container', idPositional, (args) => handlers.start(args as unknown as Record<string, unknown>))
+    .command('state <id>', 'print the OCI state of a container', idPositional, (args) => handlers.state(args as unknown as Record<string, unknown>))
+    .command(
+      'kill <id> [signal]',
+      'send a signal (default SIGTERM) to the container\'s init, or with --all to all of its processes',
+      (y) =>
+        idPositional(y)
+          .positional('signal', { type: 'string', describe: 'TERM, SIGKILL, 9, ...' })
+          .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'every process in the container\'s cgroup' }),
+      (args) => handlers.kill(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'delete <id>',
+      'remove a stopped (or, with --force, any) container',
+      (y) => idPositional(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill it first if it runs' }),
+      (args) => handlers.delete(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'list',
+      'list containers',
+      (y) =>
+        y
+          .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ids only' }),
+      (args) => handlers.list(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'ps <id>',
+      'show the processes in a container (ps ID -- PS ARGS)',
+      (y) => idPositional(y).option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const }),
+      (args) => handlers.ps(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'spec',
+      'write a default config.json',
+      (y) =>
+        y
+          .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'where (default: the current directory)' })
+          .option('rootless', { type: 'boolean', default: false, describe: 'runc\'s rootless variant' }),
+      (args) => handlers.spec(args as unknown as Record<string, unknown>),
+    )
+    .command('features', 'print the OCI features document', (y) => y, (args) => handlers.features(args as unknown as Record<string, unknown>))
+    .command(
+      'inspect <id>',
+      'everything known about a container, as JSON',
+      (y) => idPositional(y).option('format', { type: 'string', requiresArg: true, describe: "a template, e.g. '{{.State.Pid}}'" }),
+      (args) => handlers.inspect(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'logs <id>',
+      'print a `run -d` container\'s output',
+      (y) => idPositional(y).option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' }),
+      (args) => handlers.logs(args as unknown as Record<string, unknown>),
     )
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
@@ -126,11 +269,40 @@ function buildParser(head: string[], columns: number | undefined, handlers: Verb
     .locale('en');
 }
 
-function toRunArgs(args: Record<string, unknown>): RunArgs {
+function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),
     debug: Boolean(args.debug),
+    log: args.log as string | undefined,
+    logFormat: args.logFormat === 'json' ? 'json' : 'text',
+  };
+}
+
+function makeContext(globals: GlobalArgs, cli: CliEnvironment, logFile: LogFile | undefined): RuntimeContext {
+  return {
+    root: globals.root,
+    dataRoot: globals.dataRoot,
+    // Resolved lazily by the verbs that spawn it; a wrong path fails there with its own hint.
+    helperPath: locateHelperOrEmpty(cli),
+    cgroupParent: cli.env.SHIM_CGROUP_PARENT || undefined,
+    debug: globals.debug,
+    log: stderrLogger(cli, globals.debug, logFile),
+    cwd: cli.cwd,
+  };
+}
+
+function locateHelperOrEmpty(cli: CliEnvironment): string {
+  try {
+    return locateHelper(cli.cliPath, cli.env.SHIM_HELPER);
+  } catch {
+    return '';
+  }
+}
+
+function toRunArgs(args: Record<string, unknown>): RunArgs {
+  return {
+    ...toGlobalArgs(args),
     target: args.target as string | undefined,
     rm: Boolean(args.rm),
     name: args.name as string | undefined,
@@ -143,6 +315,9 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     bundle: args.bundle as string | undefined,
     keep: Boolean(args.keep),
     pivot: args.pivot !== false,
+    detach: Boolean(args.detach),
+    pidFile: args.pidFile as string | undefined,
+    consoleSocket: args.consoleSocket as string | undefined,
   };
 }
 
@@ -152,14 +327,37 @@ function listOf(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-export function stderrLogger(cli: CliEnvironment, debug: boolean): Logger {
+export interface LogFile {
+  path: string;
+  format: 'text' | 'json';
+}
+
+/**
+ * One line appended to --log FILE: JSON {"level","msg","time"} as runc's logrus writes it (containerd shows
+ * the last error line), or logrus's text form. Synchronous: it is written on the way out, and must not be lost
+ * to an exit that does not wait for pending writes. A log that cannot be written is not worth failing over.
+ */
+export function writeLogLine(file: LogFile, level: 'error' | 'warning' | 'debug', msg: string): void {
+  const time = new Date().toISOString();
+  const line = file.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(file.path, `${line}\n`);
+  } catch {
+    // Nowhere better to say it.
+  }
+}
+
+export function stderrLogger(cli: CliEnvironment, debug: boolean, logFile?: LogFile): Logger {
   return {
     debugEnabled: debug,
     debug(message) {
-      if (debug) cli.stderr(`shim: debug: ${message}\n`);
+      if (!debug) return;
+      cli.stderr(`shim: debug: ${message}\n`);
+      if (logFile) writeLogLine(logFile, 'debug', message);
     },
     warn(message) {
       cli.stderr(`shim: warning: ${message}\n`);
+      if (logFile) writeLogLine(logFile, 'warning', message);
     },
   };
 }

@@ -207,6 +207,7 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
       annotations: prepared.config.annotations,
       image: prepared.image?.reference,
       cgroupDirs: plan.cgroup.dirs.map((dir) => dir.dir),
+      cgroupParentDirs: plan.cgroup.removableParentDirs,
       containerDir: prepared.containerDir,
       autoRemove: prepared.autoRemove,
     };
@@ -269,7 +270,7 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
   }
 }
 
-function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
+export function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
   return new RuntimeError(report.stage === 'exec' ? 'exec-failed' : 'setup-failed', report.message || `stage ${report.stage} failed`, {
     stage: report.stage,
     errno: report.errno,
@@ -277,7 +278,7 @@ function helperFailure(report: { stage: string; errno: number; message: string; 
   });
 }
 
-function logStatus(log: Logger, status: HelperStatus): void {
+export function logStatus(log: Logger, status: HelperStatus): void {
   if (!log.debugEnabled) return;
   const at = `+${(status.elapsedNs / 1e6).toFixed(2)}ms`;
   switch (status.kind) {
@@ -297,7 +298,7 @@ function logStatus(log: Logger, status: HelperStatus): void {
   }
 }
 
-async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
+export async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
   try {
     await mkdir(containerDir, { recursive: true, mode: 0o700 });
     for (const dir of [plan.rootfs.upperDir, plan.rootfs.workDir, plan.rootfs.path]) {
@@ -309,7 +310,7 @@ async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Pro
 }
 
 /** A volume whose host directory is missing fails here, by name, rather than deep in the helper. */
-async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
+export async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
   for (const volume of volumes) {
     try {
       await stat(volume.source);

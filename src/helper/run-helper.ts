@@ -9,10 +9,9 @@ import { encodeFrame, FrameReader } from '../spec/frames.js';
 import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 export const HELPER_NAME = 'shim-helper';
-// The fds the helper finds its pipes on: the first two after stdio. (With preserved fds, a later issue,
-// they move up past those.)
-const SPEC_FD = 3;
-const STATUS_FD = 4;
+// The fds the helper finds its pipes on: the first two after stdio and the preserved fds (runc's
+// --preserve-fds N hands the caller's 3..3+N-1 to the container at the same numbers).
+const FIRST_FREE_FD = 3;
 
 /** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
 export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
@@ -35,6 +34,13 @@ export interface HelperRunOptions {
   log: Logger;
   /** Each status frame as it arrives, awaited in order before the next is handled. */
   onStatus?: (status: HelperStatus) => Promise<void> | void;
+  /**
+   * Stop reading at READY (MONITOR_DETACH): the init keeps the status pipe until its execve, which for a
+   * created container comes only with `start`, so the stream would not end before that.
+   */
+  stopAfterReady?: boolean | undefined;
+  /** This many of the caller's descriptors from 3 up are passed to the process at the same numbers. */
+  preserveFds?: number | undefined;
 }
 
 export interface HelperOutcome {
@@ -50,8 +56,12 @@ export interface HelperOutcome {
 
 export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
   const { execa } = await import('execa');
-  const subprocess = execa(options.helperPath, [String(SPEC_FD), String(STATUS_FD)], {
-    stdio: ['inherit', 'inherit', 'inherit', encodeFrame(options.spec), 'pipe'],
+  const preserved = Array.from({ length: options.preserveFds ?? 0 }, (_, index) => FIRST_FREE_FD + index);
+  const specFd = FIRST_FREE_FD + preserved.length;
+  const statusFd = specFd + 1;
+  const subprocess = execa(options.helperPath, [String(specFd), String(statusFd)], {
+    // Typed as the common case (no preserved fds): execa's types cannot express a tuple of computed length.
+    stdio: ['inherit', 'inherit', 'inherit', ...preserved, encodeFrame(options.spec), 'pipe'] as unknown as ['inherit', 'inherit', 'inherit', Buffer, 'pipe'],
     // The status stream is consumed here, frame by frame; stdio is inherited, so nothing else to buffer.
     buffer: false,
     reject: false,
@@ -67,18 +77,24 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const outcome: HelperOutcome = { started: false };
   const reader = new FrameReader();
   let protocolError: unknown;
-  const statusStream = subprocess.stdio[STATUS_FD];
+  const statusStream = subprocess.stdio[statusFd];
+  let stoppedEarly = false;
   try {
     if (statusStream) {
-      for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
+      reading: for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
         for (const frame of reader.push(chunk)) {
           const status = decodeStatus(frame);
           record(outcome, status);
           await options.onStatus?.(status);
+          if (options.stopAfterReady && (status.kind === 'ready' || status.kind === 'error')) {
+            // Leaving the loop destroys the stream: a later frame (an exec failure at start) goes nowhere.
+            stoppedEarly = true;
+            break reading;
+          }
         }
       }
     }
-    if (reader.pendingBytes > 0) {
+    if (reader.pendingBytes > 0 && !stoppedEarly) {
       throw new RuntimeError('helper-failed', `read status: the helper stopped in the middle of a frame (${reader.pendingBytes} bytes)`);
     }
   } catch (error) {
