@@ -50,7 +50,13 @@ export async function inspectVerb(root: string, id: string, format: string | und
     Process: plan?.process ?? null,
     Config: config ?? null,
   };
-  cli.stdout(format === undefined ? `${JSON.stringify(document, null, 2)}\n` : `${renderTemplate(format, document)}\n`);
+  let text: string;
+  try {
+    text = format === undefined ? JSON.stringify(document, null, 2) : renderTemplate(format, document);
+  } catch (error) {
+    throw error instanceof RuntimeError ? error.forContainer(id) : error;
+  }
+  cli.stdout(`${text}\n`);
   return 0;
 }
 

@@ -150,6 +150,11 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
   const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, host });
+  // Here, by name, rather than as a mount failure deep in the helper.
+  const rootInfo = await stat(plan.rootfs.path).catch((error) => {
+    throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });
+  });
+  if (!rootInfo.isDirectory()) throw new RuntimeError('invalid-config', `rootfs ${plan.rootfs.path} is not a directory`);
   return { containerId, config, plan, bundleDir, volumes: [], autoRemove: !request.keep };
 }
 
