@@ -56,9 +56,8 @@ async function create(args: string[], options: { globalArgs?: string[] } = {}): 
     const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...(options.globalArgs ?? []), 'create', ...args], {
       reject: false,
       env: roots.env,
-      stdin: 'ignore',
-      stdout,
-      stderr,
+      // Node takes descriptor numbers in stdio; execa's types do not list them.
+      stdio: ['ignore', stdout, stderr] as unknown as ['ignore', 'inherit', 'inherit'],
       timeout: 60_000,
     });
     return { exitCode: result.exitCode ?? -1, stdout: await readFile(`${out}.out`, 'utf8'), stderr: await readFile(`${out}.err`, 'utf8') };
