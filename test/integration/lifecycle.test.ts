@@ -47,17 +47,22 @@ async function bundle(script: string, mutate: (config: any) => void = () => {}):
  * `shim create` with its stdout and stderr in files: the init inherits them, and a pipe it holds would
  * keep execa waiting until the container ends (as with runc: containerd hands it fifos).
  */
-async function create(args: string[], options: { globalArgs?: string[] } = {}): Promise<ShimResult> {
+async function create(args: string[], options: { globalArgs?: string[]; extraFds?: number[] } = {}): Promise<ShimResult> {
+  return shimToFiles(['create', ...args], options);
+}
+
+/** Any verb whose container inherits the CLI's stdio (create, run --bundle -d), with the files as stdio. */
+async function shimToFiles(args: string[], options: { globalArgs?: string[]; extraFds?: number[] } = {}): Promise<ShimResult> {
   const out = join(roots.base, `create-${Math.random().toString(36).slice(2, 8)}`);
   // Real descriptors of real files: execa's {file} option would relay through a pipe of its own.
   const stdout = openSync(`${out}.out`, 'w');
   const stderr = openSync(`${out}.err`, 'w');
   try {
-    const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...(options.globalArgs ?? []), 'create', ...args], {
+    const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...(options.globalArgs ?? []), ...args], {
       reject: false,
       env: roots.env,
       // Node takes descriptor numbers in stdio; execa's types do not list them.
-      stdio: ['ignore', stdout, stderr] as unknown as ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', stdout, stderr, ...(options.extraFds ?? [])] as unknown as ['ignore', 'inherit', 'inherit'],
       timeout: 60_000,
     });
     return { exitCode: result.exitCode ?? -1, stdout: await readFile(`${out}.out`, 'utf8'), stderr: await readFile(`${out}.err`, 'utf8') };
@@ -182,6 +187,33 @@ describe('the process model', () => {
     expect(output).toBe(`create exited 0\nreaped ${pid} exit 7\n`);
     expect(await state('sr')).toMatchObject({ status: 'stopped', pid: 0 });
     expect((await shim(roots, ['delete', 'sr'])).exitCode).toBe(0);
+  });
+
+  it('passes --preserve-fds descriptors to the process at the same numbers', async () => {
+    const dir = await bundle('echo through fd 3 >&3; echo and 4 >&4');
+    const three = openSync(join(hostDir, 'fd3'), 'w');
+    const four = openSync(join(hostDir, 'fd4'), 'w');
+    try {
+      const created = await create(['--bundle', dir, '--preserve-fds', '2', 'fds'], { extraFds: [three, four] });
+      expect(created.exitCode, created.stderr).toBe(0);
+    } finally {
+      closeSync(three);
+      closeSync(four);
+    }
+    expect((await shim(roots, ['start', 'fds'])).exitCode).toBe(0);
+    await waitFor('the container to stop', stopped('fds'));
+    expect(await readFile(join(hostDir, 'fd3'), 'utf8')).toBe('through fd 3\n');
+    expect(await readFile(join(hostDir, 'fd4'), 'utf8')).toBe('and 4\n');
+  });
+
+  it('runs a bundle detached with run -d (create + start), returning at once', async () => {
+    const dir = await bundle('echo from the init; touch /host/ran; sleep 60');
+    const pidFile = join(roots.base, 'run.pid');
+    const result = await shimToFiles(['run', '-d', '--bundle', dir, '--pid-file', pidFile, 'rd']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await waitFor('the process', () => existsSync(join(hostDir, 'ran')) || undefined);
+    expect(await state('rd')).toMatchObject({ status: 'running', pid: Number(await readFile(pidFile, 'utf8')) });
+    expect((await shim(roots, ['delete', '--force', 'rd'])).exitCode).toBe(0);
   });
 
   it('writes --pid-file before create returns', async () => {
