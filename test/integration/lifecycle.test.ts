@@ -494,6 +494,27 @@ describe('cgroup parent', () => {
   });
 });
 
+describe('cgroup parent race', () => {
+  it('creates succeed while deletes of other containers remove the shared parent', async () => {
+    const dir = await bundle('true');
+    // Each round: one container is deleted (emptying the parent, which goes) while the next is created.
+    expect((await create(['--bundle', dir, 'r0'])).exitCode).toBe(0);
+    for (let round = 1; round <= 6; round++) {
+      const [deleted, created] = await Promise.all([shim(roots, ['delete', `r${round - 1}`]), create(['--bundle', dir, `r${round}`])]);
+      expect([deleted.exitCode, created.exitCode], `${deleted.stderr}${created.stderr}`).toEqual([0, 0]);
+    }
+    expect((await shim(roots, ['delete', 'r6'])).exitCode).toBe(0);
+    expect(existsSync(`/sys/fs/cgroup/memory/${roots.cgroupParent}`)).toBe(false);
+  });
+
+  it('accepts runc global flags an orchestrator passes: --systemd-cgroup, --log with text lines', async () => {
+    const log = join(roots.base, 'text.log');
+    const result = await shim(roots, ['start', 'nobody'], { globalArgs: ['--systemd-cgroup', '--log', log] });
+    expect(result.exitCode).toBe(1);
+    expect(await readFile(log, 'utf8')).toMatch(/^time="[^"]+" level=error msg="start nobody: container nobody does not exist"\n$/);
+  });
+});
+
 // A child subreaper, as conmon and containerd-shim are: runs the command given (shim create ...), reports
 // its exit, then reaps every orphan re-parented to it and reports each one.
 const REAPER_C = String.raw`
