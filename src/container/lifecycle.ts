@@ -9,7 +9,7 @@
 // so a pid the kernel has since given to another process is never taken for the container.
 
 import { constants as fsConstants } from 'node:fs';
-import { access, open, rm, stat, unlink } from 'node:fs/promises';
+import { access, open, rm, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -263,9 +263,3 @@ async function pathExists(path: string): Promise<boolean> {
   );
 }
 
-export async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (info) => info.isDirectory(),
-    () => false,
-  );
-}
