@@ -26,7 +26,8 @@ HELPER_SRC  := $(wildcard helper-c/*.c)
 HELPER_HDR  := $(wildcard helper-c/*.h)
 TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' 2>/dev/null)
 
-APT_PACKAGES := make musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static file \
+APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static \
+                file runc \
                 iproute2 tmux util-linux
 
 .PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration bench install \
@@ -89,7 +90,7 @@ node_modules/.package-lock.json: package.json
 
 # --- entry points ---------------------------------------------------------------------------------------
 demo: deps build
-	$(DIST)/shim run --rm busybox sh -c 'echo "hello from $$(hostname), pid $$$$"; ps'
+	$(DIST)/shim run --rm busybox sh -c 'echo "hello from $$(hostname), pid $$$$"; ps; echo "mounts: $$(wc -l < /proc/mounts)"'
 
 test: deps build typecheck
 	node scripts/run-tests.mjs

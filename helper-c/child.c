@@ -57,12 +57,14 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
 	if (hc_process_credentials(process, child->cap_last, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* Before the chdir: a descriptor of the host still open then (inherited, or leaked by a caller)
+	 * would let a cwd of /proc/self/fd/N resolve to it (CVE-2024-21626). Ours stay until execve(). */
+	hc_report_stage(shim_v1_Stage_STAGE_CLOSE_FDS);
+	if (hc_process_close_fds(process, (const int[]){ hc_report_fd(), sync_fd, child->fifo_fd }, 3, &err) < 0)
+		hc_child_fail(sync_fd, &err);
 	/* After the user change, so the directory is checked with the process's own permissions. */
 	hc_report_stage(shim_v1_Stage_STAGE_CWD);
 	if (hc_process_cwd(process, &err) < 0)
-		hc_child_fail(sync_fd, &err);
-	hc_report_stage(shim_v1_Stage_STAGE_CLOSE_FDS);
-	if (hc_process_close_fds(process, &err) < 0)
 		hc_child_fail(sync_fd, &err);
 
 	/* Sync step 2 (child): READY. */

@@ -15,6 +15,9 @@ struct hc_open_how {
 #define HC_RESOLVE_NO_MAGICLINKS 0x02
 #define HC_RESOLVE_IN_ROOT 0x10
 
+/* linux/memfd.h (6.3): the memfd may be executed, whatever vm.memfd_noexec defaults to. */
+#define HC_MFD_EXEC 0x0010U
+
 /* linux/close_range.h */
 #define HC_CLOSE_RANGE_CLOEXEC (1U << 2)
 

@@ -10,6 +10,7 @@
 #include "actions.h"
 #include "error.h"
 #include "report.h"
+#include "self-clone.h"
 #include "spec.h"
 #include "util.h"
 
@@ -40,6 +41,11 @@ int main(int argc, char **argv)
 		return HC_EXIT_SETUP;
 	}
 	hc_report_init(status_fd);
+	/* First, before anything of the spec is read: the spec and status pipes survive the re-exec. */
+	if (hc_self_clone(argv, &err) < 0) {
+		hc_report_error(&err);
+		return hc_error_exit_code(&err);
+	}
 	/* The status pipe must reach neither the container's process nor anything it runs. */
 	if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0) {
 		static const char bad[] = "shim-helper: status descriptor is not open\n";

@@ -132,8 +132,20 @@ int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err)
 {
 	const char *cwd = hc_has(process->cwd) ? process->cwd : "/";
 
+	char where[PATH_MAX];
+	long len;
+
 	if (chdir(cwd) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, cwd, "chdir");
+	/* A cwd through a magic link (/proc/self/fd/N of a host directory, CVE-2024-21626) lands outside
+	 * our root; the kernel then answers getcwd with "(unreachable)..." instead of an absolute path. The
+	 * raw syscall, since that answer is what we need to see. */
+	len = syscall(SYS_getcwd, where, sizeof(where));
+	if (len < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, cwd, "getcwd after chdir");
+	if (where[0] != '/')
+		return hc_fail(err, shim_v1_Stage_STAGE_CWD, 0, cwd,
+			       "working directory %s is outside the container's root", cwd);
 	return 0;
 }
 
@@ -160,11 +172,66 @@ static int cloexec_from_proc(int first)
 	return 0;
 }
 
-int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err)
+static int close_from_proc(int first, const int *keep, size_t nkeep)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *entry;
+	int dir_fd;
+
+	if (dir == NULL)
+		return -1;
+	dir_fd = dirfd(dir);
+	while ((entry = readdir(dir)) != NULL) {
+		unsigned long fd;
+		bool kept = false;
+
+		if (hc_parse_uint(entry->d_name, INT_MAX, &fd) < 0 || (int)fd < first || (int)fd == dir_fd)
+			continue;
+		for (size_t i = 0; i < nkeep; i++)
+			kept = kept || keep[i] == (int)fd;
+		if (!kept)
+			close((int)fd);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Really closed, not only close-on-exec: until execve() a descriptor that is merely marked is still open,
+ * and a directory of the host among them is a way out of the root for anything that resolves
+ * /proc/self/fd/N before then, our own chdir(process.cwd) first of all (CVE-2024-21626). */
+static int close_strays(int first, const int *keep, size_t nkeep)
+{
+	int sorted[8];
+	size_t n = 0;
+	unsigned lo = (unsigned)first;
+
+	for (size_t i = 0; i < nkeep && n < HC_ARRAY_SIZE(sorted); i++) {
+		size_t j;
+
+		if (keep[i] < first)
+			continue;
+		for (j = n++; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)sorted[i] : ~0U;
+
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0)
+			return (errno == ENOSYS || errno == EINVAL) ? close_from_proc(first, keep, nkeep) : -1;
+		if (i < n)
+			lo = hi + 1;
+	}
+	return 0;
+}
+
+int hc_process_close_fds(const shim_v1_Process *process, const int *keep, size_t nkeep, struct hc_error *err)
 {
 	unsigned first = 3 + process->preserve_fds;
 
-	/* Close-on-exec rather than close: our own status and sync descriptors must live until execve(). */
+	if (close_strays((int)first, keep, nkeep) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_CLOSE_FDS, errno, NULL, "close descriptors from %u", first);
+	/* What is left above the preserved ones is ours (status, sync, start FIFO), needed until execve(). */
 	if (syscall(SYS_close_range, first, ~0U, HC_CLOSE_RANGE_CLOEXEC) == 0)
 		return 0;
 	if ((errno == ENOSYS || errno == EINVAL) && cloexec_from_proc((int)first) == 0)

@@ -19,8 +19,8 @@ int hc_process_session(const shim_v1_Process *process, struct hc_error *err);
 int hc_process_credentials(const shim_v1_Process *process, int cap_last, struct hc_error *err);
 /* chdir(process.cwd), or / when it is empty. */
 int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err);
-/* Mark every descriptor from 3 + preserve_fds up close-on-exec. */
-int hc_process_close_fds(const shim_v1_Process *process, struct hc_error *err);
+/* Close every descriptor from 3 + preserve_fds up except `keep` (at most 8), and mark those close-on-exec. */
+int hc_process_close_fds(const shim_v1_Process *process, const int *keep, size_t nkeep, struct hc_error *err);
 
 /* FINISH_WAIT_FOR_START, in the monitor: hold the FIFO as O_PATH (which does not block on a FIFO) from
  * the host side, where its path is. The fd, or -1 with err filled. */

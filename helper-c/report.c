@@ -22,6 +22,11 @@ void hc_report_init(int fd)
 	clock_gettime(CLOCK_MONOTONIC, &started);
 }
 
+int hc_report_fd(void)
+{
+	return status_fd;
+}
+
 void hc_report_set_debug(bool debug)
 {
 	debug_on = debug;

@@ -15,6 +15,8 @@ void hc_report_set_debug(bool debug);
 /* Close the status descriptor: a background monitor reports nothing after STARTED, and must not keep the
  * shim's pipe open while it waits for the container. Later frames are dropped. */
 void hc_report_close(void);
+/* The status descriptor, which the child keeps open until its execve(). */
+int hc_report_fd(void);
 
 /* A STATUS_KIND_STAGE frame, only with Spec.debug: without it this costs one branch. */
 void hc_report_stage(shim_v1_Stage stage);

@@ -98,6 +98,16 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 	if (hc_devices_create(spec, rootfd, err) < 0 || hc_symlinks_create(spec, rootfd, err) < 0)
 		return -1;
 
+	/* The working directory is made when the rootfs lacks it, as runc and docker -w do: here, as root,
+	 * resolved inside the rootfs and before a read-only rootfs is remounted. chdir() comes later, as
+	 * the user. */
+	if (hc_has(spec->process.cwd)) {
+		hc_cleanup_close int cwdfd = hc_make_in_root(rootfd, spec->process.cwd, false);
+
+		if (cwdfd < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, spec->process.cwd, "create working directory");
+	}
+
 	/* f. */
 	hc_report_stage(shim_v1_Stage_STAGE_PIVOT_ROOT);
 	if (hc_rootfs_pivot(spec, rootfd, err) < 0)

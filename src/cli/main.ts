@@ -28,8 +28,11 @@ export interface CliEnvironment {
   stderr(text: string): void;
   /** Terminal width for --help. */
   columns?: number | undefined;
-  /** Where forwarded signals come from (the process's, for the real CLI). */
-  onSignal?: ((listener: (signal: NodeJS.Signals) => void) => () => void) | undefined;
+  /**
+   * Where forwarded signals come from (the process's, for the real CLI): `signals`, or the set `run` forwards
+   * (FORWARDED_SIGNALS) when not given.
+   */
+  onSignal?: ((listener: (signal: NodeJS.Signals) => void, signals?: readonly NodeJS.Signals[]) => () => void) | undefined;
 }
 
 export interface GlobalArgs {
@@ -60,6 +63,23 @@ export interface RunArgs extends GlobalArgs {
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
+
+export interface ExecArgs extends GlobalArgs {
+  id?: string | undefined;
+  tty: boolean;
+  interactive: boolean;
+  detach: boolean;
+  env: string[];
+  cwd?: string | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  cap: string[];
+  noNewPrivs: boolean;
+  preserveFds: number;
+  process?: string | undefined;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+}
 
 export async function main(cli: CliEnvironment): Promise<number> {
   const { verb, head, command } = splitArgv(cli.argv);
@@ -111,6 +131,10 @@ export async function main(cli: CliEnvironment): Promise<number> {
         (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
       ),
       logs: handle(async (raw, context) => (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli)),
+      exec: handle(async (raw, context) => {
+        const { execVerb } = await import('./exec.js');
+        return execVerb(toExecArgs(raw), command, cli, context.log);
+      }),
     });
     await parser.parseAsync();
     return exitCode;
@@ -136,6 +160,7 @@ interface VerbHandlers {
   features(args: Record<string, unknown>): Promise<void>;
   inspect(args: Record<string, unknown>): Promise<void>;
   logs(args: Record<string, unknown>): Promise<void>;
+  exec(args: Record<string, unknown>): Promise<void>;
 }
 
 const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe: 'container id', demandOption: true });
@@ -251,6 +276,27 @@ function buildParser(head: string[], columns: number | undefined, handlers: Verb
       (y) => idPositional(y).option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' }),
       (args) => handlers.logs(args as unknown as Record<string, unknown>),
     )
+    .command(
+      'exec [id]',
+      'run one more process in a running container: exec [options] ID CMD [ARGS...] or exec --process FILE ID',
+      (y) =>
+        y
+          .positional('id', { type: 'string', describe: 'the container' })
+          .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'give the process a terminal' })
+          .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'keep stdin open (without -t it is /dev/null)' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once the process runs; do not wait for it' })
+          .option('env', { alias: 'e', type: 'string', nargs: 1, requiresArg: true, describe: 'KEY=VALUE, or KEY to pass on its value here (repeatable)' })
+          .option('cwd', { type: 'string', requiresArg: true, describe: 'working directory inside the container (runc)' })
+          .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container (docker)' })
+          .option('user', { alias: 'u', type: 'string', requiresArg: true, describe: 'UID[:GID]' })
+          .option('cap', { alias: 'c', type: 'string', nargs: 1, requiresArg: true, describe: 'add a capability (repeatable)' })
+          .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs' })
+          .option('preserve-fds', { type: 'number', default: 0, requiresArg: true, describe: 'pass descriptors 3 .. 3+N-1 on' })
+          .option('process', { alias: 'p', type: 'string', requiresArg: true, describe: 'an OCI process JSON: the whole process' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: "write the process's host pid here" })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with a terminal: send the pty master to this unix socket' }),
+      (args) => handlers.exec(args as unknown as Record<string, unknown>),
+    )
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
     .help()
@@ -316,6 +362,28 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     keep: Boolean(args.keep),
     pivot: args.pivot !== false,
     detach: Boolean(args.detach),
+    pidFile: args.pidFile as string | undefined,
+    consoleSocket: args.consoleSocket as string | undefined,
+  };
+}
+
+function toExecArgs(args: Record<string, unknown>): ExecArgs {
+  return {
+    root: String(args.root),
+    dataRoot: String(args.dataRoot),
+    debug: Boolean(args.debug),
+    id: args.id as string | undefined,
+    tty: Boolean(args.tty),
+    interactive: Boolean(args.interactive),
+    detach: Boolean(args.detach),
+    env: listOf(args.env),
+    cwd: args.cwd as string | undefined,
+    workdir: args.workdir as string | undefined,
+    user: args.user as string | undefined,
+    cap: listOf(args.cap),
+    noNewPrivs: Boolean(args.noNewPrivs),
+    preserveFds: Number(args.preserveFds ?? 0),
+    process: args.process as string | undefined,
     pidFile: args.pidFile as string | undefined,
     consoleSocket: args.consoleSocket as string | undefined,
   };

@@ -21,7 +21,8 @@ export function formatErrorLine(verb: string | undefined, error: unknown): strin
 export function exitCodeFor(verb: string | undefined, error: unknown): number {
   const runtimeError = toRuntimeError(error);
   if (runtimeError.code === 'usage') return EXIT_USAGE;
-  if (verb === 'run') {
+  // exec reports like run: the process's own 126/127 when it could not be started, 125 for the runtime's.
+  if (verb === 'run' || verb === 'exec') {
     if (runtimeError.code === 'exec-failed') return runtimeError.errnoName === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
     return EXIT_RUN_FAILED;
   }

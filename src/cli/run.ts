@@ -73,7 +73,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
 }
 
 /** -e KEY=VALUE as given; -e KEY takes KEY's value from the caller's environment, and is dropped if unset. */
-function resolveEnvFlags(flags: readonly string[], env: CliEnvironment['env']): string[] {
+export function resolveEnvFlags(flags: readonly string[], env: CliEnvironment['env']): string[] {
   const resolved: string[] = [];
   for (const flag of flags) {
     if (flag.startsWith('=') || flag === '') throw new RuntimeError('usage', `-e ${flag}: expected KEY=VALUE or KEY`);

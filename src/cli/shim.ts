@@ -12,8 +12,8 @@ const exitCode = await main({
   columns: process.stdout.columns,
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
-  onSignal(listener) {
-    const handlers = FORWARDED_SIGNALS.map((signal) => {
+  onSignal(listener, signals = FORWARDED_SIGNALS) {
+    const handlers = signals.map((signal) => {
       const handler = () => listener(signal);
       process.on(signal, handler);
       return [signal, handler] as const;

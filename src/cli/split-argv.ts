@@ -19,13 +19,21 @@ const VALUE_OPTIONS = new Set([
   '--bundle',
   '--log',
   '--log-format',
+  // exec's
+  '--cwd',
+  '-u',
+  '--user',
+  '-c',
+  '--cap',
+  '--preserve-fds',
+  '-p',
+  '--process',
   '--pid-file',
   '--console-socket',
-  '--preserve-fds',
 ]);
 
 /** Verbs whose first positional ends the shim's own arguments. */
-const VERBS_WITH_TRAILING_COMMAND = new Set(['run']);
+const VERBS_WITH_TRAILING_COMMAND = new Set(['run', 'exec']);
 
 export interface SplitArgv {
   /** The first word that is not an option: the verb, if any. */

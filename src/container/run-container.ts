@@ -216,7 +216,9 @@ export async function runPrepared(prepared: PreparedRun, context: RuntimeContext
       containerDir: prepared.containerDir,
       autoRemove: prepared.autoRemove,
     };
-    if (prepared.image) await store.writeConfig(containerId, prepared.config);
+    // Bundle runs too: exec takes the process defaults from the config the container was started with,
+    // not from a bundle that may have changed since.
+    await store.writeConfig(containerId, prepared.config);
     await store.writeState(state);
 
     // The cgroup never outlives the container, whatever --rm says.
@@ -332,7 +334,7 @@ export async function checkVolumeSources(volumes: readonly VolumeBind[]): Promis
  * Forwards signals to the container's init. Signals that arrive before the init's pid is known wait and are
  * delivered as soon as it is; after the init has exited nothing is sent (the pid may belong to someone else).
  */
-class SignalForwarder {
+export class SignalForwarder {
   readonly #log: Logger;
   readonly #unsubscribe: (() => void) | undefined;
   #pid = 0;
@@ -367,9 +369,9 @@ class SignalForwarder {
   #send(signal: NodeJS.Signals): void {
     try {
       process.kill(this.#pid, signal);
-      this.#log.debug(`run: forwarded ${signal} to ${this.#pid}`);
+      this.#log.debug(`forwarded ${signal} to ${this.#pid}`);
     } catch (error) {
-      this.#log.debug(`run: forward ${signal} to ${this.#pid}: ${(error as Error).message}`);
+      this.#log.debug(`forward ${signal} to ${this.#pid}: ${(error as Error).message}`);
     }
   }
 }

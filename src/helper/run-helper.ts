@@ -9,9 +9,9 @@ import { encodeFrame, FrameReader } from '../spec/frames.js';
 import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 export const HELPER_NAME = 'shim-helper';
-// The fds the helper finds its pipes on: the first two after stdio and the preserved fds (runc's
-// --preserve-fds N hands the caller's 3..3+N-1 to the container at the same numbers).
-const FIRST_FREE_FD = 3;
+// The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
+// counts from 3, so the pipes move up past those).
+const FIRST_FD = 3;
 
 /** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
 export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
@@ -39,8 +39,12 @@ export interface HelperRunOptions {
    * created container comes only with `start`, so the stream would not end before that.
    */
   stopAfterReady?: boolean | undefined;
-  /** This many of the caller's descriptors from 3 up are passed to the process at the same numbers. */
+  /** Our own descriptors 3 .. 3+n-1 become the helper's 3 .. 3+n-1 (exec --preserve-fds). */
   preserveFds?: number | undefined;
+  /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
+  stdin?: 'inherit' | 'ignore' | undefined;
+  /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface HelperOutcome {
@@ -56,12 +60,18 @@ export interface HelperOutcome {
 
 export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
   const { execa } = await import('execa');
-  const preserved = Array.from({ length: options.preserveFds ?? 0 }, (_, index) => FIRST_FREE_FD + index);
-  const specFd = FIRST_FREE_FD + preserved.length;
+  const preserved = Array.from({ length: options.preserveFds ?? 0 }, (_, index) => FIRST_FD + index);
+  const specFd = FIRST_FD + preserved.length;
   const statusFd = specFd + 1;
   const subprocess = execa(options.helperPath, [String(specFd), String(statusFd)], {
-    // Typed as the common case (no preserved fds): execa's types cannot express a tuple of computed length.
-    stdio: ['inherit', 'inherit', 'inherit', ...preserved, encodeFrame(options.spec), 'pipe'] as unknown as ['inherit', 'inherit', 'inherit', Buffer, 'pipe'],
+    // Typed as the fixed five-entry form: execa's types cannot follow a spread of inherited fd numbers.
+    stdio: [options.stdin ?? 'inherit', 'inherit', 'inherit', ...preserved, encodeFrame(options.spec), 'pipe'] as unknown as [
+      'inherit',
+      'inherit',
+      'inherit',
+      Uint8Array,
+      'pipe',
+    ],
     // The status stream is consumed here, frame by frame; stdio is inherited, so nothing else to buffer.
     buffer: false,
     reject: false,
@@ -77,6 +87,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const outcome: HelperOutcome = { started: false };
   const reader = new FrameReader();
   let protocolError: unknown;
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const statusStream = subprocess.stdio[statusFd];
   let stoppedEarly = false;
   try {

@@ -211,7 +211,7 @@ function planDevices(configDevices: readonly OciDevice[]): PlannedDevice[] {
   return [...byPath.values()];
 }
 
-function planProcess(process: OciProcess | undefined, host: HostFacts, warnings: string[]): PlannedProcess {
+export function planProcess(process: OciProcess | undefined, host: HostFacts, warnings: string[]): PlannedProcess {
   if (!process) throw new RuntimeError('invalid-config', 'config.json: process is required to run a container');
   if (!process.args || process.args.length === 0) {
     throw new RuntimeError('invalid-config', 'config.json: process.args must name the program to run');

@@ -3,7 +3,8 @@
 
 import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
-import type { ContainerPlan, NamespaceKind, RlimitValue } from '../plan/container-plan.js';
+import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
+import type { ExecPlan } from '../plan/plan-exec.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -92,28 +93,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     domainname: plan.domainname,
     sysctls: plan.sysctls.map((sysctl) => ({ key: sysctl.key, value: sysctl.value })),
     loopbackUp: plan.loopbackUp,
-    process: {
-      args: process.args,
-      env: process.env,
-      cwd: process.cwd,
-      uid: process.uid,
-      gid: process.gid,
-      additionalGids: process.additionalGids,
-      hasUmask: process.umask !== undefined,
-      umask: process.umask ?? 0,
-      capabilities: { ...process.capabilities },
-      noNewPrivileges: process.noNewPrivileges,
-      rlimits: process.rlimits.map((rlimit) => ({
-        resource: rlimit.resource,
-        soft: uint64Limit(rlimit.soft),
-        hard: uint64Limit(rlimit.hard),
-      })),
-      hasOomScoreAdj: process.oomScoreAdj !== undefined,
-      oomScoreAdj: process.oomScoreAdj ?? 0,
-      preserveFds: options.preserveFds ?? 0,
-      newSession: process.newSession,
-      terminal: process.terminal,
-    },
+    process: encodeProcess(process, options.preserveFds ?? 0),
     finish: options.startFifo ? pb.Finish.FINISH_WAIT_FOR_START : pb.Finish.FINISH_EXEC_NOW,
     startFifo: options.startFifo ?? '',
     monitor: MONITORS[options.monitor ?? 'wait'],
@@ -122,6 +102,47 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     exitStatusPath: options.exitStatusPath ?? '',
   };
   return pb.Spec.encode(spec).finish();
+}
+
+/** An exec: the helper joins every namespace and the root of targetPid and runs one more process there. */
+export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array {
+  const spec: shim.v1.ISpec = {
+    action: pb.Action.ACTION_EXEC,
+    containerId: plan.containerId,
+    debug: options.debug,
+    targetPid: plan.targetPid,
+    cgroupProcs: plan.cgroupProcs,
+    process: encodeProcess(plan.process, plan.preserveFds),
+    finish: pb.Finish.FINISH_EXEC_NOW,
+    monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
+    consoleSocket: plan.consoleSocket ?? '',
+  };
+  return pb.Spec.encode(spec).finish();
+}
+
+function encodeProcess(process: PlannedProcess, preserveFds: number): shim.v1.IProcess {
+  return {
+    args: process.args,
+    env: process.env,
+    cwd: process.cwd,
+    uid: process.uid,
+    gid: process.gid,
+    additionalGids: process.additionalGids,
+    hasUmask: process.umask !== undefined,
+    umask: process.umask ?? 0,
+    capabilities: { ...process.capabilities },
+    noNewPrivileges: process.noNewPrivileges,
+    rlimits: process.rlimits.map((rlimit) => ({
+      resource: rlimit.resource,
+      soft: uint64Limit(rlimit.soft),
+      hard: uint64Limit(rlimit.hard),
+    })),
+    hasOomScoreAdj: process.oomScoreAdj !== undefined,
+    oomScoreAdj: process.oomScoreAdj ?? 0,
+    preserveFds,
+    newSession: process.newSession,
+    terminal: process.terminal,
+  };
 }
 
 // protobufjs writes a negative number to a uint64 field as its two's complement, so -1 goes on the wire as

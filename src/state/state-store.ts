@@ -164,6 +164,16 @@ export class StateStore {
     }
   }
 
+  /** The config the container was started from, as writeConfig stored it (already validated then). */
+  async readConfig(id: string): Promise<OciConfig> {
+    const path = join(this.dirOf(id), CONFIG_FILE);
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as OciConfig;
+    } catch (error) {
+      throw systemError(error, 'read the container\'s config', { stage: 'state', path, containerId: id });
+    }
+  }
+
   /** Ids with a state directory. */
   async listIds(): Promise<string[]> {
     try {

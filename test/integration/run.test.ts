@@ -190,6 +190,11 @@ describe('shim run busybox', () => {
     expect(result.stdout).toBe('hi there\n/tmp\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');
   });
 
+  it('creates a working directory the image lacks, as docker -w does', async () => {
+    const result = await shim(roots, ['run', '--rm', '-w', '/made/by/shim', 'busybox', 'sh', '-c', 'pwd; stat -c %a .']);
+    expect(result).toMatchObject({ exitCode: 0, stdout: '/made/by/shim\n755\n', stderr: '' });
+  });
+
   it("exits with the container's exit code", async () => {
     expect((await shim(roots, ['run', '--rm', 'busybox', 'sh', '-c', 'exit 7'])).exitCode).toBe(7);
   });

@@ -24,6 +24,19 @@ describe('splitArgv', () => {
     expect(splitArgv(['run', '--', '-odd', 'x'])).toEqual({ verb: 'run', head: ['run', '-odd'], command: ['x'] });
   });
 
+  it("stops exec's own flags at ID, value flags included", () => {
+    expect(splitArgv(['exec', '-it', '-u', '1000:1000', '--cwd', '/tmp', '-e', 'A=1', 'c1', 'sh', '-c', 'ls -l'])).toEqual({
+      verb: 'exec',
+      head: ['exec', '-it', '-u', '1000:1000', '--cwd', '/tmp', '-e', 'A=1', 'c1'],
+      command: ['sh', '-c', 'ls -l'],
+    });
+    expect(splitArgv(['exec', '--process', '/p.json', '--pid-file', '/x.pid', '-d', 'c1'])).toEqual({
+      verb: 'exec',
+      head: ['exec', '--process', '/p.json', '--pid-file', '/x.pid', '-d', 'c1'],
+      command: [],
+    });
+  });
+
   it('leaves --bundle runs and other verbs whole', () => {
     expect(splitArgv(['run', '-b', '/b', 'id1'])).toEqual({ verb: 'run', head: ['run', '-b', '/b', 'id1'], command: [] });
     expect(splitArgv(['state', 'x', '--y'])).toEqual({ verb: 'state', head: ['state', 'x', '--y'], command: [] });
