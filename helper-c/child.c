@@ -74,6 +74,10 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	/* Sync step 3 (child): wait until READY has been reported before writing any frame of our own. */
 	if (hc_sync_expect(sync_fd, HC_SYNC_REPORTED, shim_v1_Stage_STAGE_WAIT_START, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* A detached shim stopped reading at READY: a debug frame now would meet a closed pipe and SIGPIPE
+	 * would kill the init (SIG_IGN is no way out: it would be inherited across execve). */
+	if (child->spec->monitor == shim_v1_Monitor_MONITOR_DETACH)
+		hc_report_set_debug(false);
 
 	if (child->fifo_fd >= 0) {
 		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);

@@ -2,9 +2,13 @@
 #include "monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+/* For rename() only: no stdio stream is used, so none is linked in. */
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "namespaces.h"
@@ -99,6 +103,68 @@ static int child_failed(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : HC_EXIT_SETUP;
 }
 
+int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_READ_SPEC;
+	hc_cleanup_close int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	hc_cleanup_close int log_fd = -1;
+	pid_t pid;
+
+	if (null_fd < 0)
+		return hc_fail(err, stage, errno, "/dev/null", "background: open");
+	/* Opened before the fork, so that a bad log path is reported by a helper the shim still waits on. */
+	log_fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log_fd < 0)
+		return hc_fail(err, stage, errno, spec->log_path, "background: open log");
+	pid = fork();
+	if (pid < 0)
+		return hc_fail(err, stage, errno, NULL, "background: fork");
+	/* The first process leaves at once: the shim's wait for it ends, and the monitor below is re-parented
+	 * to the caller's subreaper (or init). Its frames still reach the shim through the inherited status
+	 * descriptor. */
+	if (pid > 0)
+		_exit(0);
+	/* One fork is enough: the monitor never opens a terminal (a terminal needs a console socket here),
+	 * so a session leader cannot acquire one by accident. setsid() takes it out of the shim's process
+	 * group and terminal, so neither a Ctrl-C nor a hangup there reaches it. */
+	if (setsid() < 0)
+		return hc_fail(err, stage, errno, NULL, "background: setsid");
+	/* The container's stdout and stderr go straight to the log file, without a relay: the monitor copies
+	 * nothing and stays small, and the log keeps filling even if the monitor dies. The cost is docker's
+	 * per-line stream and time tags, which a plain file cannot carry. */
+	if (dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+		return hc_fail(err, stage, errno, NULL, "background: redirect stdio");
+	/* Hold no directory of the shim's busy. */
+	if (chdir("/") < 0)
+		return hc_fail(err, stage, errno, "/", "background: chdir");
+	return 0;
+}
+
+/* Nobody is left to report a failure to: the shim finds no exit status file and says the exit is unknown. */
+static void write_exit_status(const shim_v1_Spec *spec, int status)
+{
+	char temporary[4096];
+	char line[256];
+	struct timespec now;
+	hc_cleanup_close int fd = -1;
+	size_t len;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	len = hc_format(line, sizeof(line),
+			"{\"exitCode\":%d,\"termSignal\":%d,\"coreDumped\":%s,\"finishedSec\":%lld,\"finishedNsec\":%ld}\n",
+			WIFEXITED(status) ? WEXITSTATUS(status) : 0, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+			WIFSIGNALED(status) && WCOREDUMP(status) ? "true" : "false", (long long)now.tv_sec,
+			(long)now.tv_nsec);
+	if (hc_format(temporary, sizeof(temporary), "%s.tmp", spec->exit_status_path) + 1 >= sizeof(temporary))
+		return;
+	/* Temporary file + rename: a reader sees no file or the whole line, never half of it. */
+	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (hc_write_all(fd, line, len) < 0 || fsync(fd) < 0 || rename(temporary, spec->exit_status_path) < 0)
+		unlink(temporary);
+}
+
 int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 {
 	const shim_v1_Stage stage = shim_v1_Stage_STAGE_WAIT;
@@ -155,6 +221,14 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 	}
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
 
+	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND) {
+		/* The shim returned after STARTED; the status pipe must not outlive that. */
+		hc_close_fdp(&sync_fd);
+		hc_report_close();
+		status = reap(pid);
+		write_exit_status(spec, status);
+		return exit_code_of(status);
+	}
 	if (master >= 0)
 		hc_terminal_relay(master, pid);
 	status = reap(pid);

@@ -13,6 +13,10 @@
 /* clone() like fork(), with extra CLONE_NEW* flags. 0 in the child, the pid in the parent, -1 on error. */
 pid_t hc_clone(unsigned long ns_flags);
 
+/* MONITOR_BACKGROUND, before anything else: open Spec.log_path, fork (the first process _exits 0), setsid,
+ * stdin from /dev/null, stdout and stderr to the log. Returns in the daemon; -1 with err on failure. */
+int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err);
+
 /* Sync step 1: put pid in Spec.cgroup_procs, write its id maps when it has a new user namespace, then
  * send ACK. Also makes the monitor deaf to the signals a terminal or the shim may send it. On failure
  * the child is killed and reaped, the error reported, and the helper's exit code returned (else 0). */

@@ -34,6 +34,11 @@ void hc_report_set_debug(bool debug)
 	debug_on = debug;
 }
 
+void hc_report_close(void)
+{
+	hc_close_fdp(&status_fd);
+}
+
 static uint64_t elapsed_ns(void)
 {
 	struct timespec now;
@@ -51,6 +56,8 @@ static void send_status(shim_v1_Status *status)
 	pb_ostream_t out = pb_ostream_from_buffer(frame + 4, sizeof(frame) - 4);
 	ssize_t n;
 
+	if (status_fd < 0)
+		return;
 	status->elapsed_ns = elapsed_ns();
 	if (!pb_encode(&out, shim_v1_Status_fields, status))
 		return;

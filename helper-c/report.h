@@ -12,6 +12,9 @@
 /* Remember the status descriptor and the start time (CLOCK_MONOTONIC) that elapsed_ns counts from. */
 void hc_report_init(int status_fd);
 void hc_report_set_debug(bool debug);
+/* Close the status descriptor: a background monitor reports nothing after STARTED, and must not keep the
+ * shim's pipe open while it waits for the container. Later frames are dropped. */
+void hc_report_close(void);
 /* The status descriptor, which the child keeps open until its execve(). */
 int hc_report_fd(void);
 

@@ -153,7 +153,11 @@ int hc_action_run(const shim_v1_Spec *spec)
 	int ret;
 
 	hc_ns_set_init(&ns);
-	prctl(PR_SET_NAME, "shim:[0:PARENT]", 0, 0, 0);
+	/* First: the daemon is the monitor, so it must be the one that clones (it waits on the child). */
+	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND && hc_monitor_daemonize(spec, &err) < 0)
+		return hc_monitor_fail(0, &err);
+	prctl(PR_SET_NAME, spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND ? "shim:[0:MONITOR]" : "shim:[0:PARENT]",
+	      0, 0, 0);
 	/* Read on the host: the container may not mount /proc. Only needed to drop capabilities. */
 	cap_last = spec->process.has_capabilities ? hc_cap_last() : -1;
 

@@ -292,8 +292,18 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 		return -1;
 	if (spec->finish != shim_v1_Finish_FINISH_EXEC_NOW && spec->finish != shim_v1_Finish_FINISH_WAIT_FOR_START)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown finish %d", (int)spec->finish);
-	if (spec->monitor != shim_v1_Monitor_MONITOR_WAIT && spec->monitor != shim_v1_Monitor_MONITOR_DETACH)
+	if (spec->monitor != shim_v1_Monitor_MONITOR_WAIT && spec->monitor != shim_v1_Monitor_MONITOR_DETACH &&
+	    spec->monitor != shim_v1_Monitor_MONITOR_BACKGROUND)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown monitor %d", (int)spec->monitor);
+	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND) {
+		/* The background monitor waits on a container's init; an exec'd process is waited on by the
+		 * shim that asked for it. */
+		if (spec->action != shim_v1_Action_ACTION_RUN_CONTAINER)
+			return hc_fail(err, READ_SPEC, 0, NULL, "spec: MONITOR_BACKGROUND is for run only");
+		if (check_absolute(spec->log_path, "log_path", err) < 0 ||
+		    check_absolute(spec->exit_status_path, "exit_status_path", err) < 0)
+			return -1;
+	}
 	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START &&
 	    check_absolute(spec->start_fifo, "start_fifo", err) < 0)
 		return -1;

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'not-found'
   /** The container id is taken. */
   | 'already-exists'
-  /** The container is not in a state the verb can act on ("cannot exec in a stopped container"). */
+  /** The container's status does not allow the verb ("cannot start a running container", "cannot exec in a
+   * stopped container"). */
   | 'invalid-state'
   /** The helper failed while setting the container up (before exec). */
   | 'setup-failed'

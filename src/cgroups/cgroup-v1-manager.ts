@@ -14,6 +14,7 @@ import { deviceRuleLine } from './device-rules.js';
 const RMDIR_ATTEMPTS = 40;
 const RMDIR_PAUSE_MS = 25;
 const KILL_ROUNDS = 10;
+const PARENT_RACE_ATTEMPTS = 5;
 
 export class CgroupV1Manager implements CgroupManager {
   readonly #plan: PlannedCgroup;
@@ -37,21 +38,24 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    await this.#killRemaining();
-    // Every hierarchy gets its attempt even when one fails; the first failure is what the caller sees.
-    let firstError: unknown;
-    for (const dir of this.#plan.dirs) {
-      try {
-        await removeCgroupDir(dir.dir);
-      } catch (error) {
-        if (firstError === undefined) firstError = error;
-        else this.#log.warn(`cgroup: ${(error as Error).message}`);
-      }
-    }
-    if (firstError !== undefined) throw firstError;
+    await destroyCgroupDirs(this.#plan.dirs.map((dir) => dir.dir), this.#plan.removableParentDirs, this.#log);
   }
 
   async #createDir(dir: PlannedCgroupDir): Promise<void> {
+    // A delete of the last container under the default parent removes that parent; if it does so between
+    // our mkdir of the parent and of the level below, the lower mkdir sees ENOENT: start again from the top.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#createLevels(dir);
+        return;
+      } catch (error) {
+        const cause = (error as { cause?: unknown }).cause;
+        if (!hasErrnoCode(cause, 'ENOENT') || attempt >= PARENT_RACE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async #createLevels(dir: PlannedCgroupDir): Promise<void> {
     const isCpuset = dir.version === 1 && dir.controllers.includes('cpuset');
     // Level by level, so that each new cpuset level is given its parent's cpus and mems before the next one
     // is made: an empty cpuset refuses tasks (ENOSPC) and children of an empty one stay empty.
@@ -65,7 +69,13 @@ export class CgroupV1Manager implements CgroupManager {
       } catch (error) {
         if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'create cgroup', { stage: 'cgroup', path: current });
       }
-      if (isCpuset) await inheritCpuset(parent, current);
+      if (isCpuset) {
+        try {
+          await inheritCpuset(parent, current);
+        } catch (error) {
+          throw systemError(error, 'copy cpuset from the parent cgroup to', { stage: 'cgroup', path: current });
+        }
+      }
     }
   }
 
@@ -82,25 +92,63 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  /**
-   * Without a pid namespace nothing kills a container's other processes when its init ends; they would keep
-   * the cgroup busy forever. runc kills them on delete; so does this.
-   */
-  async #killRemaining(): Promise<void> {
-    const probe = this.#plan.dirs.find((dir) => dir.version === 1) ?? this.#plan.dirs[0];
-    if (!probe) return;
-    for (let round = 0; round < KILL_ROUNDS; round++) {
-      const pids = await readProcs(probe.dir);
-      if (pids.length === 0) return;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch (error) {
-          if (!hasErrnoCode(error, 'ESRCH')) this.#log.warn(`cgroup: kill ${pid}: ${(error as Error).message}`);
-        }
-      }
-      await sleep(RMDIR_PAUSE_MS);
+}
+
+/**
+ * Kills whatever still runs in the cgroup dirs and removes them, then tries the removable parents (a parent
+ * still holding another container's cgroup stays: ENOTEMPTY/EBUSY are expected there). Works from the paths
+ * alone, so `delete` can call it with what the state file recorded. Missing directories are not an error.
+ */
+export async function destroyCgroupDirs(dirs: readonly string[], removableParents: readonly string[], log: Logger): Promise<void> {
+  await killRemaining(dirs, log);
+  // Every hierarchy gets its attempt even when one fails; the first failure is what the caller sees.
+  let firstError: unknown;
+  for (const dir of dirs) {
+    try {
+      await removeCgroupDir(dir);
+    } catch (error) {
+      if (firstError === undefined) firstError = error;
+      else log.warn(`cgroup: ${(error as Error).message}`);
     }
+  }
+  if (firstError !== undefined) throw firstError;
+  for (const parent of removableParents) {
+    try {
+      await rmdir(parent);
+    } catch (error) {
+      if (!['ENOENT', 'ENOTEMPTY', 'EBUSY', 'EEXIST'].some((code) => hasErrnoCode(error, code))) {
+        log.warn(`cgroup: remove parent ${parent}: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The pids in a container's cgroup (the first hierarchy that has the directory). */
+export async function readCgroupPids(dirs: readonly string[]): Promise<number[]> {
+  for (const dir of dirs) {
+    const pids = await readProcs(dir);
+    if (pids.length > 0) return pids;
+  }
+  return [];
+}
+
+/**
+ * Without a pid namespace nothing kills a container's other processes when its init ends; they would keep
+ * the cgroup busy forever. runc kills them on delete; so does this.
+ */
+async function killRemaining(dirs: readonly string[], log: Logger): Promise<void> {
+  if (dirs.length === 0) return;
+  for (let round = 0; round < KILL_ROUNDS; round++) {
+    const pids = await readCgroupPids(dirs);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (error) {
+        if (!hasErrnoCode(error, 'ESRCH')) log.warn(`cgroup: kill ${pid}: ${(error as Error).message}`);
+      }
+    }
+    await sleep(RMDIR_PAUSE_MS);
   }
 }
 

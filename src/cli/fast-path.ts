@@ -5,9 +5,8 @@
 // unknown or repeated option, --opt=value, a missing or extra word), which then goes to yargs unchanged, so
 // help texts and usage errors are yargs' own.
 
-import type { Logger } from '../log.js';
 // A cycle with main.ts, which imports this file; the constants are read only when a command line is matched.
-import { DEFAULT_DATA_ROOT, DEFAULT_ROOT, type CliEnvironment, type GlobalArgs } from './main.js';
+import { DEFAULT_DATA_ROOT, DEFAULT_ROOT, type GlobalArgs } from './main.js';
 
 /** What a fast-path verb receives: the global options and its own, keyed as yargs keys them (camelCase). */
 export interface FastArgs extends GlobalArgs {
@@ -21,20 +20,18 @@ export interface FastVerb {
   optionalPositionals?: readonly string[];
   /** Boolean options, given as `--name` (camelCase key in args, false when absent). */
   booleans?: readonly string[];
-  /** Runs the verb: imports its module and calls the same function its yargs handler calls. */
-  run(args: FastArgs, cli: CliEnvironment, log: Logger): Promise<number>;
 }
 
 /**
- * The verbs the fast path knows. Each entry must behave exactly like the verb's yargs command; for example
- * (once src/cli/state.ts exists):
- *
- *   state: {
- *     positionals: ['id'],
- *     run: async (args, cli, log) => (await import('./state.js')).stateVerb(toStateArgs(args), cli, log),
- *   },
+ * The verbs the fast path knows, by name; main() runs the same handler yargs would. Each entry must read its
+ * command line exactly as the verb's yargs command does (positionals declared `type: 'string'` there).
  */
-export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {};
+export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
+  state: { positionals: ['id'] },
+  start: { positionals: ['id'] },
+  kill: { positionals: ['id'], optionalPositionals: ['signal'], booleans: ['all'] },
+  delete: { positionals: ['id'], booleans: ['force'] },
+};
 
 /** Global options taking a value, as buildParser() declares them (requiresArg: a value must follow). */
 const GLOBAL_VALUES: Readonly<Record<string, 'root' | 'dataRoot'>> = { '--root': 'root', '--data-root': 'dataRoot' };
@@ -42,11 +39,12 @@ const GLOBAL_VALUES: Readonly<Record<string, 'root' | 'dataRoot'>> = { '--root':
 export function matchFastPath(
   argv: readonly string[],
   verbs: Readonly<Record<string, FastVerb>>,
-): { verb: FastVerb; args: FastArgs } | undefined {
+): { name: string; verb: FastVerb; args: FastArgs } | undefined {
   const args: FastArgs = { root: DEFAULT_ROOT, dataRoot: DEFAULT_DATA_ROOT, debug: false };
   const seen = new Set<string>();
   const words: string[] = [];
   let verb: FastVerb | undefined;
+  let verbName = '';
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg.startsWith('-')) {
@@ -71,6 +69,7 @@ export function matchFastPath(
     if (verb === undefined) {
       if (!Object.hasOwn(verbs, arg)) return undefined;
       verb = verbs[arg]!;
+      verbName = arg;
       for (const name of verb.booleans ?? []) args[name] = false;
       continue;
     }
@@ -82,7 +81,7 @@ export function matchFastPath(
   [...verb.positionals, ...optional].forEach((name, index) => {
     args[name] = words[index];
   });
-  return { verb, args };
+  return { name: verbName, verb, args };
 }
 
 function camelCase(option: string): string {

@@ -10,19 +10,22 @@
 // Adding a verb (the pattern the lead merges the lifecycle, exec and images verbs into):
 //  1. src/cli/<verb>.ts exports `<verb>Verb(args, cli, log): Promise<number>`; it does not import yargs, and
 //     anything heavy it needs only on some paths (the planner, protobufjs) it imports with import() there.
-//  2. A `.command(...)` in buildParser() below whose handler is
-//       (args) => handlers.<verb>(to<Verb>Args(args))
-//     and a handler in main()'s table that does `const { <verb>Verb } = await import('./<verb>.js')`.
+//  2. An entry in main()'s handler table, `<verb>: handle(async (raw, context) =>
+//     (await import('./<verb>.js')).<verb>Verb(...))`, and a `.command(...)` in buildParser() that calls it.
 //     Declare positionals `type: 'string'` (yargs would turn an id like 123 into a number).
 //  3. For a hot runc-style verb with a flat command line (state ID, start ID, kill ID [SIGNAL],
-//     delete [--force] ID), also an entry in FAST_VERBS (fast-path.ts) that runs the same handler; the
+//     delete [--force] ID), also an entry in FAST_VERBS (fast-path.ts); main() then calls the same handler; the
 //     fast path takes only command lines it parses exactly as yargs would and hands anything else
 //     (--help, unknown flags, missing ids) to yargs, so help texts and errors stay yargs' own.
 
+import { appendFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import type { RuntimeContext } from '../container/run-container.js';
+import { locateHelper } from '../helper/locate-helper.js';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FAST_VERBS, matchFastPath } from './fast-path.js';
+import type { StoreVerbArgs } from './images.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
 import { splitArgv } from './split-argv.js';
 
@@ -41,10 +44,10 @@ export interface CliEnvironment {
   cliPath: string | undefined;
   stdout(text: string): void;
   stderr(text: string): void;
-  /** stderr is a terminal (progress bars are drawn only then). */
-  stderrIsTTY?: boolean | undefined;
   /** Terminal width for --help. */
   columns?: number | undefined;
+  /** Whether stderr is a terminal (image import draws a progress bar there). */
+  stderrIsTTY?: boolean | undefined;
   /**
    * Where forwarded signals come from (the process's, for the real CLI): `signals`, or the set `run` forwards
    * (FORWARDED_SIGNALS) when not given.
@@ -56,6 +59,9 @@ export interface GlobalArgs {
   root: string;
   dataRoot: string;
   debug: boolean;
+  /** --log FILE: errors and warnings are also appended there (containerd shows the last error line). */
+  log?: string | undefined;
+  logFormat?: 'text' | 'json' | undefined;
 }
 
 export interface RunArgs extends GlobalArgs {
@@ -72,7 +78,12 @@ export interface RunArgs extends GlobalArgs {
   keep: boolean;
   pivot: boolean;
   entrypoint?: string | undefined;
+  detach?: boolean | undefined;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
 }
+
+type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
 
 export interface ExecArgs extends GlobalArgs {
   id?: string | undefined;
@@ -91,65 +102,113 @@ export interface ExecArgs extends GlobalArgs {
   consoleSocket?: string | undefined;
 }
 
-export interface PsArgs extends GlobalArgs {
-  id: string;
-  format: 'table' | 'json';
-}
-
 export async function main(cli: CliEnvironment): Promise<number> {
   const { verb, head, command } = splitArgv(cli.argv);
   let exitCode = 0;
   let debug = cli.argv.includes('--debug');
+  let logFile: LogFile | undefined;
   try {
+    const handle = (body: Handler) => async (raw: Record<string, unknown>) => {
+      const globals = toGlobalArgs(raw);
+      debug = globals.debug;
+      logFile = globals.log ? { path: globals.log, format: globals.logFormat ?? 'text' } : undefined;
+      exitCode = await body(raw, makeContext(globals, cli, logFile));
+    };
+    const handlers: VerbHandlers = {
+      run: handle(async (raw, context) => {
+        const { runVerb } = await import('./run.js');
+        return runVerb(toRunArgs(raw), command, cli, context);
+      }),
+      create: handle(async (raw, context) => {
+        const { createVerb } = await import('./create.js');
+        return createVerb(
+          {
+            id: raw.id as string | undefined,
+            bundle: raw.bundle as string | undefined,
+            pidFile: raw.pidFile as string | undefined,
+            consoleSocket: raw.consoleSocket as string | undefined,
+            pivot: raw.pivot !== false,
+            preserveFds: Number(raw.preserveFds ?? 0),
+          },
+          context,
+          cli,
+        );
+      }),
+      start: handle(async (raw, context) => (await import('./create.js')).startVerb(String(raw.id), context)),
+      state: handle(async (raw, context) => (await import('./state.js')).stateVerb(context.root, String(raw.id), cli)),
+      list: handle(async (raw, context) =>
+        (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
+      ),
+      kill: handle(async (raw, context) =>
+        (await import('./kill-delete.js')).killVerb(context, String(raw.id), raw.signal === undefined ? undefined : String(raw.signal), Boolean(raw.all)),
+      ),
+      delete: handle(async (raw, context) => (await import('./kill-delete.js')).deleteVerb(context, String(raw.id), Boolean(raw.force))),
+      ps: handle(async (raw, context) =>
+        (await import('./ps.js')).psVerb(context.root, String(raw.id), raw.format === 'json' ? 'json' : 'table', command, cli),
+      ),
+      spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
+      features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
+      inspect: handle(async (raw, context) =>
+        (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
+      ),
+      logs: handle(async (raw, context) => (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli)),
+      exec: handle(async (raw, context) => {
+        const { execVerb } = await import('./exec.js');
+        return execVerb(toExecArgs(raw), command, cli, context.log);
+      }),
+      image: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('image', raw), cli, context.log)),
+      volume: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('volume', raw), cli, context.log)),
+      commit: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('commit', raw), cli, context.log)),
+      diff: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('diff', raw), cli, context.log)),
+      rm: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('rm', raw), cli, context.log)),
+    };
+    // The hot runc verbs skip yargs when their command line is plain; both ways end in the same handler.
     const fast = matchFastPath(cli.argv, FAST_VERBS);
     if (fast) {
-      debug = fast.args.debug;
-      return await fast.verb.run(fast.args, cli, stderrLogger(cli, fast.args.debug));
+      await handlers[fast.name as keyof VerbHandlers](fast.args);
+      return exitCode;
     }
-    const parser = await buildParser(head, cli.columns, {
-      run: async (args) => {
-        debug = args.debug;
-        const { runVerb } = await import('./run.js');
-        exitCode = await runVerb(args, command, cli, stderrLogger(cli, args.debug));
-      },
-      store: async (args) => {
-        debug = args.debug;
-        const { storeVerb } = await import('./images.js');
-        exitCode = await storeVerb(args, cli, stderrLogger(cli, args.debug));
-      },
-      exec: async (args) => {
-        debug = args.debug;
-        const { execVerb } = await import('./exec.js');
-        exitCode = await execVerb(args, command, cli, stderrLogger(cli, args.debug));
-      },
-      ps: async (args) => {
-        debug = args.debug;
-        const { psVerb } = await import('./ps.js');
-        exitCode = await psVerb(args, cli);
-      },
-    });
+    const parser = await buildParser(head, cli.columns, handlers);
     await parser.parseAsync();
     return exitCode;
   } catch (error) {
-    cli.stderr(`${formatErrorLine(verb, error)}\n`);
+    const line = formatErrorLine(verb, error);
+    cli.stderr(`${line}\n`);
     if (debug && error instanceof Error && error.stack) cli.stderr(`${error.stack}\n`);
+    if (logFile) writeLogLine(logFile, 'error', line.replace(/^shim: /, ''));
     return exitCodeFor(verb, error);
   }
 }
 
 interface VerbHandlers {
-  run(args: RunArgs): Promise<void>;
+  run(args: Record<string, unknown>): Promise<void>;
+  create(args: Record<string, unknown>): Promise<void>;
+  start(args: Record<string, unknown>): Promise<void>;
+  state(args: Record<string, unknown>): Promise<void>;
+  list(args: Record<string, unknown>): Promise<void>;
+  kill(args: Record<string, unknown>): Promise<void>;
+  delete(args: Record<string, unknown>): Promise<void>;
+  ps(args: Record<string, unknown>): Promise<void>;
+  spec(args: Record<string, unknown>): Promise<void>;
+  features(args: Record<string, unknown>): Promise<void>;
+  inspect(args: Record<string, unknown>): Promise<void>;
+  logs(args: Record<string, unknown>): Promise<void>;
+  exec(args: Record<string, unknown>): Promise<void>;
   /** image, volume, commit, diff, rm (src/cli/images.ts). */
-  store(args: import('./images.js').StoreVerbArgs): Promise<void>;
-  exec(args: ExecArgs): Promise<void>;
-  ps(args: PsArgs): Promise<void>;
+  image(args: Record<string, unknown>): Promise<void>;
+  volume(args: Record<string, unknown>): Promise<void>;
+  commit(args: Record<string, unknown>): Promise<void>;
+  diff(args: Record<string, unknown>): Promise<void>;
+  rm(args: Record<string, unknown>): Promise<void>;
 }
+
+const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe: 'container id', demandOption: true });
 
 async function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Promise<Argv> {
   const { default: yargs } = await import('yargs');
   return yargs(head)
     .scriptName('shim')
-    .usage('$0 [--root DIR] [--data-root DIR] [--debug] <command>')
+    .usage('$0 [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--debug] <command>')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory', global: true, requiresArg: true })
     .option('data-root', {
       type: 'string',
@@ -159,6 +218,14 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       requiresArg: true,
     })
     .option('debug', { type: 'boolean', default: false, describe: 'show each stage with timings, and stacks on errors', global: true })
+    .option('log', { type: 'string', requiresArg: true, describe: 'also append errors and warnings to FILE', global: true })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'format of --log lines', global: true })
+    .option('systemd-cgroup', {
+      type: 'boolean',
+      default: false,
+      global: true,
+      describe: 'accepted for runc compatibility; cgroups are managed through cgroupfs (a slice:prefix:name cgroupsPath is refused)',
+    })
     .command(
       'run [target]',
       'run a command in a new container: run [options] IMAGE [CMD...] or run --bundle DIR ID',
@@ -177,32 +244,102 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
           .option('keep', { type: 'boolean', default: false, describe: 'with --bundle: keep the stopped container\'s state' })
           .option('pivot', { type: 'boolean', default: true, describe: 'with --bundle: --no-pivot uses MS_MOVE + chroot, as runc' })
-          .option('entrypoint', { type: 'string', requiresArg: true, describe: 'replace the image\'s ENTRYPOINT (and drop its CMD)' }),
-      (args) => handlers.run(toRunArgs(args as unknown as Record<string, unknown>)),
+          .option('entrypoint', { type: 'string', requiresArg: true, describe: 'replace the image\'s ENTRYPOINT (and drop its CMD)' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once started: IMAGE runs print the id and log to a file' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: 'with -d: write the init\'s pid to FILE' })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' }),
+      (args) => handlers.run(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'create <id>',
+      'create a container from an OCI bundle; its process waits for `start`',
+      (y) =>
+        idPositional(y)
+          .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'bundle directory (default: the current one)' })
+          .option('pid-file', { type: 'string', requiresArg: true, describe: 'write the init\'s pid to FILE' })
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'send the pty master to this unix socket' })
+          .option('pivot', { type: 'boolean', default: true, describe: '--no-pivot: MS_MOVE + chroot instead of pivot_root' })
+          .option('new-keyring', { type: 'boolean', default: true, describe: 'accepted for runc compatibility (shim never makes a session keyring)' })
+          .option('preserve-fds', { type: 'number', default: 0, requiresArg: true, describe: 'pass this many descriptors from 3 up' }),
+      (args) => handlers.create(args as unknown as Record<string, unknown>),
+    )
+    .command('start <id>', 'start the process of a created container', idPositional, (args) => handlers.start(args as unknown as Record<string, unknown>))
+    .command('state <id>', 'print the OCI state of a container', idPositional, (args) => handlers.state(args as unknown as Record<string, unknown>))
+    .command(
+      'kill <id> [signal]',
+      'send a signal (default SIGTERM) to the container\'s init, or with --all to all of its processes',
+      (y) =>
+        idPositional(y)
+          .positional('signal', { type: 'string', describe: 'TERM, SIGKILL, 9, ...' })
+          .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'every process in the container\'s cgroup' }),
+      (args) => handlers.kill(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'delete <id>',
+      'remove a stopped (or, with --force, any) container',
+      (y) => idPositional(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill it first if it runs' }),
+      (args) => handlers.delete(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'list',
+      'list containers',
+      (y) =>
+        y
+          .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ids only' }),
+      (args) => handlers.list(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'ps <id>',
+      'show the processes in a container (ps ID -- PS ARGS)',
+      (y) => idPositional(y).option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const }),
+      (args) => handlers.ps(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'spec',
+      'write a default config.json',
+      (y) =>
+        y
+          .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'where (default: the current directory)' })
+          .option('rootless', { type: 'boolean', default: false, describe: 'runc\'s rootless variant' }),
+      (args) => handlers.spec(args as unknown as Record<string, unknown>),
+    )
+    .command('features', 'print the OCI features document', (y) => y, (args) => handlers.features(args as unknown as Record<string, unknown>))
+    .command(
+      'inspect <id>',
+      'everything known about a container, as JSON',
+      (y) => idPositional(y).option('format', { type: 'string', requiresArg: true, describe: "a template, e.g. '{{.State.Pid}}'" }),
+      (args) => handlers.inspect(args as unknown as Record<string, unknown>),
+    )
+    .command(
+      'logs <id>',
+      'print a `run -d` container\'s output',
+      (y) => idPositional(y).option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' }),
+      (args) => handlers.logs(args as unknown as Record<string, unknown>),
     )
     .command('image <sub> [args..]', 'manage images: import FILE [NAME:TAG] | ls | inspect NAME | rm NAME... | export NAME FILE', (y) =>
       y
         .positional('sub', { type: 'string', choices: ['import', 'ls', 'inspect', 'rm', 'export'] })
         .positional('args', { type: 'string', array: true })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: ids only' }),
-    (args) => handlers.store(toStoreArgs('image', args as unknown as Record<string, unknown>)))
+    (args) => handlers.image(args as unknown as Record<string, unknown>))
     .command('volume <sub> [args..]', 'manage volumes: create [NAME] | ls | inspect NAME... | rm NAME... | prune', (y) =>
       y
         .positional('sub', { type: 'string', choices: ['create', 'ls', 'inspect', 'rm', 'prune'] })
         .positional('args', { type: 'string', array: true })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' }),
-    (args) => handlers.store(toStoreArgs('volume', args as unknown as Record<string, unknown>)))
+    (args) => handlers.volume(args as unknown as Record<string, unknown>))
     .command('commit <args..>', 'make an image from a container\'s changes: commit ID NAME:TAG', (y) =>
       y
         .positional('args', { type: 'string', array: true })
         .option('change', { alias: 'c', type: 'string', nargs: 1, requiresArg: true, describe: 'CMD, ENTRYPOINT, ENV, WORKDIR or USER instruction (repeatable)' })
         .option('pause', { alias: 'p', type: 'boolean', default: true, describe: 'freeze a running container while committing' })
         .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'history comment' }),
-    (args) => handlers.store(toStoreArgs('commit', args as unknown as Record<string, unknown>)))
+    (args) => handlers.commit(args as unknown as Record<string, unknown>))
     .command('diff <args..>', 'list what a container changed: A added, C changed, D deleted', (y) => y.positional('args', { type: 'string', array: true }),
-      (args) => handlers.store(toStoreArgs('diff', args as unknown as Record<string, unknown>)))
+      (args) => handlers.diff(args as unknown as Record<string, unknown>))
     .command('rm <args..>', 'remove stopped containers (their layer and anonymous volumes)', (y) => y.positional('args', { type: 'string', array: true }),
-      (args) => handlers.store(toStoreArgs('rm', args as unknown as Record<string, unknown>)))
+      (args) => handlers.rm(args as unknown as Record<string, unknown>))
     .command(
       'exec [id]',
       'run one more process in a running container: exec [options] ID CMD [ARGS...] or exec --process FILE ID',
@@ -222,23 +359,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('process', { alias: 'p', type: 'string', requiresArg: true, describe: 'an OCI process JSON: the whole process' })
           .option('pid-file', { type: 'string', requiresArg: true, describe: "write the process's host pid here" })
           .option('console-socket', { type: 'string', requiresArg: true, describe: 'with a terminal: send the pty master to this unix socket' }),
-      (args) => handlers.exec(toExecArgs(args as unknown as Record<string, unknown>)),
-    )
-    .command(
-      'ps <id>',
-      "list the container's processes (host pids)",
-      (y) =>
-        y
-          .positional('id', { type: 'string', demandOption: true, describe: 'the container' })
-          .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'output format' }),
-      (args) =>
-        handlers.ps({
-          root: String(args.root),
-          dataRoot: String(args.dataRoot),
-          debug: Boolean(args.debug),
-          id: String(args.id),
-          format: args.format === 'json' ? 'json' : 'table',
-        }),
+      (args) => handlers.exec(args as unknown as Record<string, unknown>),
     )
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
@@ -258,11 +379,40 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     .locale('en');
 }
 
-function toRunArgs(args: Record<string, unknown>): RunArgs {
+function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),
     debug: Boolean(args.debug),
+    log: args.log as string | undefined,
+    logFormat: args.logFormat === 'json' ? 'json' : 'text',
+  };
+}
+
+function makeContext(globals: GlobalArgs, cli: CliEnvironment, logFile: LogFile | undefined): RuntimeContext {
+  return {
+    root: globals.root,
+    dataRoot: globals.dataRoot,
+    // Resolved lazily by the verbs that spawn it; a wrong path fails there with its own hint.
+    helperPath: locateHelperOrEmpty(cli),
+    cgroupParent: cli.env.SHIM_CGROUP_PARENT || undefined,
+    debug: globals.debug,
+    log: stderrLogger(cli, globals.debug, logFile),
+    cwd: cli.cwd,
+  };
+}
+
+function locateHelperOrEmpty(cli: CliEnvironment): string {
+  try {
+    return locateHelper(cli.cliPath, cli.env.SHIM_HELPER);
+  } catch {
+    return '';
+  }
+}
+
+function toRunArgs(args: Record<string, unknown>): RunArgs {
+  return {
+    ...toGlobalArgs(args),
     target: args.target as string | undefined,
     rm: Boolean(args.rm),
     name: args.name as string | undefined,
@@ -276,14 +426,15 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     keep: Boolean(args.keep),
     pivot: args.pivot !== false,
     entrypoint: args.entrypoint as string | undefined,
+    detach: Boolean(args.detach),
+    pidFile: args.pidFile as string | undefined,
+    consoleSocket: args.consoleSocket as string | undefined,
   };
 }
 
-function toStoreArgs(verb: string, args: Record<string, unknown>): import('./images.js').StoreVerbArgs {
+function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs {
   return {
-    root: String(args.root),
-    dataRoot: String(args.dataRoot),
-    debug: Boolean(args.debug),
+    ...toGlobalArgs(args),
     verb,
     sub: args.sub as string | undefined,
     positionals: listOf(args.args),
@@ -323,14 +474,37 @@ function listOf(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-export function stderrLogger(cli: CliEnvironment, debug: boolean): Logger {
+export interface LogFile {
+  path: string;
+  format: 'text' | 'json';
+}
+
+/**
+ * One line appended to --log FILE: JSON {"level","msg","time"} as runc's logrus writes it (containerd shows
+ * the last error line), or logrus's text form. Synchronous: it is written on the way out, and must not be lost
+ * to an exit that does not wait for pending writes. A log that cannot be written is not worth failing over.
+ */
+export function writeLogLine(file: LogFile, level: 'error' | 'warning' | 'debug', msg: string): void {
+  const time = new Date().toISOString();
+  const line = file.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(file.path, `${line}\n`);
+  } catch {
+    // Nowhere better to say it.
+  }
+}
+
+export function stderrLogger(cli: CliEnvironment, debug: boolean, logFile?: LogFile): Logger {
   return {
     debugEnabled: debug,
     debug(message) {
-      if (debug) cli.stderr(`shim: debug: ${message}\n`);
+      if (!debug) return;
+      cli.stderr(`shim: debug: ${message}\n`);
+      if (logFile) writeLogLine(logFile, 'debug', message);
     },
     warn(message) {
       cli.stderr(`shim: warning: ${message}\n`);
+      if (logFile) writeLogLine(logFile, 'warning', message);
     },
   };
 }

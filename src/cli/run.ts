@@ -2,26 +2,36 @@
 // the library to plan it, then prints the plan (--dry-run) or runs it with signals forwarded.
 
 import { RuntimeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { createPrepared } from '../container/create-container.js';
+import { startContainer } from '../container/lifecycle.js';
 import { prepareRun, runPrepared, type RunRequest, type RuntimeContext, type SignalSource } from '../container/run-container.js';
-import { locateHelper } from '../helper/run-helper.js';
 import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
 import type { CliEnvironment, RunArgs } from './main.js';
 
-export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, log: Logger): Promise<number> {
+export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
   const request = readRunRequest(args, command, cli.env);
-  const context: RuntimeContext = {
-    root: args.root,
-    dataRoot: args.dataRoot,
-    helperPath: locateHelper(cli.cliPath, cli.env.SHIM_HELPER),
-    cgroupParent: cli.env.SHIM_CGROUP_PARENT || undefined,
-    debug: args.debug,
-    log,
-    cwd: cli.cwd,
-  };
+  if (!args.detach && (args.pidFile !== undefined || args.consoleSocket !== undefined)) {
+    throw new RuntimeError('usage', '--pid-file and --console-socket go with -d (a foreground run relays its own terminal)');
+  }
+  if (args.detach && request.kind === 'image' && request.remove) {
+    throw new RuntimeError('usage', '--rm with -d is not supported yet: remove the container with `shim delete` once it has exited');
+  }
   const prepared = await prepareRun(request, context);
   if (args.dryRun) {
     cli.stdout(args.format === 'json' ? formatPlanJson(prepared.plan) : formatPlanText(prepared.plan));
+    return 0;
+  }
+  if (args.detach) {
+    const consoleSocket = args.consoleSocket && (args.consoleSocket.startsWith('/') ? args.consoleSocket : `${cli.cwd}/${args.consoleSocket}`);
+    if (request.kind === 'bundle') {
+      // runc run -d: create, then start, and return; the init is the caller's subreaper's child.
+      await createPrepared(prepared, context, { mode: 'create', pidFile: args.pidFile, consoleSocket });
+      await startContainer(context.root, prepared.containerId);
+      return 0;
+    }
+    // docker run -d: the helper's background monitor keeps the log and records the exit; the id is printed.
+    await createPrepared(prepared, context, { mode: 'background', pidFile: args.pidFile, consoleSocket });
+    cli.stdout(`${prepared.containerId}\n`);
     return 0;
   }
   const signals: SignalSource | undefined = cli.onSignal && { subscribe: cli.onSignal };

@@ -18,6 +18,8 @@ const VALUE_OPTIONS = new Set([
   '-b',
   '--bundle',
   '--entrypoint',
+  '--log',
+  '--log-format',
   // exec's
   '--cwd',
   '-u',
@@ -60,7 +62,12 @@ export function splitArgv(argv: readonly string[]): SplitArgv {
     }
     if (verb === undefined) {
       verb = arg;
-      if (!VERBS_WITH_TRAILING_COMMAND.has(arg)) return { verb, head: [...argv], command: [] };
+      if (!VERBS_WITH_TRAILING_COMMAND.has(arg)) {
+        // `ps ID -- PS ARGS`: whatever follows "--" is the verb's own trailing command.
+        const end = argv.indexOf('--', index + 1);
+        if (end === -1) return { verb, head: [...argv], command: [] };
+        return { verb, head: argv.slice(0, end), command: argv.slice(end + 1) };
+      }
       continue;
     }
     return { verb, head: argv.slice(0, index + 1), command: argv.slice(index + 1) };

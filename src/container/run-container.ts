@@ -199,6 +199,11 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
   const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, host });
+  // Here, by name, rather than as a mount failure deep in the helper.
+  const rootInfo = await stat(plan.rootfs.path).catch((error) => {
+    throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });
+  });
+  if (!rootInfo.isDirectory()) throw new RuntimeError('invalid-config', `rootfs ${plan.rootfs.path} is not a directory`);
   return { containerId, config, plan, bundleDir, volumes: [], storeVolumes: [], autoRemove: !request.keep };
 }
 
@@ -223,65 +228,102 @@ export interface RunResult {
   pid: number;
 }
 
-export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeContext, options: RunOptions = {}): Promise<RunResult> {
+export interface AcquireOptions {
+  /** Keep the state directory, the layer directories and named volumes when the caller succeeds. */
+  keepLayers: boolean;
+  /** Keep the cgroup when the caller succeeds (create, run -d); a foreground run removes it when it ends. */
+  keepCgroup: boolean;
+  /** Recorded in the state: remove everything when the container ends (run --rm). */
+  autoRemove: boolean;
+}
+
+export interface AcquiredContainer {
+  /** The plan as run: made again with the real layer directories when the built-in image was made just now. */
+  prepared: PreparedRun;
+  state: ContainerState;
+  stateDir: string;
+}
+
+/**
+ * What run, create and run -d do before the helper: the image (the built-in one is made on first use, then the
+ * container is planned again with its real layers), the state directory, the layer directories and the init
+ * layer, volumes, the config, plan and state files, and the cgroup. Each step registers its undo on `undo` as
+ * it is taken, so a failure anywhere, here or in the caller, leaves nothing. The state is written before
+ * anything outside the state directory exists, so `delete --force` finds every path.
+ */
+export async function acquireContainer(
+  preparedFirst: PreparedRun,
+  context: RuntimeContext,
+  undo: UndoStack,
+  options: AcquireOptions,
+): Promise<AcquiredContainer> {
   const { log } = context;
   let prepared = preparedFirst;
   const { containerId } = prepared;
   const store = new StateStore(context.root);
+  if (prepared.image?.pending && prepared.request && prepared.host) {
+    const image = await ensureImage(prepared.image, context.dataRoot, { hostBusybox: context.hostBusybox, helperPath: context.helperPath, log });
+    const anonymousNames = prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name);
+    prepared = await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames });
+  }
+  const plan = prepared.plan;
+  await checkVolumeSources(prepared.volumes.filter((volume) => !prepared.storeVolumes.some((stored) => stored.destination === volume.destination)));
+
+  const stateDir = await store.claim(containerId);
+  undo.push('remove state directory', () => store.remove(containerId), { keepOnSuccess: options.keepLayers });
+
+  if (prepared.containerDir) {
+    const containerDir = prepared.containerDir;
+    await makeContainerDirs(plan, containerDir);
+    undo.push('remove container directory', () => rm(containerDir, { recursive: true, force: true }), { keepOnSuccess: options.keepLayers });
+    await writeInitLayer(join(containerDir, 'init'), plan.hostname);
+  }
+  await acquireVolumes(prepared, context.dataRoot, undo, log);
+
+  const state: ContainerState = {
+    ociVersion: STATE_OCI_VERSION,
+    id: containerId,
+    status: 'creating',
+    pid: 0,
+    bundle: prepared.bundleDir,
+    rootfs: plan.rootfs.path,
+    created: new Date().toISOString(),
+    annotations: prepared.config.annotations,
+    image: prepared.image?.reference,
+    imageId: prepared.image?.imageId,
+    volumes: prepared.storeVolumes.length > 0 ? prepared.storeVolumes.map((volume) => volume.name) : undefined,
+    anonymousVolumes: prepared.storeVolumes.some((volume) => volume.anonymous)
+      ? prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name)
+      : undefined,
+    cgroupDirs: plan.cgroup.dirs.map((dir) => dir.dir),
+    cgroupParentDirs: plan.cgroup.removableParentDirs,
+    containerDir: prepared.containerDir,
+    autoRemove: options.autoRemove,
+  };
+  // Bundle runs too: exec takes the process defaults from the config the container was started with, not
+  // from a bundle that may have changed since; inspect shows the plan.
+  await store.writeConfig(containerId, prepared.config);
+  await store.writePlan(containerId, plan);
+  await store.writeState(state);
+
+  const cgroups = createCgroupManager(plan.cgroup, log);
+  undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });
+  await cgroups.apply();
+  return { prepared, state, stateDir };
+}
+
+export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeContext, options: RunOptions = {}): Promise<RunResult> {
+  const { log } = context;
+  const { containerId, autoRemove } = preparedFirst;
+  const store = new StateStore(context.root);
   const undo = new UndoStack(log);
-  const keepOnSuccess = !prepared.autoRemove;
   const forwarder = new SignalForwarder(options.signals, log);
   let succeeded = false;
   const started = performance.now();
   try {
-    if (prepared.image?.pending && prepared.request && prepared.host) {
-      // The built-in image is made now; the plan is made again with its real layer directories.
-      const image = await ensureImage(prepared.image, context.dataRoot, { hostBusybox: context.hostBusybox, helperPath: context.helperPath, log });
-      const anonymousNames = prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name);
-      prepared = await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames });
-    }
+    // The cgroup never outlives a foreground container, whatever --rm says; the rest stays without --rm.
+    const { prepared, state } = await acquireContainer(preparedFirst, context, undo, { keepLayers: !autoRemove, keepCgroup: false, autoRemove });
     const plan = prepared.plan;
-    await checkVolumeSources(prepared.volumes.filter((volume) => !prepared.storeVolumes.some((stored) => stored.destination === volume.destination)));
-
-    await store.claim(containerId);
-    undo.push('remove state directory', () => store.remove(containerId), { keepOnSuccess });
-
-    if (prepared.containerDir) {
-      const containerDir = prepared.containerDir;
-      await makeContainerDirs(plan, containerDir);
-      undo.push('remove container directory', () => rm(containerDir, { recursive: true, force: true }), { keepOnSuccess });
-      await writeInitLayer(join(containerDir, 'init'), plan.hostname);
-    }
-    await acquireVolumes(prepared, context.dataRoot, undo, log);
-
-    const state: ContainerState = {
-      ociVersion: STATE_OCI_VERSION,
-      id: containerId,
-      status: 'creating',
-      pid: 0,
-      bundle: prepared.bundleDir,
-      rootfs: plan.rootfs.path,
-      created: new Date().toISOString(),
-      annotations: prepared.config.annotations,
-      image: prepared.image?.reference,
-      imageId: prepared.image?.imageId,
-      volumes: prepared.storeVolumes.length > 0 ? prepared.storeVolumes.map((volume) => volume.name) : undefined,
-      anonymousVolumes: prepared.storeVolumes.some((volume) => volume.anonymous)
-        ? prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name)
-        : undefined,
-      cgroupDirs: plan.cgroup.dirs.map((dir) => dir.dir),
-      containerDir: prepared.containerDir,
-      autoRemove: prepared.autoRemove,
-    };
-    // Bundle runs too: exec takes the process defaults from the config the container was started with,
-    // not from a bundle that may have changed since.
-    await store.writeConfig(containerId, prepared.config);
-    await store.writeState(state);
-
-    // The cgroup never outlives the container, whatever --rm says.
-    const cgroups = createCgroupManager(plan.cgroup, log);
-    undo.push('remove cgroup', () => cgroups.destroy());
-    await cgroups.apply();
     log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
 
     const outcome = await runHelper({
@@ -344,7 +386,7 @@ export function helperFailure(report: { stage: string; errno: number; message: s
   });
 }
 
-function logStatus(log: Logger, status: HelperStatus): void {
+export function logStatus(log: Logger, status: HelperStatus): void {
   if (!log.debugEnabled) return;
   const at = `+${(status.elapsedNs / 1e6).toFixed(2)}ms`;
   switch (status.kind) {
@@ -364,7 +406,7 @@ function logStatus(log: Logger, status: HelperStatus): void {
   }
 }
 
-async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
+export async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
   try {
     await mkdir(containerDir, { recursive: true, mode: 0o700 });
     for (const dir of [plan.rootfs.upperDir, plan.rootfs.workDir, plan.rootfs.path]) {
@@ -438,7 +480,7 @@ async function copyImageContent(layerDirs: readonly string[], destination: strin
 }
 
 /** A volume whose host directory is missing fails here, by name, rather than deep in the helper. */
-async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
+export async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
   for (const volume of volumes) {
     try {
       await stat(volume.source);

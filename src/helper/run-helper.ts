@@ -2,32 +2,19 @@
 // Status frames come back on fd 4 until the helper exits; stdin, stdout and stderr are the caller's own.
 
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encodeFrame, FrameReader } from '../spec/frames.js';
+
+// Where the helper is: kept in its own small module so that verbs that only need the path (and main.ts, for
+// every verb) do not load protobufjs and the frame code with it.
+export { HELPER_NAME, locateHelper } from './locate-helper.js';
 import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
-export const HELPER_NAME = 'shim-helper';
 // The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
 // counts from 3, so the pipes move up past those).
 const FIRST_FD = 3;
-
-/** The helper sits next to the CLI file (dist/shim -> dist/shim-helper) unless SHIM_HELPER says otherwise. */
-export function locateHelper(cliPath: string | undefined, override: string | undefined): string {
-  if (override) return resolve(override);
-  if (!cliPath) throw new RuntimeError('helper-failed', 'locate shim-helper: the CLI path is unknown', { hint: 'set SHIM_HELPER' });
-  // Through symlinks: /usr/local/bin/shim links to /usr/local/lib/shim/shim, and the helper is beside the latter.
-  let cliFile = resolve(cliPath);
-  try {
-    cliFile = realpathSync(cliFile);
-  } catch {
-    // A CLI path that does not resolve still names the directory to look in.
-  }
-  return join(dirname(cliFile), HELPER_NAME);
-}
 
 export interface HelperRunOptions {
   helperPath: string;
@@ -36,6 +23,11 @@ export interface HelperRunOptions {
   log: Logger;
   /** Each status frame as it arrives, awaited in order before the next is handled. */
   onStatus?: (status: HelperStatus) => Promise<void> | void;
+  /**
+   * Stop reading at READY (MONITOR_DETACH): the init keeps the status pipe until its execve, which for a
+   * created container comes only with `start`, so the stream would not end before that.
+   */
+  stopAfterReady?: boolean | undefined;
   /** Our own descriptors 3 .. 3+n-1 become the helper's 3 .. 3+n-1 (exec --preserve-fds). */
   preserveFds?: number | undefined;
   /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
@@ -88,17 +80,23 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   let protocolError: unknown;
   if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const statusStream = subprocess.stdio[statusFd] as Readable | null;
+  let stoppedEarly = false;
   try {
     if (statusStream) {
-      for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
+      reading: for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
         for (const frame of reader.push(chunk)) {
           const status = decodeStatus(frame);
           record(outcome, status);
           await options.onStatus?.(status);
+          if (options.stopAfterReady && (status.kind === 'ready' || status.kind === 'error')) {
+            // Leaving the loop destroys the stream: a later frame (an exec failure at start) goes nowhere.
+            stoppedEarly = true;
+            break reading;
+          }
         }
       }
     }
-    if (reader.pendingBytes > 0) {
+    if (reader.pendingBytes > 0 && !stoppedEarly) {
       throw new RuntimeError('helper-failed', `read status: the helper stopped in the middle of a frame (${reader.pendingBytes} bytes)`);
     }
   } catch (error) {

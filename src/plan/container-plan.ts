@@ -114,6 +114,11 @@ export interface PlannedCgroupDir {
 export interface PlannedCgroup {
   dirs: PlannedCgroupDir[];
   deviceRules: DeviceRule[];
+  /**
+   * The default parent (/<SHIM_CGROUP_PARENT or shim>) in each hierarchy: removed when its last container
+   * goes. Empty when linux.cgroupsPath chose the place: an orchestrator's parent is never removed.
+   */
+  removableParentDirs: string[];
 }
 
 export interface ContainerPlan {

@@ -72,6 +72,11 @@ const UNSUPPORTED_OPTIONS = new Set([
   'rsymfollow', 'idmap', 'ridmap', 'tmpcopyup',
 ]);
 
+/** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
+export function supportedMountOptions(): string[] {
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind'].sort();
+}
+
 /** `where` names the mount in errors ("mounts[3] (/data)"). */
 export function planMountOptions(options: readonly string[], where = 'mount'): MountOptions {
   let flags = 0;

@@ -126,7 +126,11 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     sysctls: Object.entries(linux.sysctl ?? {}).map(([key, value]) => ({ key, value })),
     loopbackUp: isNew('net'),
     process,
-    cgroup: { dirs: cgroupDirs, deviceRules },
+    cgroup: {
+      dirs: cgroupDirs,
+      deviceRules,
+      removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
+    },
     warnings,
   };
 }

@@ -30,7 +30,26 @@ const NAMESPACE_TYPES: Record<NamespaceKind, shim.v1.NamespaceType> = {
 export interface SpecOptions {
   /** Ask the helper for a STAGE frame at each stage. */
   debug: boolean;
+  /**
+   * How the helper ends: 'wait' (foreground run: it waits and reports the exit), 'detach' (create: READY,
+   * then it exits and the init is the caller's subreaper's), 'background' (run -d: it daemonizes and waits).
+   */
+  monitor?: 'wait' | 'detach' | 'background' | undefined;
+  /** FINISH_WAIT_FOR_START on this FIFO (create). */
+  startFifo?: string | undefined;
+  /** With process.terminal: where the pty master is sent. */
+  consoleSocket?: string | undefined;
+  /** 'background': the container's stdout/stderr and the exit status file. */
+  logPath?: string | undefined;
+  exitStatusPath?: string | undefined;
+  preserveFds?: number | undefined;
 }
+
+const MONITORS = {
+  wait: pb.Monitor.MONITOR_WAIT,
+  detach: pb.Monitor.MONITOR_DETACH,
+  background: pb.Monitor.MONITOR_BACKGROUND,
+} as const;
 
 /** The plan as the helper's Spec message (without the frame header). */
 export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8Array {
@@ -74,9 +93,13 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     domainname: plan.domainname,
     sysctls: plan.sysctls.map((sysctl) => ({ key: sysctl.key, value: sysctl.value })),
     loopbackUp: plan.loopbackUp,
-    process: encodeProcess(process, 0),
-    finish: pb.Finish.FINISH_EXEC_NOW,
-    monitor: pb.Monitor.MONITOR_WAIT,
+    process: encodeProcess(process, options.preserveFds ?? 0),
+    finish: options.startFifo ? pb.Finish.FINISH_WAIT_FOR_START : pb.Finish.FINISH_EXEC_NOW,
+    startFifo: options.startFifo ?? '',
+    monitor: MONITORS[options.monitor ?? 'wait'],
+    consoleSocket: options.consoleSocket ?? '',
+    logPath: options.logPath ?? '',
+    exitStatusPath: options.exitStatusPath ?? '',
   };
   return pb.Spec.encode(spec).finish();
 }

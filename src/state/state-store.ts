@@ -1,8 +1,9 @@
 // The state store: one directory per container under --root (default /run/shim), holding state.json and the
 // config.json it was started from. Every write goes to a temporary file renamed over the old one, so a reader
-// (or a crash) never sees half a file. Per-container locks arrive with create/start/delete.
+// (or a crash) never sees half a file. Verbs that change a container hold its lock (container-lock.ts).
 
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { OciConfig } from '../plan/oci-config.js';
@@ -43,10 +44,34 @@ export interface ContainerState {
   containerDir?: string | undefined;
   /** --rm (or a bundle run without --keep): everything goes when the container ends. */
   autoRemove: boolean;
+  /**
+   * Default cgroup parents (/<parent>, SHIM_CGROUP_PARENT), removed when their last container goes. Empty
+   * for a config's linux.cgroupsPath: a parent an orchestrator chose is never removed.
+   */
+  cgroupParentDirs?: string[] | undefined;
+  /** `create`: the FIFO the init waits on until `start`; it exists exactly while the container is created. */
+  startFifo?: string | undefined;
+  /** `run -d`: the helper's background monitor, which records the exit status. */
+  monitorPid?: number | undefined;
+  monitorStartTime?: string | undefined;
+  /** `run -d`: the container's stdout and stderr. */
+  logPath?: string | undefined;
+}
+
+/** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */
+export interface ExitStatus {
+  exitCode: number;
+  termSignal: number;
+  coreDumped: boolean;
+  finishedSec: number;
+  finishedNsec: number;
 }
 
 export const STATE_FILE = 'state.json';
 export const CONFIG_FILE = 'config.json';
+export const EXIT_STATUS_FILE = 'exit.json';
+export const START_FIFO = 'exec.fifo';
+export const PLAN_FILE = 'plan.json';
 
 export class StateStore {
   readonly root: string;
@@ -90,6 +115,36 @@ export class StateStore {
     await this.#writeAtomically(id, CONFIG_FILE, `${JSON.stringify(config, null, 2)}\n`);
   }
 
+  async writePlan(id: string, plan: unknown): Promise<void> {
+    await this.#writeAtomically(id, PLAN_FILE, `${JSON.stringify(plan, null, 2)}\n`);
+  }
+
+  /** A JSON file of the state directory, or undefined when it is missing or unreadable. */
+  async readJson<T>(id: string, name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dirOf(id), name), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async readExitStatus(id: string): Promise<ExitStatus | undefined> {
+    return this.readJson<ExitStatus>(id, EXIT_STATUS_FILE);
+  }
+
+  /** True when the id has a state directory (even one whose state.json is missing or half made). */
+  async exists(id: string): Promise<boolean> {
+    try {
+      return (await stat(this.dirOf(id))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  notFound(id: string): RuntimeError {
+    return new RuntimeError('not-found', `container ${id} does not exist`, { stage: 'state', containerId: id });
+  }
+
   async readState(id: string): Promise<ContainerState> {
     const path = join(this.dirOf(id), STATE_FILE);
     let text: string;
@@ -97,14 +152,21 @@ export class StateStore {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) {
-        throw new RuntimeError('not-found', `container ${id} does not exist`, { stage: 'state', containerId: id });
+        if (await this.exists(id)) {
+          throw new RuntimeError('system', 'read state: state.json is missing (the create that made it was interrupted)', {
+            stage: 'state', path, containerId: id, hint: `shim delete --force ${id} removes it`,
+          });
+        }
+        throw this.notFound(id);
       }
       throw systemError(error, 'read state', { stage: 'state', path });
     }
     try {
       return JSON.parse(text) as ContainerState;
     } catch (error) {
-      throw new RuntimeError('system', 'read state: not valid JSON', { stage: 'state', path, cause: error });
+      throw new RuntimeError('system', 'read state: not valid JSON', {
+        stage: 'state', path, cause: error, containerId: id, hint: `shim delete --force ${id} removes it`,
+      });
     }
   }
 
@@ -122,7 +184,7 @@ export class StateStore {
   async listIds(): Promise<string[]> {
     try {
       const entries = await readdir(this.root, { withFileTypes: true });
-      return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+      return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) return [];
       throw systemError(error, 'list containers', { stage: 'state', path: this.root });
@@ -141,7 +203,8 @@ export class StateStore {
   async #writeAtomically(id: string, name: string, text: string): Promise<void> {
     const dir = this.dirOf(id);
     const path = join(dir, name);
-    const temporary = join(dir, `.${name}.${process.pid}.tmp`);
+    // Unique per write: two writers of one file (a verb and a dying run's cleanup) must not share a temporary.
+    const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await writeFile(temporary, text, { mode: 0o600 });
       await rename(temporary, path);

@@ -454,6 +454,33 @@ describe('running a container', () => {
   });
 });
 
+describe('MONITOR_BACKGROUND', () => {
+  it('daemonizes, logs stdout and stderr to a file, and writes the exit status atomically', async () => {
+    const log = join(roots.base, 'container.log');
+    const exitFile = join(roots.base, 'exit.json');
+    const spec = containerSpec(['sh', '-c', 'echo out; echo err >&2; sleep 0.3; exit 5'], {
+      monitor: v1.Monitor.MONITOR_BACKGROUND, logPath: log, exitStatusPath: exitFile,
+    });
+    // The first process exits at once; the frames still come, from the daemon, until STARTED.
+    const result = await run(spec);
+    expect(result.exitCode).toBe(0);
+    expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED']);
+    expect(result.stdout).toBe('');
+    for (let i = 0; i < 250 && !existsSync(exitFile); i++) await new Promise((done) => setTimeout(done, 20));
+    const status = JSON.parse(await readFile(exitFile, 'utf8'));
+    expect(status).toMatchObject({ exitCode: 5, termSignal: 0, coreDumped: false });
+    expect(Math.abs(status.finishedSec - Date.now() / 1000)).toBeLessThan(30);
+    expect(await readFile(log, 'utf8')).toBe('out\nerr\n');
+  });
+
+  it('refuses a relative log path, and MONITOR_BACKGROUND for exec', async () => {
+    const relative = await run(containerSpec(['true'], { monitor: v1.Monitor.MONITOR_BACKGROUND, logPath: 'log', exitStatusPath: '/x' }));
+    expect(errorFrame(relative).error!.message).toBe('spec: log_path must be an absolute path');
+    const exec = await run({ ...containerSpec(['true']), action: v1.Action.ACTION_EXEC, targetPid: 1, monitor: v1.Monitor.MONITOR_BACKGROUND });
+    expect(errorFrame(exec).error!.message).toBe('spec: MONITOR_BACKGROUND is for run only');
+  });
+});
+
 describe('namespaces and process attributes', () => {
   it('joins namespaces by path and brings loopback up in a new network namespace', async () => {
     let init = 0;

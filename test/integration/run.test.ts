@@ -285,8 +285,8 @@ describe('shim run busybox', () => {
     const again = await shim(roots, ['run', '--name', 'kept', 'busybox', 'true']);
     expect(again.exitCode).toBe(125);
     expect(again.stderr).toBe(`shim: run kept: container kept already exists (its state is in ${join(roots.root, 'kept')})\n`);
-    // No delete verb yet (next issue): clear it by hand so the leak check stays meaningful.
-    await execa('rm', ['-rf', join(roots.root, 'kept'), join(roots.dataRoot, 'containers', 'kept')]);
+    // delete removes the state and the writable layer.
+    expect((await shim(roots, ['delete', 'kept'])).exitCode).toBe(0);
   });
 
   it('with --debug, prints each helper stage with its time', async () => {

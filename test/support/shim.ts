@@ -171,6 +171,11 @@ async function processesInCgroupParent(cgroupParent: string): Promise<number[]> 
   return found;
 }
 
+async function isZombie(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
 async function describeProcess(pid: number): Promise<string> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   const exe = await readlink(`/proc/${pid}/exe`).catch(() => '?');
@@ -185,7 +190,13 @@ export async function findLeaks(roots: Roots): Promise<string[]> {
   const leaks: string[] = [];
   for (const mountPoint of await mountsUnder(roots.base)) leaks.push(`mount ${mountPoint}`);
   const pids = new Set([...(await taggedProcesses(roots.base)), ...(await processesInCgroupParent(roots.cgroupParent))]);
-  for (const pid of pids) leaks.push(`process ${await describeProcess(pid)}`);
+  for (const pid of pids) {
+    // A zombie has ended and holds nothing but its pid: reaping it is its parent's job. A created container's
+    // init (runc's process model) is re-parented to the caller's subreaper, or to the host's init, which here
+    // (a sandbox's PID 1) can take seconds to reap.
+    if (await isZombie(pid)) continue;
+    leaks.push(`process ${await describeProcess(pid)}`);
+  }
   for (const hierarchy of await cgroupHierarchies()) {
     const dir = join(hierarchy, roots.cgroupParent);
     const children = await readdir(dir, { withFileTypes: true }).catch(() => []);

@@ -5,11 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { matchFastPath, type FastVerb } from '../../src/cli/fast-path.js';
 import { DEFAULT_DATA_ROOT, DEFAULT_ROOT } from '../../src/cli/main.js';
 
-const run = async () => 0;
 const verbs: Record<string, FastVerb> = {
-  state: { positionals: ['id'], run },
-  kill: { positionals: ['id'], optionalPositionals: ['signal'], run },
-  delete: { positionals: ['id'], booleans: ['force'], run },
+  state: { positionals: ['id'] },
+  kill: { positionals: ['id'], optionalPositionals: ['signal'] },
+  delete: { positionals: ['id'], booleans: ['force'] },
 };
 
 describe('matchFastPath', () => {

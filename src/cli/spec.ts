@@ -1,0 +1,57 @@
+// `shim spec [--bundle DIR] [--rootless]` writes a default config.json as runc spec does; `shim features`
+// prints the OCI features document (features.md), saying only what shim really implements.
+
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { STATE_OCI_VERSION } from '../container/run-container.js';
+import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { readHostFacts } from '../host/read-host-facts.js';
+import { planDefaultSpec, planRootlessSpec } from '../plan/default-spec.js';
+import { CAPABILITY_NUMBERS } from '../plan/kernel-constants.js';
+import { supportedMountOptions } from '../plan/mount-options.js';
+import type { CliEnvironment } from './main.js';
+
+export async function specVerb(bundle: string | undefined, rootless: boolean, cli: CliEnvironment): Promise<number> {
+  const dir = resolve(cli.cwd, bundle ?? '.');
+  const path = join(dir, 'config.json');
+  let spec = planDefaultSpec(STATE_OCI_VERSION);
+  if (rootless) spec = planRootlessSpec(spec, process.geteuid?.() ?? 0, process.getegid?.() ?? 0);
+  try {
+    // 'wx': never overwrite, as runc ("File config.json exists. Remove it first").
+    await writeFile(path, `${JSON.stringify(spec, null, '\t')}\n`, { flag: 'wx', mode: 0o666 });
+  } catch (error) {
+    if (hasErrnoCode(error, 'EEXIST')) throw new RuntimeError('already-exists', `${path} exists: remove it first`);
+    throw systemError(error, 'write', { path });
+  }
+  return 0;
+}
+
+export async function featuresVerb(version: string, cli: CliEnvironment): Promise<number> {
+  const host = await readHostFacts();
+  const capabilities = Object.entries(CAPABILITY_NUMBERS)
+    .filter(([, number]) => number <= host.lastCapability)
+    .sort(([, a], [, b]) => a - b)
+    .map(([name]) => name);
+  const features = {
+    ociVersionMin: '1.0.0',
+    // readOciConfig accepts 1.0.x to 1.3.x.
+    ociVersionMax: '1.3.0',
+    // Hooks are refused (config.json: hooks is not supported yet).
+    hooks: [],
+    mountOptions: supportedMountOptions(),
+    linux: {
+      // The user namespace is refused by the planner for now.
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'uts'],
+      capabilities,
+      cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { 'io.github.shim.version': version },
+  };
+  cli.stdout(`${JSON.stringify(features, null, 4)}\n`);
+  return 0;
+}

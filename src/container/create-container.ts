@@ -1,0 +1,166 @@
+// `create` and `run -d`, as library calls. Both leave a container behind that outlives the shim:
+//   create: the helper sets the init up, reports READY and exits (MONITOR_DETACH); the init blocks on the
+//           start FIFO and is re-parented to the caller's subreaper, as with `runc create`.
+//   run -d: the helper daemonizes first (MONITOR_BACKGROUND), runs the process with stdout/stderr in a log
+//           file, and records its exit status in the state directory when it ends.
+// Every resource is registered for undo as it is acquired: if any step fails, nothing is left (no process,
+// state directory, cgroup, FIFO or pid file). Concurrent calls for one id take turns on the container lock.
+
+import { execa } from 'execa';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
+import { elapsedMs } from '../log.js';
+import { runHelper } from '../helper/run-helper.js';
+import { encodeRunSpec } from '../spec/encode-spec.js';
+import { lockContainer } from '../state/container-lock.js';
+import { readProcStat, readProcessStartTime } from '../state/process-start-time.js';
+import { EXIT_STATUS_FILE, START_FIFO, StateStore } from '../state/state-store.js';
+import { UndoStack } from '../undo-stack.js';
+import { acquireContainer, helperFailure, logStatus, type PreparedRun, type RuntimeContext } from './run-container.js';
+
+export const LOG_FILE = 'container.log';
+
+export interface CreateOptions {
+  /** 'create': wait on the start FIFO, helper detaches. 'background': run now under a daemon monitor. */
+  mode: 'create' | 'background';
+  /** Written (atomically) with the init's pid before the call returns. */
+  pidFile?: string | undefined;
+  /** With process.terminal: the unix socket the pty master is sent to. */
+  consoleSocket?: string | undefined;
+  preserveFds?: number | undefined;
+}
+
+export interface CreateResult {
+  containerId: string;
+  pid: number;
+}
+
+export async function createPrepared(prepared: PreparedRun, context: RuntimeContext, options: CreateOptions): Promise<CreateResult> {
+  const { log } = context;
+  const { containerId } = prepared;
+  const store = new StateStore(context.root);
+  const undo = new UndoStack(log);
+  let succeeded = false;
+  const started = performance.now();
+  const lock = await lockContainer(context.root, containerId).catch((error) => {
+    throw (isRuntimeError(error) ? error : systemError(error, 'lock container')).forContainer(containerId);
+  });
+  try {
+    if (options.mode === 'create' && prepared.plan.process.terminal && !options.consoleSocket) {
+      throw new RuntimeError('usage', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
+    }
+    // Everything stays on success: the container lives until `delete`.
+    const { prepared: acquired, state, stateDir } = await acquireContainer(prepared, context, undo, {
+      keepLayers: true,
+      keepCgroup: true,
+      autoRemove: false,
+    });
+    const plan = acquired.plan;
+
+    let startFifo: string | undefined;
+    if (options.mode === 'create') {
+      startFifo = join(stateDir, START_FIFO);
+      await makeFifo(startFifo);
+      state.startFifo = startFifo;
+    } else {
+      state.logPath = join(acquired.containerDir ?? stateDir, LOG_FILE);
+    }
+
+    log.debug(`${options.mode}: state, layers and cgroup ready at ${elapsedMs(started)}`);
+
+    const background = options.mode === 'background';
+    let pid = 0;
+    const outcome = await runHelper({
+      helperPath: context.helperPath,
+      spec: encodeRunSpec(plan, {
+        debug: context.debug,
+        monitor: background ? 'background' : 'detach',
+        startFifo,
+        consoleSocket: options.consoleSocket,
+        logPath: state.logPath,
+        exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
+        preserveFds: options.preserveFds,
+      }),
+      log,
+      stopAfterReady: !background,
+      preserveFds: options.preserveFds,
+      onStatus: (status) => {
+        logStatus(log, status);
+        if ((status.kind === 'ready' || status.kind === 'started') && pid === 0) {
+          pid = status.pid;
+          // From here a failure must not leave the process behind (the cgroup undo would also get it, but
+          // only for processes that reached their cgroup).
+          undo.push('kill container process', () => killQuietly(status.pid), { keepOnSuccess: true });
+        }
+      },
+    });
+    if (outcome.error) throw helperFailure(outcome.error);
+    if (pid === 0 || (background && !outcome.started)) {
+      const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
+      throw new RuntimeError('helper-failed', `helper ${how} before the container was ${background ? 'started' : 'ready'}`, { stage: 'wait' });
+    }
+
+    state.pid = pid;
+    const stat = await readProcStat(pid);
+    state.pidStartTime = stat?.startTime;
+    if (!state.pidStartTime) {
+      // Gone already: for run -d, a process that ended at once (its monitor records the status); for
+      // create, an init that cannot be gone before start.
+      if (!background) throw new RuntimeError('setup-failed', `the container's init (pid ${pid}) died before start`, { stage: 'wait' });
+    }
+    if (background && stat) {
+      // The init's parent is the daemonized monitor: kept so that delete can wait for its last write.
+      state.monitorPid = stat.ppid;
+      state.monitorStartTime = await readProcessStartTime(stat.ppid);
+    }
+    state.status = background ? 'running' : 'created';
+    await store.writeState(state);
+
+    if (options.pidFile) {
+      const pidFile = resolve(context.cwd, options.pidFile);
+      await writePidFile(pidFile, pid);
+      undo.push('remove pid file', () => rm(pidFile, { force: true }), { keepOnSuccess: true });
+    }
+    succeeded = true;
+    log.debug(`${options.mode}: pid ${pid} after ${elapsedMs(started)}`);
+    return { containerId, pid };
+  } catch (error) {
+    throw (isRuntimeError(error) ? error : systemError(error, `${options.mode} container`)).forContainer(containerId);
+  } finally {
+    await undo.unwind(succeeded);
+    await lock.release();
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Node has no mkfifo(3); coreutils' mkfifo is on every host this runs on. */
+async function makeFifo(path: string): Promise<void> {
+  const result = await execa('mkfifo', ['-m', '0600', path], { reject: false });
+  if (result.exitCode !== 0) {
+    throw new RuntimeError('system', `make start fifo: ${String(result.stderr).trim() || `mkfifo exited ${result.exitCode}`}`, {
+      stage: 'state',
+      path,
+    });
+  }
+}
+
+/** As runc: the bare pid, no newline, through a temporary file renamed into place. */
+export async function writePidFile(path: string, pid: number): Promise<void> {
+  const temporary = join(dirname(path), `.${pid}.pid.tmp`);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(temporary, String(pid), { mode: 0o644 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw systemError(error, 'write pid file', { path });
+  }
+}

@@ -1,0 +1,265 @@
+// The lifecycle verbs after create, as library calls: observe (status derivation), start, kill, delete, list
+// and the OCI state. containerd's shim reads as the model: a small state machine whose refused transitions
+// say "cannot start a running container".
+//
+// Status is derived, never trusted from the file alone: the init's pid is stored with its start time, and
+//   alive (same start time, not a zombie) + start FIFO present  -> created
+//   alive, no FIFO                                              -> running
+//   anything else                                               -> stopped
+// so a pid the kernel has since given to another process is never taken for the container.
+
+import { constants as fsConstants } from 'node:fs';
+import { access, open, rm, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { destroyCgroupDirs, readCgroupPids } from '../cgroups/cgroup-v1-manager.js';
+import { withContainerLock } from '../state/container-lock.js';
+import { validateContainerId } from '../state/container-id.js';
+import { isLiveProcess } from '../state/process-start-time.js';
+import { StateStore, type ContainerState, type ContainerStatus, type ExitStatus } from '../state/state-store.js';
+import { parseSignal } from './signals.js';
+
+const DEATH_WAIT_MS = 5_000;
+const START_WAIT_MS = 10_000;
+
+export interface ObservedContainer {
+  state: ContainerState;
+  status: ContainerStatus;
+  /** When stopped and known: the exit code (128+N for signal N), and when it ended. */
+  exitCode?: number | undefined;
+  finished?: string | undefined;
+}
+
+export async function observeContainer(store: StateStore, id: string): Promise<ObservedContainer> {
+  const state = await store.readState(id);
+  return observeState(store, state);
+}
+
+async function observeState(store: StateStore, state: ContainerState): Promise<ObservedContainer> {
+  if (state.status === 'creating') return { state, status: 'creating' };
+  if (await isLiveProcess(state.pid, state.pidStartTime)) {
+    const created = state.startFifo !== undefined && (await pathExists(state.startFifo));
+    return { state, status: created ? 'created' : 'running' };
+  }
+  const exit = await store.readExitStatus(state.id);
+  if (exit) return { state, status: 'stopped', exitCode: exitCodeOf(exit), finished: finishedAt(exit) };
+  return { state, status: 'stopped', exitCode: state.exitCode, finished: state.finished };
+}
+
+function exitCodeOf(exit: ExitStatus): number {
+  return exit.termSignal ? 128 + exit.termSignal : exit.exitCode;
+}
+
+function finishedAt(exit: ExitStatus): string {
+  return new Date(exit.finishedSec * 1000 + Math.floor(exit.finishedNsec / 1e6)).toISOString();
+}
+
+/** A transition the current status does not allow, worded as containerd's shim words it. */
+function refused(verb: string, id: string, status: ContainerStatus, hint?: string): RuntimeError {
+  return new RuntimeError('invalid-state', `cannot ${verb} a ${status} container`, { stage: 'state', containerId: id, hint });
+}
+
+// --- start ---------------------------------------------------------------------------------------------------
+
+/** Lets a created container's init run: reads the byte it writes to the start FIFO, then removes the FIFO. */
+export async function startContainer(root: string, id: string): Promise<void> {
+  validateContainerId(id);
+  const store = new StateStore(root);
+  await withContainerLock(root, id, async () => {
+    const observed = await observeContainer(store, id);
+    if (observed.status !== 'created' || !observed.state.startFifo) throw refused('start', id, observed.status);
+    await releaseInit(observed.state);
+    await unlink(observed.state.startFifo).catch(() => {});
+    observed.state.status = 'running';
+    await store.writeState(observed.state);
+  }).catch((error) => {
+    throw (isRuntimeError(error) ? error : systemError(error, 'start container')).forContainer(id);
+  });
+}
+
+async function releaseInit(state: ContainerState): Promise<void> {
+  const fifo = state.startFifo!;
+  // Non-blocking, unlike runc's plain open: a blocking open of a FIFO whose writer died would hang forever.
+  // The init is blocked opening its end for writing; once ours is open it writes one byte.
+  const handle = await open(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).catch((error) => {
+    throw systemError(error, 'open start fifo', { stage: 'start', path: fifo });
+  });
+  try {
+    const buffer = Buffer.alloc(1);
+    const deadline = Date.now() + START_WAIT_MS;
+    for (;;) {
+      try {
+        const { bytesRead } = await handle.read(buffer, 0, 1, null);
+        if (bytesRead === 1) return;
+        // 0: the init has not opened its end yet (or never will: checked below).
+      } catch (error) {
+        if (!hasErrnoCode(error, 'EAGAIN')) throw systemError(error, 'read start fifo', { stage: 'start', path: fifo });
+      }
+      if (!(await isLiveProcess(state.pid, state.pidStartTime))) {
+        throw new RuntimeError('setup-failed', `the container's init (pid ${state.pid}) ended before it could start`, { stage: 'start' });
+      }
+      if (Date.now() > deadline) throw new RuntimeError('system', 'start: the init did not answer on its start fifo', { stage: 'start', path: fifo });
+      await sleep(2);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+// --- kill ----------------------------------------------------------------------------------------------------
+
+export interface KillOptions {
+  /** Every process in the container's cgroup, not only the init. */
+  all: boolean;
+}
+
+export async function killContainer(root: string, id: string, signalText: string | undefined, options: KillOptions): Promise<void> {
+  try {
+    validateContainerId(id);
+    const signal = parseSignal(signalText ?? 'SIGTERM');
+    const store = new StateStore(root);
+    const observed = await observeContainer(store, id);
+    if (observed.status !== 'created' && observed.status !== 'running') {
+      // runc's wording, which containerd's runc client matches on.
+      throw new RuntimeError('invalid-state', 'container not running', { stage: 'kill', containerId: id });
+    }
+    const pids = options.all ? await readCgroupPids(observed.state.cgroupDirs) : [observed.state.pid];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch (error) {
+        // A process of --all's list that ended meanwhile is not an error.
+        if (!hasErrnoCode(error, 'ESRCH') || !options.all) throw systemError(error, `kill ${pid}`);
+      }
+    }
+  } catch (error) {
+    throw (isRuntimeError(error) ? error : systemError(error, 'kill container')).forContainer(id);
+  }
+}
+
+// --- delete --------------------------------------------------------------------------------------------------
+
+export interface DeleteOptions {
+  /** Kill a running container first; remove a half-made one. */
+  force: boolean;
+}
+
+export async function deleteContainer(root: string, id: string, options: DeleteOptions, log: Logger): Promise<void> {
+  validateContainerId(id);
+  const store = new StateStore(root);
+  try {
+    await withContainerLock(root, id, async () => {
+      let state: ContainerState | undefined;
+      let status: ContainerStatus | undefined;
+      try {
+        const observed = await observeContainer(store, id);
+        state = observed.state;
+        status = observed.status;
+      } catch (error) {
+        // Without --force only a container we can read is deleted; with it, whatever is there goes.
+        if (!options.force || !(await store.exists(id))) throw error;
+        log.warn(`delete: ${(error as Error).message}; removing what is there`);
+      }
+      // A created container is deleted without --force, as runc does: its user process never ran. One still
+      // "creating" under our lock is what an interrupted create left.
+      if (state && (status === 'running' || status === 'creating') && !options.force) {
+        throw refused('delete', id, status, 'stop it first, or use --force');
+      }
+      if (state) await destroyContainer(state, log);
+      await store.remove(id);
+    });
+  } catch (error) {
+    throw (isRuntimeError(error) ? error : systemError(error, 'delete container')).forContainer(id);
+  }
+}
+
+/** Kills the init (and the rest of its cgroup), waits for its monitor, removes its cgroup and layer dir. */
+async function destroyContainer(state: ContainerState, log: Logger): Promise<void> {
+  if (await isLiveProcess(state.pid, state.pidStartTime)) {
+    try {
+      process.kill(state.pid, 'SIGKILL');
+    } catch (error) {
+      if (!hasErrnoCode(error, 'ESRCH')) throw systemError(error, `kill ${state.pid}`);
+    }
+    await waitForEnd(state.pid, state.pidStartTime, `the container's init (pid ${state.pid})`, log);
+  }
+  await destroyCgroupDirs(state.cgroupDirs ?? [], state.cgroupParentDirs ?? [], log);
+  // The background monitor writes the exit status into the state directory: let it finish first, so that
+  // removing the directory does not race its last write.
+  if (state.monitorPid) await waitForEnd(state.monitorPid, state.monitorStartTime, `the monitor (pid ${state.monitorPid})`, log);
+  if (state.containerDir) await rm(state.containerDir, { recursive: true, force: true });
+}
+
+async function waitForEnd(pid: number, startTime: string | undefined, what: string, log: Logger): Promise<void> {
+  const deadline = Date.now() + DEATH_WAIT_MS;
+  while (await isLiveProcess(pid, startTime)) {
+    if (Date.now() > deadline) {
+      log.warn(`delete: ${what} is still there after ${DEATH_WAIT_MS / 1000}s`);
+      return;
+    }
+    await sleep(10);
+  }
+}
+
+// --- state and list ------------------------------------------------------------------------------------------
+
+/** The OCI state (runtime.md), in the key order `runc state` prints. */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: ContainerStatus;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string> | undefined;
+  owner: string;
+}
+
+export function ociStateOf(observed: ObservedContainer, owner = ''): OciState {
+  const { state, status } = observed;
+  return {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    // As runc: 0 once the process is gone, so nobody signals a pid that may be someone else's by now.
+    pid: status === 'created' || status === 'running' ? state.pid : 0,
+    status,
+    bundle: state.bundle,
+    rootfs: state.rootfs,
+    created: state.created,
+    ...(state.annotations && Object.keys(state.annotations).length > 0 ? { annotations: state.annotations } : {}),
+    owner,
+  };
+}
+
+export async function readContainerState(root: string, id: string): Promise<ObservedContainer> {
+  try {
+    validateContainerId(id);
+    return await observeContainer(new StateStore(root), id);
+  } catch (error) {
+    throw (isRuntimeError(error) ? error : systemError(error, 'read state')).forContainer(id);
+  }
+}
+
+/** Every container under the root; one whose state cannot be read is listed as such, not fatal. */
+export async function listContainers(root: string): Promise<{ id: string; observed?: ObservedContainer; error?: string }[]> {
+  const store = new StateStore(root);
+  const entries = [];
+  for (const id of await store.listIds()) {
+    try {
+      entries.push({ id, observed: await observeContainer(store, id) });
+    } catch (error) {
+      entries.push({ id, error: (error as Error).message });
+    }
+  }
+  return entries;
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+

@@ -1,0 +1,81 @@
+// One lock per container id, so that concurrent verbs on one id (two creates, a start racing a delete) take
+// turns. Node has no flock(2); the lock is a file made with O_EXCL in the root, holding its owner's pid and
+// start time. A lock whose owner is gone (killed mid-create) is broken by the next caller, so a crash never
+// wedges an id. It lives beside the state directory, not inside it: create runs before that directory
+// exists and delete removes it.
+
+import { open, readFile, mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { isSameProcess, readProcessStartTime } from './process-start-time.js';
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export interface ContainerLock {
+  release(): Promise<void>;
+}
+
+export function lockPathOf(root: string, id: string): string {
+  // A leading dot: never a valid container id, so never mistaken for a state directory.
+  return join(root, `.${id}.lock`);
+}
+
+export async function lockContainer(root: string, id: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ContainerLock> {
+  const path = lockPathOf(root, id);
+  const owner = `${process.pid} ${(await readProcessStartTime(process.pid)) ?? ''}`;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await mkdir(root, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw systemError(error, 'create state root', { stage: 'state', path: root });
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        await handle.writeFile(owner);
+      } finally {
+        await handle.close();
+      }
+      return { release: () => unlink(path).catch(() => {}) };
+    } catch (error) {
+      if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'lock container', { stage: 'state', path, containerId: id });
+    }
+    const holder = await readFile(path, 'utf8').catch(() => undefined);
+    if (holder !== undefined && (await isStale(holder))) {
+      // Only the lock we judged stale is removed: if another caller broke it and took it meanwhile, its
+      // content differs and it stays.
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === holder) await unlink(path).catch(() => {});
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new RuntimeError('system', `container ${id} is busy: another shim holds its lock`, {
+        stage: 'state',
+        containerId: id,
+        hint: `held by pid ${holder?.split(' ')[0] ?? '?'}; ${path}`,
+      });
+    }
+    // Jittered: ten callers waiting on one id must not wake in lockstep.
+    await sleep(5 + Math.random() * Math.min(50, 5 * (attempt + 1)));
+  }
+}
+
+/** An owner line whose process is gone (or is some later process with the same pid). */
+async function isStale(holder: string): Promise<boolean> {
+  const [pidText, startTime] = holder.split(' ');
+  const pid = Number(pidText);
+  // Half written (the owner is between open and write): not stale, it is about to be complete.
+  if (!Number.isInteger(pid) || pid <= 0 || !startTime) return false;
+  return !(await isSameProcess(pid, startTime));
+}
+
+/** Runs `body` holding the container's lock. */
+export async function withContainerLock<T>(root: string, id: string, body: () => Promise<T>): Promise<T> {
+  const lock = await lockContainer(root, id);
+  try {
+    return await body();
+  } finally {
+    await lock.release();
+  }
+}
