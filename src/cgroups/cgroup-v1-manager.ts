@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
 import type { CgroupManager } from './cgroup-manager.js';
 import { deviceRuleLine } from './device-rules.js';
+import { signalProcess } from '../host/signal-process.js';
 
 // rmdir of a cgroup whose last task just exited can see EBUSY for a moment: the kernel drops the css
 // references asynchronously.
@@ -143,7 +144,7 @@ async function killRemaining(dirs: readonly string[], log: Logger): Promise<void
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {
-        process.kill(pid, 'SIGKILL');
+        signalProcess(pid, 'SIGKILL');
       } catch (error) {
         if (!hasErrnoCode(error, 'ESRCH')) log.warn(`cgroup: kill ${pid}: ${(error as Error).message}`);
       }

@@ -18,6 +18,7 @@ import { readProcStat, readProcessStartTime } from '../state/process-start-time.
 import { EXIT_STATUS_FILE, START_FIFO, StateStore } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
 import { acquireContainer, helperFailure, logStatus, type PreparedRun, type RuntimeContext } from './run-container.js';
+import { signalProcess } from '../host/signal-process.js';
 
 export const LOG_FILE = 'container.log';
 
@@ -135,7 +136,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
 
 function killQuietly(pid: number): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    signalProcess(pid, 'SIGKILL');
   } catch {
     // Already gone.
   }

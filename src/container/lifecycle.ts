@@ -19,6 +19,7 @@ import { validateContainerId } from '../state/container-id.js';
 import { isLiveProcess } from '../state/process-start-time.js';
 import { StateStore, type ContainerState, type ContainerStatus, type ExitStatus } from '../state/state-store.js';
 import { parseSignal } from './signals.js';
+import { signalProcess } from '../host/signal-process.js';
 
 const DEATH_WAIT_MS = 5_000;
 const START_WAIT_MS = 10_000;
@@ -127,7 +128,7 @@ export async function killContainer(root: string, id: string, signalText: string
     const pids = options.all ? await readCgroupPids(observed.state.cgroupDirs) : [observed.state.pid];
     for (const pid of pids) {
       try {
-        process.kill(pid, signal);
+        signalProcess(pid, signal);
       } catch (error) {
         // A process of --all's list that ended meanwhile is not an error.
         if (!hasErrnoCode(error, 'ESRCH') || !options.all) throw systemError(error, `kill ${pid}`);
@@ -178,7 +179,7 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
 async function destroyContainer(state: ContainerState, log: Logger): Promise<void> {
   if (await isLiveProcess(state.pid, state.pidStartTime)) {
     try {
-      process.kill(state.pid, 'SIGKILL');
+      signalProcess(state.pid, 'SIGKILL');
     } catch (error) {
       if (!hasErrnoCode(error, 'ESRCH')) throw systemError(error, `kill ${state.pid}`);
     }

@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { RuntimeError } from '../errors.js';
 import { StateStore } from '../state/state-store.js';
 import { VolumeStore } from '../volumes/volume-store.js';
+import { signalProcess } from '../host/signal-process.js';
 
 export async function removeStoppedContainer(root: string, dataRoot: string, id: string): Promise<void> {
   const store = new StateStore(root);
@@ -21,7 +22,7 @@ export async function removeStoppedContainer(root: string, dataRoot: string, id:
 
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    signalProcess(pid, 0);
     return true;
   } catch {
     return false;

@@ -24,6 +24,7 @@ import { StateStore, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
+import { signalProcess } from '../host/signal-process.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -531,7 +532,7 @@ export class SignalForwarder {
 
   #send(signal: NodeJS.Signals): void {
     try {
-      process.kill(this.#pid, signal);
+      signalProcess(this.#pid, signal);
       this.#log.debug(`forwarded ${signal} to ${this.#pid}`);
     } catch (error) {
       this.#log.debug(`forward ${signal} to ${this.#pid}: ${(error as Error).message}`);

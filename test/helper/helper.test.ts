@@ -6,7 +6,7 @@ import { mkdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBusyboxRootfs, makeRoots, settledLeaks, type Roots } from '../support/shim.js';
+import { makeBusyboxRootfs, makeRoots, settledLeaks, type Roots, killPid } from '../support/shim.js';
 import { alive, errorFrame, frame, kinds, runHelper, specFrame, v1, type HelperRun } from './run-helper.js';
 import type { shim } from '../../src/spec/generated/shim.js';
 
@@ -43,7 +43,7 @@ afterEach(async () => {
     expect(await settledLeaks(roots)).toEqual([]);
   } finally {
     // Even after a failed check: kill what is left (by pid, only ours), then remove the roots.
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (alive(pid)) killPid(pid);
     await roots.dispose();
   }
 });
@@ -235,7 +235,7 @@ describe('running a container', () => {
   it('reports a process killed by SIGKILL', async () => {
     const result = await run(containerSpec(['sleep', '60']), {
       onFrame: (status) => {
-        if (status.kind === v1.StatusKind.STATUS_KIND_STARTED) process.kill(status.pid, 'SIGKILL');
+        if (status.kind === v1.StatusKind.STATUS_KIND_STARTED) killPid(status.pid);
       },
     });
     const exited = result.frames.at(-1)!;
@@ -449,7 +449,7 @@ describe('running a container', () => {
     expect(result.exitCode).toBe(0);
     const pid = result.frames[0]!.pid;
     expect(alive(pid)).toBe(true);
-    process.kill(pid, 'SIGKILL');
+    killPid(pid);
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((done) => setTimeout(done, 20));
   });
 });
@@ -506,7 +506,7 @@ describe('namespaces and process attributes', () => {
       expect(Number(pid)).toBeGreaterThan(1);
       expect(up).toBe('1');
     } finally {
-      process.kill(init, 'SIGKILL');
+      killPid(init);
       await first;
     }
   });
@@ -603,7 +603,7 @@ describe('exec in a running container', () => {
       expect(result.stdout).toBe('box2\n/bin/busybox\nsleep 60 \n');
       expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_STARTED', 'STATUS_KIND_EXITED']);
     } finally {
-      process.kill(init, 'SIGKILL');
+      killPid(init);
       await container;
     }
   });
@@ -629,7 +629,7 @@ describe('exec in a running container', () => {
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('1000\n 0 100000 65536\n/tmp\n');
     } finally {
-      process.kill(init, 'SIGKILL');
+      killPid(init);
       await container;
     }
   });

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import type { ExecRequest } from '../../src/plan/plan-exec.js';
 import { encodeExecSpec } from '../../src/spec/encode-spec.js';
 import { shim as pbShim } from '../../src/spec/generated/shim.js';
-import { helperBin, makeRoots, settledLeaks, shim, shimBin, type Roots } from '../support/shim.js';
+import { helperBin, makeRoots, settledLeaks, shim, shimBin, type Roots, killPid } from '../support/shim.js';
 
 const v1 = pbShim.v1;
 let roots: Roots;
@@ -69,7 +69,7 @@ function startShim(args: string[], extra: { stdio?: (number | 'ignore' | 'pipe')
 async function stopRunning(): Promise<void> {
   for (const pid of initPids.splice(0)) {
     try {
-      process.kill(pid, 'SIGKILL');
+      killPid(pid);
     } catch {
       // Already gone.
     }

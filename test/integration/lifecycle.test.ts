@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, type ShimResult } from '../support/shim.js';
+import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, type ShimResult, killPid } from '../support/shim.js';
 
 let roots: Roots;
 /** A host directory bind-mounted at /host in every bundle of this file. */
@@ -426,7 +426,7 @@ describe('bad input: one clear line, nothing left', () => {
   it('deletes with --force a container whose init died unexpectedly', async () => {
     const dir = await bundle('sleep 60');
     expect((await create(['--bundle', dir, 'died'])).exitCode).toBe(0);
-    process.kill((await state('died')).pid, 'SIGKILL');
+    killPid((await state('died')).pid);
     await waitFor('the container to stop', stopped('died'));
     expect((await shim(roots, ['delete', '--force', 'died'])).exitCode).toBe(0);
   });

@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots } from '../support/shim.js';
+import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, killPid } from '../support/shim.js';
 
 let roots: Roots;
 
@@ -65,7 +65,7 @@ async function stopRunning(): Promise<void> {
     const states = await readdir(roots.root).catch(() => [] as string[]);
     for (const id of states) {
       const pid = await readInitPid(id);
-      if (pid) process.kill(pid, 'SIGKILL');
+      if (pid) killPid(pid);
     }
     await shimRun.result;
   }
@@ -214,7 +214,7 @@ describe('shim run busybox', () => {
   it('exits 137 when the init is killed with SIGKILL', async () => {
     const victim = startShim(['run', '--rm', '--name', 'victim', 'busybox', 'sleep', '60']);
     const pid = await waitFor('the init pid in state.json', () => readInitPid('victim'));
-    process.kill(pid, 'SIGKILL');
+    killPid(pid);
     expect((await victim.result).exitCode).toBe(137);
   });
 

@@ -223,3 +223,17 @@ export async function settledLeaks(roots: Roots, waitMs = 2000): Promise<string[
   }
   return leaks;
 }
+
+/**
+ * SIGKILL one process this test started, by pid. A pid of 0 or below would signal a whole process group
+ * (0 is the test runner's own, and with it whatever started the suite), so it fails the test instead: a
+ * `finally` that kills a container which never reported its pid must not take the runner down.
+ */
+export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`killPid: ${pid} is not one process`);
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
