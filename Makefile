@@ -27,7 +27,7 @@ HELPER_HDR  := $(wildcard helper-c/*.h)
 TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' 2>/dev/null)
 
 APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static \
-                file runc \
+                file runc procps \
                 iproute2 tmux util-linux
 
 .PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration bench install \

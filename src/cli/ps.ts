@@ -15,6 +15,13 @@ export async function psVerb(root: string, id: string, format: 'table' | 'json',
     return 0;
   }
   const result = await execa('ps', psArgs.length > 0 ? psArgs : ['-ef'], { reject: false });
+  if (result.exitCode === undefined) {
+    // It never ran: runc's table comes from the host's own ps, which a minimal system may lack.
+    throw new RuntimeError('system', `run the host's ps: ${result.code === 'ENOENT' ? 'not found' : result.shortMessage}`, {
+      containerId: id,
+      hint: 'install procps, or use --format json for the bare pids',
+    });
+  }
   if (result.exitCode !== 0) {
     throw new RuntimeError('system', `ps ${psArgs.join(' ')}: ${String(result.stderr).trim() || `exit code ${result.exitCode}`}`, { containerId: id });
   }
