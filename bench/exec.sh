@@ -71,7 +71,7 @@ hyperfine --runs "$RUNS" --warmup "$WARMUP" -N --style basic --export-json "$jso
   -n 'runc exec' "runc --root $work/runc exec bench-runc true" \
   -n 'crun exec (wrapped)' "unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root $work/crun exec bench-crun true'" \
   -n 'crun wrapper' "unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec true'" \
-  -n 'node startup' "node -e 0" >&2
+  -n 'node -e 0' "node -e 0" >&2
 
 echo
 jq -r '
@@ -81,5 +81,5 @@ jq -r '
     "  shim exec   \($m["shim exec"] * 100 | round / 100)  (\($m["shim exec"] / $m["runc exec"] * 100 | round / 100)x)",
     "  runc exec   \($m["runc exec"] * 100 | round / 100)  (1x)",
     "  crun (net)  \($crun * 100 | round / 100)  (\($crun / $m["runc exec"] * 100 | round / 100)x)   [wrapped \($m["crun exec (wrapped)"] * 100 | round / 100), wrapper alone \($m["crun wrapper"] * 100 | round / 100)]",
-    "  node -e 0   \($m["node startup"] * 100 | round / 100)   (the floor under any shim command)"
+    "  node -e 0   \($m["node -e 0"] * 100 | round / 100)   (the floor under any shim command)"
 ' "$json"

@@ -29,7 +29,7 @@ install_missing() {
 	echo "bench: installing ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-install_missing runc crun bubblewrap hyperfine
+install_missing runc crun bubblewrap hyperfine jq
 
 TAG=shim-bench-$$
 T=$(mktemp -d /tmp/shim-bench.XXXXXX)
@@ -82,7 +82,9 @@ shim run --rm busybox true
 B=$T/bundle
 mkdir -p "$B"
 runc spec --bundle "$B"
-cp -a "$T/data/images/busybox/rootfs" "$B/rootfs"
+# The built-in image's one layer is a complete busybox rootfs: everyone runs a copy of it.
+layer=$(shim image inspect busybox | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).LayerDirs[0])')
+cp -a "$layer" "$B/rootfs"
 node -e '
 	const [file, ...args] = process.argv.slice(1);
 	const config = JSON.parse(require("fs").readFileSync(file, "utf8"));
@@ -106,16 +108,20 @@ node -e '
 # --- the helper's spec, as `shim run --bundle` sends it ---------------------------------------------------
 BENCH_SPEC_OUT=$T/spec.bin BENCH_REAL_HELPER=$HELPER SHIM_HELPER=$REPO/bench/capture-helper.sh shim run --bundle "$B" "$TAG-cap"
 node "$REPO/bench/write-spec.mjs" "$T/spec.bin" "$T/spec-nocg.bin" >"$T/spec-cgroups.txt"
-# The shim removed that container's cgroups after the run; the replayed spec needs them back (v1 cpuset
-# directories start empty and refuse tasks until they have cpus and mems).
-while read -r procs; do
-	dir=$(dirname "$procs")
-	mkdir -p "$dir"
+# The shim removed that container's cgroups after the run (and their parent with its last container); the
+# replayed spec needs them back. Level by level: a new v1 cpuset directory starts empty and refuses tasks until
+# it has its parent's cpus and mems, so each level is filled before the next is made.
+make_cgroup() {
+	local dir=$1 parent
+	parent=$(dirname "$dir")
+	[ -d "$parent" ] || make_cgroup "$parent"
+	[ -d "$dir" ] || mkdir "$dir"
 	if [ -f "$dir/cpuset.cpus" ] && [ -z "$(cat "$dir/cpuset.cpus")" ]; then
-		cat "$(dirname "$dir")/cpuset.cpus" >"$dir/cpuset.cpus"
-		cat "$(dirname "$dir")/cpuset.mems" >"$dir/cpuset.mems"
+		cat "$parent/cpuset.cpus" >"$dir/cpuset.cpus"
+		cat "$parent/cpuset.mems" >"$dir/cpuset.mems"
 	fi
-done <"$T/spec-cgroups.txt"
+}
+while read -r procs; do make_cgroup "$(dirname "$procs")"; done <"$T/spec-cgroups.txt"
 
 UNSHARE=(unshare --pid --fork --mount --uts --ipc --net)
 CRUN_WRAP="umount /sys/fs/cgroup/unified"
@@ -203,8 +209,8 @@ done
 
 # --- 3. exec (the exec branch's script) -------------------------------------------------------------------
 if [ -x "$REPO/bench/exec.sh" ] || [ -f "$REPO/bench/exec.sh" ]; then
-	BENCH_TMP=$T BENCH_RESULTS=$RES BENCH_TAG=$TAG BENCH_RUNS=$RUNS BENCH_BUNDLE=$B BENCH_BUNDLE_SLEEP=$B_SLEEP \
-		bash "$REPO/bench/exec.sh" || note "exec: bench/exec.sh failed"
+	# Its hyperfine JSON goes with the others (section 3 of RESULTS.md reads $RES/exec*.json).
+	RUNS=$RUNS JSON=$RES/exec.json bash "$REPO/bench/exec.sh" >"$RES/exec.txt" 2>&1 || note "exec: bench/exec.sh failed"
 else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
 fi
