@@ -1,6 +1,6 @@
 // cgroup v1 (plus the empty cgroup2 hierarchy of a hybrid host): one directory per hierarchy.
 
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasErrnoCode, systemError } from '../errors.js';
@@ -271,11 +271,15 @@ async function killRemaining(dirs: readonly string[], log: Logger): Promise<void
   }
 }
 
-async function thawDirs(dirs: readonly string[], log: Logger): Promise<void> {
+/** Thaws the container's cgroup wherever it has a freezer (v1 freezer.state, v2 cgroup.freeze). */
+export async function thawDirs(dirs: readonly string[], log: Logger): Promise<void> {
   for (const dir of dirs) {
     for (const [file, value] of [['freezer.state', 'THAWED'], ['cgroup.freeze', '0']] as const) {
+      const path = posix.join(dir, file);
+      // Only where the file is: cgroupfs refuses to create one (EACCES) in a hierarchy without a freezer.
+      if (!(await access(path).then(() => true, () => false))) continue;
       try {
-        await writeFile(posix.join(dir, file), value);
+        await writeFile(path, value);
       } catch (error) {
         if (!hasErrnoCode(error, 'ENOENT')) log.warn(`cgroup: thaw ${dir}: ${(error as Error).message}`);
       }

@@ -14,7 +14,7 @@ import { access, open, readFile, rm, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { destroyCgroupDirs, readCgroupPids } from '../cgroups/cgroup-v1-manager.js';
+import { destroyCgroupDirs, readCgroupPids, thawDirs } from '../cgroups/cgroup-v1-manager.js';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { withContainerLock } from '../state/container-lock.js';
 import { validateContainerId } from '../state/container-id.js';
@@ -195,6 +195,8 @@ async function destroyContainer(state: ContainerState, log: Logger): Promise<voi
     } catch (error) {
       if (!hasErrnoCode(error, 'ESRCH')) throw systemError(error, `kill ${state.pid}`);
     }
+    // A paused init acts on the SIGKILL only once thawed; thawed after the signal, it runs nothing of its own.
+    await thawDirs(state.cgroupDirs ?? [], log);
     await waitForEnd(state.pid, state.pidStartTime, `the container's init (pid ${state.pid})`, log);
   }
   await destroyCgroupDirs(state.cgroupDirs ?? [], state.cgroupParentDirs ?? [], log);
