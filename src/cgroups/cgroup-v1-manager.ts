@@ -59,7 +59,16 @@ export class CgroupV1Manager implements CgroupManager {
         writes.unshift(swap!);
       }
     }
-    for (const write of writes) await writeCgroupFile(this.#dirOf(write.controller), write.file, write.value);
+    for (const write of writes) {
+      const dir = this.#dirOf(write.controller);
+      // Without swap accounting (swapaccount=0) there is no memsw file: the memory limit still holds, as with
+      // docker, which warns and goes on.
+      if (write.file === 'memory.memsw.limit_in_bytes' && (await readCgroupFile(dir, write.file)) === undefined) {
+        this.#log.warn('cgroup: this kernel does not account swap (no memory.memsw.limit_in_bytes): swap is not limited');
+        continue;
+      }
+      await writeCgroupFile(dir, write.file, write.value);
+    }
   }
 
   async freeze(): Promise<void> {
