@@ -74,11 +74,6 @@ function checkLimit(value: number | undefined, where: string): void {
   if (!Number.isInteger(value) || value < -1) throw new RuntimeError('invalid-config', `${where} ${value} is not a whole number >= -1`);
 }
 
-/** Whether anything would be written. */
-export function hasResources(resources: PlannedResources): boolean {
-  return v1ResourceWrites(resources).length > 0;
-}
-
 /**
  * The v1 writes, in an order the kernel accepts from a fresh cgroup: the period before the quota (a quota is
  * checked against the period), memory before memory+swap (memsw must stay >= memory). Raising an existing
