@@ -45,7 +45,8 @@ export class CgroupV1Manager implements CgroupManager {
     if (this.#plan.resources) await this.setResources(this.#plan.resources);
   }
 
-  async setResources(resources: PlannedResources): Promise<void> {
+  async setResources(requested: PlannedResources): Promise<void> {
+    const resources = await this.#keepSwapAllowance(requested);
     const writes = v1ResourceWrites(resources);
     const memory = resources.memory;
     // runc's order for an update: a new memory limit above the current memory+swap limit is refused by the
@@ -69,6 +70,22 @@ export class CgroupV1Manager implements CgroupManager {
       }
       await writeCgroupFile(dir, write.file, write.value);
     }
+  }
+
+  /**
+   * A new memory limit without a word about swap keeps the swap the container had beyond its limit (none,
+   * after run --memory): memsw moves with the limit. Otherwise raising the limit above the old memsw would be
+   * refused by the kernel, and lowering it would quietly grant more swap.
+   */
+  async #keepSwapAllowance(resources: PlannedResources): Promise<PlannedResources> {
+    const memory = resources.memory;
+    if (!memory?.limit || memory.limit < 0 || memory.swap !== undefined) return resources;
+    const dir = this.#optionalDir('memory');
+    if (!dir) return resources;
+    const oldLimit = await readCgroupNumber(dir, 'memory.limit_in_bytes');
+    const oldSwap = await readCgroupNumber(dir, 'memory.memsw.limit_in_bytes');
+    if (oldLimit <= 0 || oldLimit >= V1_UNLIMITED || oldSwap <= 0 || oldSwap >= V1_UNLIMITED) return resources;
+    return { ...resources, memory: { ...memory, swap: memory.limit + (oldSwap - oldLimit) } };
   }
 
   async freeze(): Promise<void> {

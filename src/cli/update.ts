@@ -1,6 +1,7 @@
 // `shim update [flags] ID`: runc's flags, or -r FILE (a linux.resources JSON, "-" for stdin); flags win over
 // the file, as in runc.
 
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { updateContainer } from '../container/container-cgroups.js';
 import type { RuntimeContext } from '../container/run-container.js';
@@ -53,7 +54,8 @@ export async function readUpdateResources(args: UpdateArgs): Promise<OciResource
 async function readResourcesFile(path: string): Promise<OciResources> {
   let text: string;
   try {
-    text = await readFile(path === '-' ? '/dev/stdin' : path, 'utf8');
+    // fd 0 itself: /dev/stdin cannot be opened when stdin is a socket (ENXIO), as it is under many supervisors.
+    text = path === '-' ? readFileSync(0, 'utf8') : await readFile(path, 'utf8');
   } catch (error) {
     throw systemError(error, 'read resources file', { path });
   }

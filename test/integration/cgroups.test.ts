@@ -177,6 +177,25 @@ describe('pause, resume, update, stats', () => {
     expect((await shim(roots, ['update', 'upd'])).stderr).toMatch(/nothing to change/);
   });
 
+  it('update --memory of a run --memory container moves memory+swap with it (no swap before, none after)', async () => {
+    const memory = () => v1Dir('memory', 'mem');
+    const read = async (file: string) => Number(await readFile(join(memory(), file), 'utf8'));
+    await runDetached('mem', ['--memory', '32m'], 'sleep 1000');
+    for (const size of [64, 16]) {
+      const update = await shim(roots, ['update', '--memory', `${size}m`, 'mem']);
+      expect(update.stderr).toBe('');
+      expect(await read('memory.limit_in_bytes')).toBe(size * 1024 * 1024);
+      expect(await read('memory.memsw.limit_in_bytes')).toBe(size * 1024 * 1024);
+    }
+    const both = await shim(roots, ['update', '--memory', '40m', '--memory-swap', '80m', 'mem']);
+    expect(both.stderr).toBe('');
+    expect(await read('memory.memsw.limit_in_bytes')).toBe(80 * 1024 * 1024);
+    // -r - reads the resources from stdin.
+    const fromStdin = await shim(roots, ['update', '-r', '-', 'mem'], { input: JSON.stringify({ pids: { limit: 12 } }) });
+    expect(fromStdin.stderr).toBe('');
+    expect((await readFile(join(v1Dir('pids', 'mem'), 'pids.max'), 'utf8')).trim()).toBe('12');
+  });
+
   it('stats and events --stats print usage as JSON, runc-style', async () => {
     await runDetached('st', ['--pids-limit', '10'], 'sleep 1000');
     const stats = JSON.parse((await shim(roots, ['stats', 'st'])).stdout);
