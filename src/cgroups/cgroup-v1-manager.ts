@@ -1,4 +1,6 @@
-// cgroup v1 (plus the empty cgroup2 hierarchy of a hybrid host): one directory per hierarchy.
+// cgroup v1 (plus the empty cgroup2 hierarchy of a hybrid host): one directory per hierarchy. The helpers at
+// the bottom (destroyCgroupDirs, readCgroupPids, thawDirs) work from paths alone, on v1 and v2 directories
+// alike: delete, kill --all and the v2 backend use them with what the state recorded.
 
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
