@@ -15,26 +15,30 @@ export interface CgroupPathRequest {
   /** Parent of the default path (SHIM_CGROUP_PARENT); "shim" when empty. */
   parent?: string | undefined;
   hierarchies: readonly CgroupHierarchy[];
+  /** --systemd-cgroup: a slice:prefix:name cgroupsPath is taken (and mapped onto cgroupfs). */
+  systemdCgroup?: boolean | undefined;
 }
 
 export function planCgroupDirs(request: CgroupPathRequest): PlannedCgroupDir[] {
-  const v1 = request.hierarchies.filter((hierarchy) => hierarchy.version === 1);
-  if (v1.length === 0) {
-    throw new RuntimeError('unsupported', 'cgroup v2 without v1 hierarchies is not supported yet', {
-      stage: 'cgroup',
-      hint: 'this issue implements the cgroup v1 manager only',
-    });
-  }
-  const requested = request.cgroupsPath ?? defaultCgroupPath(request.parent, request.containerId);
+  // A hybrid host's cgroup2 mount holds no controllers, but runc places the container there too so that
+  // anything tracking processes by their cgroup2 path (systemd, the leak check) finds it. On a pure v2 host
+  // the one cgroup2 hierarchy is all there is.
+  const hasV1 = request.hierarchies.some((hierarchy) => hierarchy.version === 1);
+  const hierarchies = hasV1 ? request.hierarchies : request.hierarchies.filter((hierarchy) => hierarchy.version === 2);
+  if (hierarchies.length === 0) throw new RuntimeError('unsupported', 'no cgroup hierarchy is mounted', { stage: 'cgroup' });
+  let requested = request.cgroupsPath ?? defaultCgroupPath(request.parent, request.containerId);
   if (/:/.test(requested)) {
-    throw new RuntimeError('unsupported', `config.json: linux.cgroupsPath ${requested} (systemd slice:prefix:name form) is not supported yet`);
+    if (!request.systemdCgroup) {
+      throw new RuntimeError('invalid-config', `config.json: linux.cgroupsPath ${requested} is systemd's slice:prefix:name form`, {
+        hint: 'pass --systemd-cgroup, or give a path',
+      });
+    }
+    requested = systemdPathToCgroupfs(requested);
   }
   if (requested.split('/').includes('..')) {
     throw new RuntimeError('invalid-config', `config.json: linux.cgroupsPath ${requested} must not contain ..`);
   }
-  // A hybrid host's cgroup2 mount holds no controllers, but runc places the container there too so that
-  // anything tracking processes by their cgroup2 path (systemd, the leak check) finds it.
-  return request.hierarchies.map((hierarchy) => {
+  return hierarchies.map((hierarchy) => {
     const cgroupPath = posix.isAbsolute(requested)
       ? posix.normalize(requested)
       : posix.join(hierarchy.ownCgroup, requested);
@@ -46,6 +50,36 @@ export function planCgroupDirs(request: CgroupPathRequest): PlannedCgroupDir[] {
       dir: hostDirOf(hierarchy, cgroupPath),
     };
   });
+}
+
+/**
+ * systemd's "slice:prefix:name" as the path systemd itself would give the unit: the slice expanded the way
+ * systemd nests slices (a-b.slice lives in a.slice), then "prefix-name.scope". shim does not ask systemd to
+ * make the unit (no D-Bus); it makes that directory through cgroupfs, which is what runc's systemd driver
+ * ends up with on disk when systemd is not running.
+ */
+export function systemdPathToCgroupfs(path: string): string {
+  const parts = path.split(':');
+  if (parts.length !== 3 || !parts[2]) {
+    throw new RuntimeError('invalid-config', `linux.cgroupsPath ${path}: the systemd form is slice:prefix:name`);
+  }
+  const [slice, prefix, name] = parts as [string, string, string];
+  const unit = name.endsWith('.slice') ? name : prefix ? `${prefix}-${name}.scope` : `${name}.scope`;
+  return posix.join(expandSlice(slice || 'system.slice'), unit);
+}
+
+/** systemd's slice nesting: "a-b-c.slice" -> /a.slice/a-b.slice/a-b-c.slice; "-.slice" is the root. */
+export function expandSlice(slice: string): string {
+  if (!slice.endsWith('.slice') || slice.includes('/')) {
+    throw new RuntimeError('invalid-config', `linux.cgroupsPath: ${slice} is not a slice name`);
+  }
+  if (slice === '-.slice') return '/';
+  const stem = slice.slice(0, -'.slice'.length);
+  if (stem.startsWith('-') || stem.endsWith('-') || stem.includes('--')) {
+    throw new RuntimeError('invalid-config', `linux.cgroupsPath: ${slice} is not a valid slice name`);
+  }
+  const words = stem.split('-');
+  return '/' + words.map((_, index) => `${words.slice(0, index + 1).join('-')}.slice`).join('/');
 }
 
 export function defaultCgroupPath(parent: string | undefined, containerId: string): string {

@@ -1,14 +1,19 @@
-// cgroup v1 (plus the empty cgroup2 hierarchy of a hybrid host): one directory per hierarchy.
+// cgroup v1 (plus the empty cgroup2 hierarchy of a hybrid host): one directory per hierarchy. The helpers at
+// the bottom (destroyCgroupDirs, readCgroupPids, thawDirs) work from paths alone, on v1 and v2 directories
+// alike: delete, kill --all and the v2 backend use them with what the state recorded.
 
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
-import type { CgroupManager } from './cgroup-manager.js';
+import type { CgroupManager, CgroupStats } from './cgroup-manager.js';
+import { readCgroupFile, readCgroupNumber, readKeyedFile, waitUntil, writeCgroupFile } from './cgroup-files.js';
 import { deviceRuleLine } from './device-rules.js';
+import { RuntimeError } from '../errors.js';
 import { signalProcess } from '../host/signal-process.js';
+import { v1ResourceWrites, type PlannedResources } from './resources.js';
 
 // rmdir of a cgroup whose last task just exited can see EBUSY for a moment: the kernel drops the css
 // references asynchronously.
@@ -16,6 +21,9 @@ const RMDIR_ATTEMPTS = 40;
 const RMDIR_PAUSE_MS = 25;
 const KILL_ROUNDS = 10;
 const PARENT_RACE_ATTEMPTS = 5;
+const FREEZE_WAIT_MS = 10_000;
+// v1's "unlimited" memory: PAGE_COUNTER_MAX pages, rounded down to a page; anything this large is no limit.
+const V1_UNLIMITED = 2 ** 62;
 
 export class CgroupV1Manager implements CgroupManager {
   readonly #plan: PlannedCgroup;
@@ -36,6 +44,141 @@ export class CgroupV1Manager implements CgroupManager {
     }
     const devices = this.#plan.dirs.find((dir) => dir.version === 1 && dir.controllers.includes('devices'));
     if (devices) await this.#applyDeviceRules(devices.dir);
+    if (this.#plan.resources) await this.setResources(this.#plan.resources);
+  }
+
+  async setResources(requested: PlannedResources): Promise<void> {
+    const resources = await this.#keepSwapAllowance(requested);
+    const writes = v1ResourceWrites(resources);
+    const memory = resources.memory;
+    // runc's order for an update: a new memory limit above the current memory+swap limit is refused by the
+    // kernel until memsw is raised first (and lowering memsw below the memory limit the other way round).
+    if (memory?.limit && memory.swap) {
+      const dir = this.#dirOf('memory');
+      const current = await readCgroupNumber(dir, 'memory.memsw.limit_in_bytes');
+      if (memory.swap === -1 || (current !== 0 && current < memory.swap)) {
+        const swapFirst = writes.findIndex((write) => write.file === 'memory.memsw.limit_in_bytes');
+        const [swap] = writes.splice(swapFirst, 1);
+        writes.unshift(swap!);
+      }
+    }
+    for (const write of writes) {
+      const dir = this.#dirOf(write.controller);
+      // Without swap accounting (swapaccount=0) there is no memsw file: the memory limit still holds, as with
+      // docker, which warns and goes on.
+      if (write.file === 'memory.memsw.limit_in_bytes' && (await readCgroupFile(dir, write.file)) === undefined) {
+        this.#log.warn('cgroup: this kernel does not account swap (no memory.memsw.limit_in_bytes): swap is not limited');
+        continue;
+      }
+      await writeCgroupFile(dir, write.file, write.value);
+    }
+  }
+
+  /**
+   * A new memory limit without a word about swap keeps the swap the container had beyond its limit (none,
+   * after run --memory): memsw moves with the limit. Otherwise raising the limit above the old memsw would be
+   * refused by the kernel, and lowering it would quietly grant more swap.
+   */
+  async #keepSwapAllowance(resources: PlannedResources): Promise<PlannedResources> {
+    const memory = resources.memory;
+    if (!memory?.limit || memory.limit < 0 || memory.swap !== undefined) return resources;
+    const dir = this.#optionalDir('memory');
+    if (!dir) return resources;
+    const oldLimit = await readCgroupNumber(dir, 'memory.limit_in_bytes');
+    const oldSwap = await readCgroupNumber(dir, 'memory.memsw.limit_in_bytes');
+    if (oldLimit <= 0 || oldLimit >= V1_UNLIMITED || oldSwap <= 0 || oldSwap >= V1_UNLIMITED) return resources;
+    return { ...resources, memory: { ...memory, swap: memory.limit + (oldSwap - oldLimit) } };
+  }
+
+  async freeze(): Promise<void> {
+    const dir = this.#dirOf('freezer');
+    await writeCgroupFile(dir, 'freezer.state', 'FROZEN');
+    // FREEZING until every task has stopped; a task in an uninterruptible sleep can hold it there for a while.
+    const frozen = await waitUntil(async () => (await readCgroupFile(dir, 'freezer.state')) === 'FROZEN', FREEZE_WAIT_MS);
+    if (!frozen) {
+      await writeCgroupFile(dir, 'freezer.state', 'THAWED');
+      throw new RuntimeError('system', `freeze: the cgroup did not reach FROZEN in ${FREEZE_WAIT_MS / 1000}s; thawed it again`, { stage: 'cgroup', path: dir });
+    }
+  }
+
+  async thaw(): Promise<void> {
+    const dir = this.#dirOf('freezer');
+    await writeCgroupFile(dir, 'freezer.state', 'THAWED');
+    await waitUntil(async () => (await readCgroupFile(dir, 'freezer.state')) === 'THAWED', FREEZE_WAIT_MS);
+  }
+
+  async isFrozen(): Promise<boolean> {
+    const dir = this.#plan.dirs.find((d) => d.version === 1 && d.controllers.includes('freezer'));
+    return dir !== undefined && (await readCgroupFile(dir.dir, 'freezer.state')) === 'FROZEN';
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const cpuacct = this.#optionalDir('cpuacct');
+    const cpu = this.#optionalDir('cpu');
+    const memory = this.#optionalDir('memory');
+    const pids = this.#optionalDir('pids');
+    // cpuacct.stat is in USER_HZ ticks (100 a second); runc reports nanoseconds.
+    const ticks = cpuacct ? await readKeyedFile(cpuacct, 'cpuacct.stat') : undefined;
+    const percpu = cpuacct ? await readCgroupFile(cpuacct, 'cpuacct.usage_percpu') : undefined;
+    const throttling = cpu ? await readKeyedFile(cpu, 'cpu.stat') : undefined;
+    const limit = memory ? await readCgroupNumber(memory, 'memory.limit_in_bytes') : 0;
+    const swapLimit = memory ? await readCgroupNumber(memory, 'memory.memsw.limit_in_bytes') : 0;
+    return {
+      cpu: {
+        usage: {
+          total: cpuacct ? await readCgroupNumber(cpuacct, 'cpuacct.usage') : 0,
+          percpu: percpu ? percpu.split(/\s+/).filter(Boolean).map(Number) : undefined,
+          kernel: (ticks?.get('system') ?? 0) * 10_000_000,
+          user: (ticks?.get('user') ?? 0) * 10_000_000,
+        },
+        throttling: {
+          periods: throttling?.get('nr_periods') ?? 0,
+          throttled_periods: throttling?.get('nr_throttled') ?? 0,
+          throttled_time: throttling?.get('throttled_time') ?? 0,
+        },
+      },
+      memory: {
+        usage: {
+          usage: memory ? await readCgroupNumber(memory, 'memory.usage_in_bytes') : 0,
+          max: memory ? await readCgroupNumber(memory, 'memory.max_usage_in_bytes') : 0,
+          limit,
+          failcnt: memory ? await readCgroupNumber(memory, 'memory.failcnt') : 0,
+        },
+        swap: memory ? { usage: await readCgroupNumber(memory, 'memory.memsw.usage_in_bytes'), limit: swapLimit } : undefined,
+        oom_kill: await this.oomKillCount(),
+      },
+      pids: {
+        current: pids ? await readCgroupNumber(pids, 'pids.current') : 0,
+        limit: pids ? await readCgroupNumber(pids, 'pids.max') : 0,
+      },
+    };
+  }
+
+  async oomKillCount(): Promise<number | undefined> {
+    const memory = this.#optionalDir('memory');
+    // oom_kill is in memory.oom_control from kernel 4.13.
+    return memory ? (await readKeyedFile(memory, 'memory.oom_control'))?.get('oom_kill') : undefined;
+  }
+
+  async memoryLimit(): Promise<number | undefined> {
+    const memory = this.#optionalDir('memory');
+    const limit = memory ? await readCgroupNumber(memory, 'memory.limit_in_bytes') : 0;
+    return limit > 0 && limit < V1_UNLIMITED ? limit : undefined;
+  }
+
+  #optionalDir(controller: string): string | undefined {
+    return this.#plan.dirs.find((dir) => dir.version === 1 && dir.controllers.includes(controller))?.dir;
+  }
+
+  #dirOf(controller: string): string {
+    const dir = this.#optionalDir(controller);
+    if (!dir) {
+      throw new RuntimeError('unsupported', `this host has no ${controller} cgroup hierarchy mounted`, {
+        stage: 'cgroup',
+        hint: controller === 'blkio' ? undefined : `mount it at /sys/fs/cgroup/${controller}`,
+      });
+    }
+    return dir;
   }
 
   async destroy(): Promise<void> {
@@ -149,7 +292,26 @@ async function killRemaining(dirs: readonly string[], log: Logger): Promise<void
         if (!hasErrnoCode(error, 'ESRCH')) log.warn(`cgroup: kill ${pid}: ${(error as Error).message}`);
       }
     }
+    // A frozen task does not act on SIGKILL until it is thawed: thaw after the signal (as runc does), so a
+    // paused container dies without running another instruction of its own.
+    if (round === 0) await thawDirs(dirs, log);
     await sleep(RMDIR_PAUSE_MS);
+  }
+}
+
+/** Thaws the container's cgroup wherever it has a freezer (v1 freezer.state, v2 cgroup.freeze). */
+export async function thawDirs(dirs: readonly string[], log: Logger): Promise<void> {
+  for (const dir of dirs) {
+    for (const [file, value] of [['freezer.state', 'THAWED'], ['cgroup.freeze', '0']] as const) {
+      const path = posix.join(dir, file);
+      // Only where the file is: cgroupfs refuses to create one (EACCES) in a hierarchy without a freezer.
+      if (!(await access(path).then(() => true, () => false))) continue;
+      try {
+        await writeFile(path, value);
+      } catch (error) {
+        if (!hasErrnoCode(error, 'ENOENT')) log.warn(`cgroup: thaw ${dir}: ${(error as Error).message}`);
+      }
+    }
   }
 }
 

@@ -62,6 +62,7 @@ export interface GlobalArgs {
   /** --log FILE: errors and warnings are also appended there (containerd shows the last error line). */
   log?: string | undefined;
   logFormat?: 'text' | 'json' | undefined;
+  systemdCgroup?: boolean | undefined;
 }
 
 export interface RunArgs extends GlobalArgs {
@@ -81,6 +82,10 @@ export interface RunArgs extends GlobalArgs {
   detach?: boolean | undefined;
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
+  /** --memory SIZE, --cpus N, --pids-limit N (docker-style runs). */
+  memory?: string | undefined;
+  cpus?: string | undefined;
+  pidsLimit?: string | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -161,6 +166,25 @@ export async function main(cli: CliEnvironment): Promise<number> {
       commit: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('commit', raw), cli, context.log)),
       diff: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('diff', raw), cli, context.log)),
       rm: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('rm', raw), cli, context.log)),
+      pause: handle(async (raw, context) => (await import('./pause.js')).pauseVerb(context, String(raw.id))),
+      resume: handle(async (raw, context) => (await import('./pause.js')).resumeVerb(context, String(raw.id))),
+      update: handle(async (raw, context) =>
+        (await import('./update.js')).updateVerb(context, {
+          id: String(raw.id),
+          resources: optionalString(raw.resources),
+          memory: optionalString(raw.memory),
+          memoryReservation: optionalString(raw.memoryReservation),
+          memorySwap: optionalString(raw.memorySwap),
+          cpuQuota: optionalString(raw.cpuQuota),
+          cpuPeriod: optionalString(raw.cpuPeriod),
+          cpuShares: optionalString(raw.cpuShares),
+          cpusetCpus: optionalString(raw.cpusetCpus),
+          cpusetMems: optionalString(raw.cpusetMems),
+          pidsLimit: optionalString(raw.pidsLimit),
+        }),
+      ),
+      stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
+      events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
     };
     // The hot runc verbs skip yargs when their command line is plain; both ways end in the same handler.
     const fast = matchFastPath(cli.argv, FAST_VERBS);
@@ -200,6 +224,12 @@ interface VerbHandlers {
   commit(args: Record<string, unknown>): Promise<void>;
   diff(args: Record<string, unknown>): Promise<void>;
   rm(args: Record<string, unknown>): Promise<void>;
+  /** pause, resume, update, stats, events (src/cli/pause.ts, update.ts, stats.ts). */
+  pause(args: Record<string, unknown>): Promise<void>;
+  resume(args: Record<string, unknown>): Promise<void>;
+  update(args: Record<string, unknown>): Promise<void>;
+  stats(args: Record<string, unknown>): Promise<void>;
+  events(args: Record<string, unknown>): Promise<void>;
 }
 
 const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe: 'container id', demandOption: true });
@@ -224,7 +254,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       type: 'boolean',
       default: false,
       global: true,
-      describe: 'accepted for runc compatibility; cgroups are managed through cgroupfs (a slice:prefix:name cgroupsPath is refused)',
+      describe: 'take a slice:prefix:name cgroupsPath (mapped onto the cgroupfs path systemd would use; shim does not talk to systemd)',
     })
     .command(
       'run [target]',
@@ -247,7 +277,10 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('entrypoint', { type: 'string', requiresArg: true, describe: 'replace the image\'s ENTRYPOINT (and drop its CMD)' })
           .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once started: IMAGE runs print the id and log to a file' })
           .option('pid-file', { type: 'string', requiresArg: true, describe: 'with -d: write the init\'s pid to FILE' })
-          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' }),
+          .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' })
+          .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
+          .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
+          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' }),
       (args) => handlers.run(args as unknown as Record<string, unknown>),
     )
     .command(
@@ -361,6 +394,32 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('console-socket', { type: 'string', requiresArg: true, describe: 'with a terminal: send the pty master to this unix socket' }),
       (args) => handlers.exec(args as unknown as Record<string, unknown>),
     )
+    .command('pause <id>', 'freeze every process of a running container', idPositional, (args) => handlers.pause(args as unknown as Record<string, unknown>))
+    .command('resume <id>', 'thaw a paused container', idPositional, (args) => handlers.resume(args as unknown as Record<string, unknown>))
+    .command(
+      'update <id>',
+      'change the resource limits of a container (as runc update)',
+      (y) =>
+        idPositional(y)
+          .option('resources', { alias: 'r', type: 'string', requiresArg: true, describe: 'a linux.resources JSON file ("-": stdin)' })
+          .option('memory', { type: 'string', requiresArg: true, describe: 'memory limit (bytes, or 32m, 1g; -1: none)' })
+          .option('memory-reservation', { type: 'string', requiresArg: true, describe: 'memory soft limit' })
+          .option('memory-swap', { type: 'string', requiresArg: true, describe: 'memory + swap limit (-1: none)' })
+          .option('cpu-quota', { type: 'string', requiresArg: true, describe: 'CPU time per period, microseconds (-1: none)' })
+          .option('cpu-period', { type: 'string', requiresArg: true, describe: 'CFS period, microseconds' })
+          .option('cpu-shares', { type: 'string', requiresArg: true, describe: 'relative CPU weight (v1 shares; converted on v2)' })
+          .option('cpuset-cpus', { type: 'string', requiresArg: true, describe: 'CPUs to run on, e.g. 0-1' })
+          .option('cpuset-mems', { type: 'string', requiresArg: true, describe: 'memory nodes, e.g. 0' })
+          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' }),
+      (args) => handlers.update(args as unknown as Record<string, unknown>),
+    )
+    .command('stats <id>', 'memory, cpu and pids usage of a container, as JSON', idPositional, (args) => handlers.stats(args as unknown as Record<string, unknown>))
+    .command(
+      'events <id>',
+      'with --stats: one runc-style stats event, as JSON',
+      (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
+      (args) => handlers.events(args as unknown as Record<string, unknown>),
+    )
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
     .help()
@@ -386,6 +445,7 @@ function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
     debug: Boolean(args.debug),
     log: args.log as string | undefined,
     logFormat: args.logFormat === 'json' ? 'json' : 'text',
+    systemdCgroup: Boolean(args.systemdCgroup),
   };
 }
 
@@ -396,6 +456,7 @@ function makeContext(globals: GlobalArgs, cli: CliEnvironment, logFile: LogFile 
     // Resolved lazily by the verbs that spawn it; a wrong path fails there with its own hint.
     helperPath: locateHelperOrEmpty(cli),
     cgroupParent: cli.env.SHIM_CGROUP_PARENT || undefined,
+    systemdCgroup: globals.systemdCgroup,
     debug: globals.debug,
     log: stderrLogger(cli, globals.debug, logFile),
     cwd: cli.cwd,
@@ -429,7 +490,14 @@ function toRunArgs(args: Record<string, unknown>): RunArgs {
     detach: Boolean(args.detach),
     pidFile: args.pidFile as string | undefined,
     consoleSocket: args.consoleSocket as string | undefined,
+    memory: optionalString(args.memory),
+    cpus: optionalString(args.cpus),
+    pidsLimit: optionalString(args.pidsLimit),
   };
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === undefined ? undefined : String(value);
 }
 
 function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs {

@@ -6,6 +6,8 @@ import { createPrepared } from '../container/create-container.js';
 import { startContainer } from '../container/lifecycle.js';
 import { prepareRun, runPrepared, type RunRequest, type RuntimeContext, type SignalSource } from '../container/run-container.js';
 import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
+import type { OciResources } from '../plan/oci-config.js';
+import { DEFAULT_CPU_PERIOD_US, formatBytes, parseMemorySize } from '../cgroups/resources.js';
 import type { CliEnvironment, RunArgs } from './main.js';
 
 export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
@@ -36,6 +38,11 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
   }
   const signals: SignalSource | undefined = cli.onSignal && { subscribe: cli.onSignal };
   const result = await runPrepared(prepared, context, { signals });
+  if (result.oomKilled) {
+    const limit = result.oomKilled.memoryLimit !== undefined ? ` (memory limit ${formatBytes(result.oomKilled.memoryLimit)})` : '';
+    const who = result.signal === 9 ? 'init was' : `${result.oomKilled.count === 1 ? 'a process was' : `${result.oomKilled.count} processes were`}`;
+    cli.stderr(`shim: run ${prepared.containerId}: ${who} OOM-killed${limit}\n`);
+  }
   return result.exitCode;
 }
 
@@ -49,6 +56,9 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['-v', args.volume.length > 0],
       ['--rm', args.rm],
       ['--entrypoint', args.entrypoint !== undefined],
+      ['--memory', args.memory !== undefined],
+      ['--cpus', args.cpus !== undefined],
+      ['--pids-limit', args.pidsLimit !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -71,7 +81,32 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     volumes: args.volume,
     remove: args.rm,
     entrypoint: args.entrypoint,
+    resources: readResourceFlags(args),
   };
+}
+
+/**
+ * docker run's limits as linux.resources. --memory leaves no swap beyond the limit (memory+swap = memory),
+ * so the limit is the limit on hosts with swap too; docker would allow as much swap again.
+ */
+export function readResourceFlags(args: Pick<RunArgs, 'memory' | 'cpus' | 'pidsLimit'>): OciResources | undefined {
+  const resources: OciResources = {};
+  if (args.memory !== undefined) {
+    const limit = parseMemorySize(args.memory, '--memory');
+    // The kernel's floor is a few pages; docker refuses below 6 MiB, where a container cannot even start.
+    if (limit < 6 * 1024 * 1024) throw new RuntimeError('usage', `--memory ${args.memory}: the minimum is 6m`);
+    resources.memory = { limit, swap: limit };
+  }
+  if (args.cpus !== undefined) {
+    const cpus = Number(args.cpus);
+    if (!Number.isFinite(cpus) || cpus <= 0) throw new RuntimeError('usage', `--cpus ${args.cpus}: not a positive number of CPUs`);
+    resources.cpu = { quota: Math.round(cpus * DEFAULT_CPU_PERIOD_US), period: DEFAULT_CPU_PERIOD_US };
+  }
+  if (args.pidsLimit !== undefined) {
+    if (!/^-?\d+$/.test(args.pidsLimit)) throw new RuntimeError('usage', `--pids-limit ${args.pidsLimit}: not a whole number`);
+    resources.pids = { limit: Number(args.pidsLimit) };
+  }
+  return Object.keys(resources).length > 0 ? resources : undefined;
 }
 
 /** -e KEY=VALUE as given; -e KEY takes KEY's value from the caller's environment, and is dropped if unset. */

@@ -18,6 +18,10 @@ const VALUE_OPTIONS = new Set([
   '-b',
   '--bundle',
   '--entrypoint',
+  '-m',
+  '--memory',
+  '--cpus',
+  '--pids-limit',
   '--log',
   '--log-format',
   // exec's

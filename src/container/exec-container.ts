@@ -3,8 +3,9 @@
 // cgroups and root itself. Foreground: wait and pass the exit code back. Detached: return at READY, after the
 // pid file is written.
 
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
@@ -38,6 +39,10 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
     }
     if (state.status === 'stopped') {
       throw new RuntimeError('invalid-state', 'cannot exec in a stopped container', { hint: `shim ps or the state in ${store.dirOf(state.id)}` });
+    }
+    // A frozen cgroup would freeze the new process as it joins, and the exec would hang until a resume.
+    if (state.freezeStateFile && isFrozenText(state.freezeStateFile, await readFile(state.freezeStateFile, 'utf8').catch(() => ''))) {
+      throw new RuntimeError('invalid-state', 'cannot exec in a paused container', { hint: `shim resume ${state.id}` });
     }
     const config = await store.readConfig(state.id);
     const plan = planExec(state, config, request, await readHostFacts());

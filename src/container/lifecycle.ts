@@ -4,16 +4,18 @@
 //
 // Status is derived, never trusted from the file alone: the init's pid is stored with its start time, and
 //   alive (same start time, not a zombie) + start FIFO present  -> created
+//   alive, no FIFO, the cgroup frozen                           -> paused
 //   alive, no FIFO                                              -> running
 //   anything else                                               -> stopped
 // so a pid the kernel has since given to another process is never taken for the container.
 
 import { constants as fsConstants } from 'node:fs';
-import { access, open, rm, unlink } from 'node:fs/promises';
+import { access, open, readFile, rm, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { destroyCgroupDirs, readCgroupPids } from '../cgroups/cgroup-v1-manager.js';
+import { destroyCgroupDirs, readCgroupPids, thawDirs } from '../cgroups/cgroup-v1-manager.js';
+import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { withContainerLock } from '../state/container-lock.js';
 import { validateContainerId } from '../state/container-id.js';
 import { isLiveProcess } from '../state/process-start-time.js';
@@ -41,11 +43,21 @@ async function observeState(store: StateStore, state: ContainerState): Promise<O
   if (state.status === 'creating') return { state, status: 'creating' };
   if (await isLiveProcess(state.pid, state.pidStartTime)) {
     const created = state.startFifo !== undefined && (await pathExists(state.startFifo));
-    return { state, status: created ? 'created' : 'running' };
+    if (created) return { state, status: 'created' };
+    return { state, status: (await isFrozen(state)) ? 'paused' : 'running' };
   }
   const exit = await store.readExitStatus(state.id);
   if (exit) return { state, status: 'stopped', exitCode: exitCodeOf(exit), finished: finishedAt(exit) };
   return { state, status: 'stopped', exitCode: state.exitCode, finished: state.finished };
+}
+
+async function isFrozen(state: ContainerState): Promise<boolean> {
+  if (!state.freezeStateFile) return false;
+  try {
+    return isFrozenText(state.freezeStateFile, await readFile(state.freezeStateFile, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function exitCodeOf(exit: ExitStatus): number {
@@ -121,7 +133,7 @@ export async function killContainer(root: string, id: string, signalText: string
     const signal = parseSignal(signalText ?? 'SIGTERM');
     const store = new StateStore(root);
     const observed = await observeContainer(store, id);
-    if (observed.status !== 'created' && observed.status !== 'running') {
+    if (observed.status !== 'created' && observed.status !== 'running' && observed.status !== 'paused') {
       // runc's wording, which containerd's runc client matches on.
       throw new RuntimeError('invalid-state', 'container not running', { stage: 'kill', containerId: id });
     }
@@ -164,7 +176,7 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
       }
       // A created container is deleted without --force, as runc does: its user process never ran. One still
       // "creating" under our lock is what an interrupted create left.
-      if (state && (status === 'running' || status === 'creating') && !options.force) {
+      if (state && (status === 'running' || status === 'paused' || status === 'creating') && !options.force) {
         throw refused('delete', id, status, 'stop it first, or use --force');
       }
       if (state) await destroyContainer(state, log);
@@ -183,6 +195,8 @@ async function destroyContainer(state: ContainerState, log: Logger): Promise<voi
     } catch (error) {
       if (!hasErrnoCode(error, 'ESRCH')) throw systemError(error, `kill ${state.pid}`);
     }
+    // A paused init acts on the SIGKILL only once thawed; thawed after the signal, it runs nothing of its own.
+    await thawDirs(state.cgroupDirs ?? [], log);
     await waitForEnd(state.pid, state.pidStartTime, `the container's init (pid ${state.pid})`, log);
   }
   await destroyCgroupDirs(state.cgroupDirs ?? [], state.cgroupParentDirs ?? [], log);
@@ -224,7 +238,7 @@ export function ociStateOf(observed: ObservedContainer, owner = ''): OciState {
     ociVersion: state.ociVersion,
     id: state.id,
     // As runc: 0 once the process is gone, so nobody signals a pid that may be someone else's by now.
-    pid: status === 'created' || status === 'running' ? state.pid : 0,
+    pid: status === 'created' || status === 'running' || status === 'paused' ? state.pid : 0,
     status,
     bundle: state.bundle,
     rootfs: state.rootfs,

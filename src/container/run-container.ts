@@ -7,14 +7,14 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
-import { createCgroupManager } from '../cgroups/cgroup-manager.js';
+import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
 import { runHelper } from '../helper/run-helper.js';
 import { readHostFacts } from '../host/read-host-facts.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
 import { randomBytes } from 'node:crypto';
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
-import type { OciConfig } from '../plan/oci-config.js';
+import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer } from '../plan/plan-container.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
@@ -36,6 +36,8 @@ export interface RuntimeContext {
   helperPath: string;
   /** SHIM_CGROUP_PARENT; "shim" when unset. */
   cgroupParent?: string | undefined;
+  /** --systemd-cgroup: accept linux.cgroupsPath in systemd's slice:prefix:name form. */
+  systemdCgroup?: boolean | undefined;
   /** Asks the helper for stage reports and logs them with timings. */
   debug: boolean;
   log: Logger;
@@ -60,6 +62,8 @@ export interface ImageRunRequest {
   remove: boolean;
   /** --entrypoint: replaces the image's Entrypoint ('' clears it). */
   entrypoint?: string | undefined;
+  /** --memory, --cpus, --pids-limit, as linux.resources. */
+  resources?: OciResources | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -144,6 +148,7 @@ async function prepareImageRun(
     hostname: request.hostname,
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
+    resources: request.resources,
   });
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
@@ -158,6 +163,7 @@ async function prepareImageRun(
       lowerDirs: [join(containerDir, 'init'), ...image.layerDirs],
     },
     cgroupParent: context.cgroupParent,
+    systemdCgroup: context.systemdCgroup,
     host,
   });
   return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host };
@@ -199,7 +205,7 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   }
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
-  const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, host });
+  const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host });
   // Here, by name, rather than as a mount failure deep in the helper.
   const rootInfo = await stat(plan.rootfs.path).catch((error) => {
     throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });
@@ -227,6 +233,8 @@ export interface RunResult {
   /** The signal that killed the init, if one did. */
   signal?: number | undefined;
   pid: number;
+  /** The OOM killer took a process of the container (read from the cgroup before it was removed). */
+  oomKilled?: { count: number; memoryLimit?: number | undefined } | undefined;
 }
 
 export interface AcquireOptions {
@@ -243,6 +251,7 @@ export interface AcquiredContainer {
   prepared: PreparedRun;
   state: ContainerState;
   stateDir: string;
+  cgroups: CgroupManager;
 }
 
 /**
@@ -298,6 +307,7 @@ export async function acquireContainer(
       : undefined,
     cgroupDirs: plan.cgroup.dirs.map((dir) => dir.dir),
     cgroupParentDirs: plan.cgroup.removableParentDirs,
+    freezeStateFile: freezeStateFile(plan.cgroup),
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
   };
@@ -310,7 +320,7 @@ export async function acquireContainer(
   const cgroups = createCgroupManager(plan.cgroup, log);
   undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });
   await cgroups.apply();
-  return { prepared, state, stateDir };
+  return { prepared, state, stateDir, cgroups };
 }
 
 export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeContext, options: RunOptions = {}): Promise<RunResult> {
@@ -323,7 +333,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   const started = performance.now();
   try {
     // The cgroup never outlives a foreground container, whatever --rm says; the rest stays without --rm.
-    const { prepared, state } = await acquireContainer(preparedFirst, context, undo, { keepLayers: !autoRemove, keepCgroup: false, autoRemove });
+    const { prepared, state, cgroups } = await acquireContainer(preparedFirst, context, undo, { keepLayers: !autoRemove, keepCgroup: false, autoRemove });
     const plan = prepared.plan;
     log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
 
@@ -359,6 +369,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
       exitCode: termSignal ? 128 + termSignal : exitCode,
       signal: termSignal || undefined,
       pid: outcome.pid ?? 0,
+      oomKilled: await readOomKills(cgroups, log),
     };
     if (!prepared.autoRemove) {
       state.status = 'stopped';
@@ -376,6 +387,18 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   } finally {
     forwarder.close();
     await undo.unwind(succeeded);
+  }
+}
+
+/** Before the foreground run's cgroup goes: afterwards nobody can tell an OOM kill from any other SIGKILL. */
+async function readOomKills(cgroups: CgroupManager, log: Logger): Promise<RunResult['oomKilled']> {
+  try {
+    const count = await cgroups.oomKillCount();
+    if (!count) return undefined;
+    return { count, memoryLimit: await cgroups.memoryLimit() };
+  } catch (error) {
+    log.debug(`run: read the OOM kill count: ${(error as Error).message}`);
+    return undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 // The plan: everything the helper will do for one container, decided in TypeScript and written as plain kernel
 // values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
 
+import type { PlannedResources } from '../cgroups/resources.js';
+
 export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
 
 export interface PlannedNamespace {
@@ -119,6 +121,8 @@ export interface PlannedCgroup {
    * goes. Empty when linux.cgroupsPath chose the place: an orchestrator's parent is never removed.
    */
   removableParentDirs: string[];
+  /** Limits from linux.resources (or run's --memory, --cpus, --pids-limit); absent in older plans. */
+  resources?: PlannedResources | undefined;
 }
 
 export interface ContainerPlan {

@@ -1,7 +1,7 @@
 // A docker-style `run IMAGE [CMD...]` becomes an OCI config first (runc spec's defaults, docker's security
 // defaults, then the flags), so that it goes through the same planner as a bundle.
 
-import type { OciConfig, OciMount } from './oci-config.js';
+import type { OciConfig, OciMount, OciResources } from './oci-config.js';
 import {
   DEFAULT_CAPABILITIES,
   DEFAULT_MASKED_PATHS,
@@ -43,6 +43,8 @@ export interface DockerRunRequest {
   tty?: boolean | undefined;
   /** Add a cgroup namespace (when the kernel has them). */
   cgroupNamespace: boolean;
+  /** --memory, --cpus, --pids-limit. */
+  resources?: OciResources | undefined;
 }
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
@@ -83,7 +85,7 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     hostname,
     mounts,
     linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { ...request.resources, devices: [{ allow: false, access: 'rwm' }] },
       namespaces,
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],

@@ -62,6 +62,8 @@ export function formatPlanText(plan: ContainerPlan): string {
   lines.push('', 'cgroup');
   for (const dir of plan.cgroup.dirs) lines.push(`  ${dir.dir}`);
   lines.push(`  devices: ${plan.cgroup.deviceRules.map((rule) => `${rule.allow ? 'allow' : 'deny'} ${rule.type} ${rule.major}:${rule.minor} ${rule.access}`).join(', ')}`);
+  const limits = plan.cgroup.resources ? JSON.stringify(plan.cgroup.resources) : '{}';
+  if (limits !== '{}') lines.push(`  limits: ${limits}`);
 
   lines.push('', 'process');
   lines.push(`  args    ${process.args.map(quoteArg).join(' ')}`);

@@ -82,6 +82,10 @@ export interface OciDeviceRule {
 
 export interface OciResources {
   devices?: OciDeviceRule[];
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit?: number };
+  blockIO?: { weight?: number };
 }
 
 export interface OciLinux {

@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
+import { planResources } from '../cgroups/resources.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
@@ -42,6 +43,8 @@ export interface PlanRequest {
   noPivot?: boolean | undefined;
   /** Parent of the default cgroup path; SHIM_CGROUP_PARENT, "shim" when unset. */
   cgroupParent?: string | undefined;
+  /** --systemd-cgroup: a slice:prefix:name cgroupsPath is mapped onto a plain path (with a warning). */
+  systemdCgroup?: boolean | undefined;
   host: HostFacts;
 }
 
@@ -68,8 +71,10 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     cgroupsPath: linux.cgroupsPath || undefined,
     parent: request.cgroupParent,
     hierarchies: host.cgroupHierarchies,
+    systemdCgroup: request.systemdCgroup,
   });
   const deviceRules = planDeviceRules(linux.resources?.devices ?? [], linux.devices ?? []);
+  const resources = planResources(linux.resources);
 
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
@@ -106,6 +111,11 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   }
 
   const warnings: string[] = [];
+  if (linux.cgroupsPath?.includes(':')) {
+    warnings.push(
+      `linux.cgroupsPath ${linux.cgroupsPath}: shim does not ask systemd for a unit; the container's cgroup is the plain path ${cgroupDirs[0]?.cgroupPath} in each hierarchy`,
+    );
+  }
   const process = planProcess(config.process, host, warnings);
 
   if ((config.hostname || config.domainname) && !isNew('uts')) {
@@ -130,6 +140,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       dirs: cgroupDirs,
       deviceRules,
       removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
+      resources,
     },
     warnings,
   };

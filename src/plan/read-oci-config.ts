@@ -56,12 +56,28 @@ const PROCESS: Schema = {
 
 const RESOURCES: Schema = {
   devices: { array: { allow: 'boolean', type: 'string', major: 'number', minor: 'number', access: 'string' } },
-  memory: 'refuse',
-  cpu: 'refuse',
-  blockIO: 'refuse',
+  memory: {
+    object: {
+      limit: 'number', reservation: 'number', swap: 'number', swappiness: 'number', disableOOMKiller: 'boolean',
+      kernel: 'refuse', kernelTCP: 'refuse', useHierarchy: 'refuse', checkBeforeUpdate: 'refuse',
+    },
+  },
+  cpu: {
+    object: {
+      shares: 'number', quota: 'number', period: 'number', cpus: 'string', mems: 'string',
+      burst: 'refuse', realtimeRuntime: 'refuse', realtimePeriod: 'refuse', idle: 'refuse',
+    },
+  },
+  // Only the weight: the per-device weights and throttles are not implemented.
+  blockIO: {
+    object: {
+      weight: 'number', leafWeight: 'refuse', weightDevice: 'refuse', throttleReadBpsDevice: 'refuse',
+      throttleWriteBpsDevice: 'refuse', throttleReadIOPSDevice: 'refuse', throttleWriteIOPSDevice: 'refuse',
+    },
+  },
   hugepageLimits: 'refuse',
   network: 'refuse',
-  pids: 'refuse',
+  pids: { object: { limit: 'number' } },
   rdma: 'refuse',
   unified: 'refuse',
 };

@@ -10,7 +10,7 @@ import type { OciConfig } from '../plan/oci-config.js';
 import { validateContainerId } from './container-id.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
-export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ContainerState {
   /** The runtime-spec version this state follows. */
@@ -49,6 +49,8 @@ export interface ContainerState {
    * for a config's linux.cgroupsPath: a parent an orchestrator chose is never removed.
    */
   cgroupParentDirs?: string[] | undefined;
+  /** v1 freezer.state or v2 cgroup.events: where `state` reads whether the container is paused. */
+  freezeStateFile?: string | undefined;
   /** `create`: the FIFO the init waits on until `start`; it exists exactly while the container is created. */
   startFifo?: string | undefined;
   /** `run -d`: the helper's background monitor, which records the exit status. */

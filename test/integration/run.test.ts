@@ -398,11 +398,11 @@ describe('shim run --bundle', () => {
     expect(result.stderr).toBe('shim: run b3: config.json: linux.seccomp is not supported yet\n');
   });
 
-  it('refuses resource limits by name, only when some are set', async () => {
+  it('refuses the resource limits it does not implement by name, only when some are set', async () => {
     const limited = await makeBundle(join(roots.base, 'limited'), (config) => {
-      config.linux.resources.memory = { limit: 64 * 1024 * 1024 };
+      config.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 2 * 1024 * 1024 }];
     });
-    expect((await shim(roots, ['run', '--bundle', limited, 'b4'])).stderr).toBe('shim: run b4: config.json: linux.resources.memory is not supported yet\n');
+    expect((await shim(roots, ['run', '--bundle', limited, 'b4'])).stderr).toBe('shim: run b4: config.json: linux.resources.hugepageLimits is not supported yet\n');
     const empty = await makeBundle(join(roots.base, 'empty'), (config) => {
       config.linux.resources.memory = {};
       config.process.args = ['true'];

@@ -90,7 +90,24 @@ describe('runc spec bundle plan', () => {
     expect(absolute.find((d) => d.controllers.includes('memory'))?.dir).toBe('/sys/fs/cgroup/memory/mine/b1');
     const relative = planBundle(runcSpec((c) => (c.linux.cgroupsPath = 'mine/b1'))).cgroup.dirs;
     expect(relative.find((d) => d.controllers.includes('memory'))?.dir).toBe('/sys/fs/cgroup/memory/process_api/abc/mine/b1');
-    expect(() => planBundle(runcSpec((c) => (c.linux.cgroupsPath = 'system.slice:shim:b1')))).toThrow(/systemd .*not supported yet/);
+    expect(() => planBundle(runcSpec((c) => (c.linux.cgroupsPath = 'system.slice:shim:b1')))).toThrow(/systemd's slice:prefix:name form/);
+  });
+
+  it('maps a systemd slice:prefix:name cgroupsPath onto the path systemd would use, under --systemd-cgroup, and says so', () => {
+    const { config } = readOciConfig(runcSpec((c) => (c.linux.cgroupsPath = 'machine-app.slice:shim:b1')));
+    const plan = planContainer({ containerId: 'b1', config, bundleDir: '/bundles/b1', systemdCgroup: true, host: hostFacts() });
+    expect(plan.cgroup.dirs.find((d) => d.controllers.includes('memory'))?.dir).toBe('/sys/fs/cgroup/memory/machine.slice/machine-app.slice/shim-b1.scope');
+    expect(plan.cgroup.removableParentDirs).toEqual([]);
+    expect(plan.warnings.join('\n')).toMatch(/does not ask systemd .*\/machine.slice\/machine-app.slice\/shim-b1.scope/);
+  });
+
+  it('plans linux.resources into the cgroup part of the plan', () => {
+    const plan = planBundle(runcSpec((c) => Object.assign(c.linux.resources, { memory: { limit: 33554432 }, pids: { limit: 20 }, cpu: { quota: 50000, period: 100000 } })));
+    expect(plan.cgroup.resources).toEqual({
+      memory: { limit: 33554432, reservation: undefined, swap: undefined },
+      cpu: { shares: undefined, quota: 50000, period: 100000, cpus: undefined, mems: undefined },
+      pids: { limit: 20 },
+    });
   });
 
   it('keeps the process as the config says', () => {
@@ -134,9 +151,11 @@ describe('planner refusals', () => {
     });
   }
 
-  it('refuses a host with no cgroup v1 hierarchy', () => {
+  it('places the container in the one cgroup2 hierarchy of a pure v2 host', () => {
     const host = hostFacts({ cgroupHierarchies: [{ version: 2, controllers: [], mountPoint: '/sys/fs/cgroup', root: '/', ownCgroup: '/' }] });
-    expect(() => planBundle(runcSpec(), host)).toThrow(/cgroup v2 .*not supported yet/);
+    expect(planBundle(runcSpec(), host).cgroup.dirs).toEqual([
+      { controllers: [], version: 2, mountPoint: '/sys/fs/cgroup', cgroupPath: '/shim-test/b1', dir: '/sys/fs/cgroup/shim-test/b1' },
+    ]);
   });
 
   it('refuses a capability this kernel does not know', () => {

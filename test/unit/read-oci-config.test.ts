@@ -24,9 +24,10 @@ describe('readOciConfig', () => {
   const unsupported: [string, (c: any) => void][] = [
     ['linux.seccomp', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' })],
     ['hooks', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
-    ['linux.resources.memory', (c) => (c.linux.resources.memory = { limit: 1048576 })],
-    ['linux.resources.pids', (c) => (c.linux.resources.pids = { limit: 10 })],
-    ['linux.resources.cpu', (c) => (c.linux.resources.cpu = { shares: 512 })],
+    ['linux.resources.memory.kernel', (c) => (c.linux.resources.memory = { limit: 1048576, kernel: 1048576 })],
+    ['linux.resources.cpu.realtimeRuntime', (c) => (c.linux.resources.cpu = { shares: 512, realtimeRuntime: 1000 })],
+    ['linux.resources.blockIO.weightDevice', (c) => (c.linux.resources.blockIO = { weightDevice: [{ major: 8, minor: 0, weight: 10 }] })],
+    ['linux.resources.hugepageLimits', (c) => (c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 1 }])],
     ['linux.uidMappings', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])],
     ['process.apparmorProfile', (c) => (c.process.apparmorProfile = 'docker-default')],
     ['process.selinuxLabel', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0')],
@@ -45,6 +46,18 @@ describe('readOciConfig', () => {
       expect(error.message).toBe(`config.json: ${field} is not supported yet`);
     });
   }
+
+  it('accepts the memory, cpu, pids and blockIO weight limits shim implements', () => {
+    const raw = runcSpec((c) =>
+      Object.assign(c.linux.resources, {
+        memory: { limit: 33554432, reservation: 16777216, swap: 33554432 },
+        cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0-1', mems: '0' },
+        pids: { limit: 20 },
+        blockIO: { weight: 500 },
+      }),
+    );
+    expect(readOciConfig(raw).warnings).toEqual([]);
+  });
 
   it('accepts empty resource sections (nothing is being asked)', () => {
     expect(() => readOciConfig(runcSpec((c) => Object.assign(c.linux.resources, { memory: {}, cpu: {}, pids: null, hugepageLimits: [] })))).not.toThrow();

@@ -1,0 +1,77 @@
+// Reading and writing cgroup control files, with errors that name the file.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import type { PlannedCgroup } from '../plan/container-plan.js';
+
+/** The file's trimmed text, or undefined when the kernel does not offer it (ENOENT). */
+export async function readCgroupFile(dir: string, file: string): Promise<string | undefined> {
+  try {
+    return (await readFile(posix.join(dir, file), 'utf8')).trim();
+  } catch (error) {
+    if (hasErrnoCode(error, 'ENOENT')) return undefined;
+    throw systemError(error, `read ${file}`, { stage: 'cgroup', path: posix.join(dir, file) });
+  }
+}
+
+export async function readCgroupNumber(dir: string, file: string): Promise<number> {
+  const text = await readCgroupFile(dir, file);
+  if (text === undefined || text === 'max') return 0;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : 0;
+}
+
+/** "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control) as a map. */
+export async function readKeyedFile(dir: string, file: string): Promise<Map<string, number> | undefined> {
+  const text = await readCgroupFile(dir, file);
+  if (text === undefined) return undefined;
+  const entries = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined) entries.set(key, Number(value));
+  }
+  return entries;
+}
+
+/** One write. A missing file means the kernel lacks that knob: said as such rather than as ENOENT. */
+export async function writeCgroupFile(dir: string, file: string, value: string): Promise<void> {
+  const path = posix.join(dir, file);
+  try {
+    await writeFile(path, value);
+  } catch (error) {
+    if (hasErrnoCode(error, 'ENOENT')) {
+      throw new RuntimeError('unsupported', `set ${file} to ${value}: this kernel's cgroup has no ${file}`, { stage: 'cgroup', path });
+    }
+    throw systemError(error, `set ${file} to ${value}`, { stage: 'cgroup', path });
+  }
+}
+
+/** Polls `check` until it holds; false after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, pauseMs = 5): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(pauseMs);
+  }
+}
+
+/**
+ * The file a container's freeze state is read from: v1's freezer.state, or v2's cgroup.events (its "frozen"
+ * line). Recorded in the state so that `state` can say "paused" without loading the plan.
+ */
+export function freezeStateFile(plan: PlannedCgroup): string | undefined {
+  const v1 = plan.dirs.find((dir) => dir.version === 1 && dir.controllers.includes('freezer'));
+  if (v1) return `${v1.dir}/freezer.state`;
+  if (plan.dirs.some((dir) => dir.version === 1)) return undefined;
+  const v2 = plan.dirs.find((dir) => dir.version === 2);
+  return v2 ? `${v2.dir}/cgroup.events` : undefined;
+}
+
+/** True when the text of a freezeStateFile says frozen. */
+export function isFrozenText(file: string, text: string): boolean {
+  if (file.endsWith('freezer.state')) return text.trim() === 'FROZEN';
+  return /^frozen 1$/m.test(text);
+}
