@@ -63,16 +63,8 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	}
 	if (hc_ns_open_target(spec->target_pid, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
-		fifo_fd = hc_process_open_start_fifo(spec->start_fifo, &err);
-		if (fifo_fd < 0)
-			return hc_monitor_fail(0, &err);
-	}
-	if (spec->process.terminal && hc_has(spec->console_socket)) {
-		console_fd = hc_terminal_connect(spec->console_socket, &err);
-		if (console_fd < 0)
-			return hc_monitor_fail(0, &err);
-	}
+	if (hc_process_open_host_handles(spec, &fifo_fd, &console_fd, &err) < 0)
+		return hc_monitor_fail(0, &err);
 	if (hc_sync_pair(&sync_fd, &child_sync_fd, &err) < 0)
 		return hc_monitor_fail(0, &err);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "terminal.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -239,13 +240,19 @@ int hc_process_close_fds(const shim_v1_Process *process, const int *keep, size_t
 	return hc_fail(err, shim_v1_Stage_STAGE_CLOSE_FDS, errno, NULL, "close descriptors from %u", first);
 }
 
-int hc_process_open_start_fifo(const char *path, struct hc_error *err)
+int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *console_fd, struct hc_error *err)
 {
-	int fd = open(path, O_PATH | O_CLOEXEC);
-
-	if (fd < 0)
-		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "open start fifo");
-	return fd;
+	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
+		*fifo_fd = open(spec->start_fifo, O_PATH | O_CLOEXEC);
+		if (*fifo_fd < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, spec->start_fifo, "open start fifo");
+	}
+	if (spec->process.terminal && hc_has(spec->console_socket)) {
+		*console_fd = hc_terminal_connect(spec->console_socket, err);
+		if (*console_fd < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int hc_process_wait_start(int fifo_fd, struct hc_error *err)

@@ -22,9 +22,12 @@ int hc_process_cwd(const shim_v1_Process *process, struct hc_error *err);
 /* Close every descriptor from 3 + preserve_fds up except `keep` (at most 8), and mark those close-on-exec. */
 int hc_process_close_fds(const shim_v1_Process *process, const int *keep, size_t nkeep, struct hc_error *err);
 
-/* FINISH_WAIT_FOR_START, in the monitor: hold the FIFO as O_PATH (which does not block on a FIFO) from
- * the host side, where its path is. The fd, or -1 with err filled. */
-int hc_process_open_start_fifo(const char *path, struct hc_error *err);
+/* In the monitor, before the child leaves the host's view: the host-side handles it needs later, each
+ * only when the spec asks for it. The start FIFO (FINISH_WAIT_FOR_START) is held as O_PATH, which does not
+ * block on a FIFO, and reopened for writing through /proc/self/fd once its host path is out of sight; the
+ * console socket (process.terminal with console_socket) is connected where its path is. Unused ones stay
+ * -1. 0, or -1 with err filled (and whatever was opened left for the caller's cleanup). */
+int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *console_fd, struct hc_error *err);
 /* FINISH_WAIT_FOR_START, in the child: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
  * opens it for reading, then write one byte. */
 int hc_process_wait_start(int fifo_fd, struct hc_error *err);

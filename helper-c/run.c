@@ -165,19 +165,9 @@ int hc_action_run(const shim_v1_Spec *spec)
 	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
 	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	/* Opened here, on the host; the init opens it for writing through /proc/self/fd after pivot_root,
-	 * when the host path is no longer visible. */
-	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
-		fifo_fd = hc_process_open_start_fifo(spec->start_fifo, &err);
-		if (fifo_fd < 0)
-			return hc_monitor_fail(0, &err);
-	}
-	/* Connected from the host, where the socket's path is. */
-	if (spec->process.terminal && hc_has(spec->console_socket)) {
-		console_fd = hc_terminal_connect(spec->console_socket, &err);
-		if (console_fd < 0)
-			return hc_monitor_fail(0, &err);
-	}
+	/* On the host, where their paths are: the init reaches them after pivot_root through fds. */
+	if (hc_process_open_host_handles(spec, &fifo_fd, &console_fd, &err) < 0)
+		return hc_monitor_fail(0, &err);
 
 	/* 2. */
 	if (hc_sync_pair(&sync_fd, &child_sync_fd, &err) < 0)

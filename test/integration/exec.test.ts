@@ -2,7 +2,7 @@
 // helper directly, to hold an exec'd helper inside the container or hand it a host descriptor. Each test
 // has its own roots and cgroup parent, and must leave nothing behind.
 
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import type { ExecRequest } from '../../src/plan/plan-exec.js';
 import { encodeExecSpec } from '../../src/spec/encode-spec.js';
 import { shim as pbShim } from '../../src/spec/generated/shim.js';
-import { helperBin, makeRoots, settledLeaks, shim, shimBin, type Roots, killPid } from '../support/shim.js';
+import { helperBin, makeRoots, settledLeaks, shim, shimBin, type Roots, killPid, startShimInBackground, waitFor, type BackgroundShim } from '../support/shim.js';
 
 const v1 = pbShim.v1;
 let roots: Roots;
@@ -33,33 +33,11 @@ afterEach(async () => {
   }
 });
 
-/** A CLI (or helper) started in the background. */
-interface Background {
-  result: Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  output(): string;
-  kill(signal: NodeJS.Signals): void;
-}
-
-const running: Background[] = [];
+const running: BackgroundShim[] = [];
 const initPids: number[] = [];
 
-function startShim(args: string[], extra: { stdio?: (number | 'ignore' | 'pipe')[] } = {}): Background {
-  const subprocess = execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...args], {
-    reject: false,
-    env: roots.env,
-    buffer: false,
-    timeout: 60_000,
-    ...(extra.stdio ? { stdio: extra.stdio as never } : { stdin: 'ignore' as const }),
-  }) as ResultPromise;
-  let stdout = '';
-  let stderr = '';
-  subprocess.stdout?.on('data', (chunk: Buffer) => (stdout += String(chunk)));
-  subprocess.stderr?.on('data', (chunk: Buffer) => (stderr += String(chunk)));
-  const handle: Background = {
-    result: subprocess.then((done) => ({ exitCode: done.exitCode ?? -1, stdout, stderr })),
-    output: () => stdout,
-    kill: (signal) => subprocess.kill(signal),
-  };
+function startShim(args: string[], extra: { stdio?: (number | 'ignore' | 'pipe')[] } = {}): BackgroundShim {
+  const handle = startShimInBackground(roots, args, extra);
   running.push(handle);
   return handle;
 }
@@ -75,16 +53,6 @@ async function stopRunning(): Promise<void> {
     }
   }
   await Promise.all(running.splice(0).map((handle) => handle.result));
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** `shim run --name NAME busybox sleep 1000` in the background; resolves to the init's host pid once running. */

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, type ShimResult, killPid } from '../support/shim.js';
+import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, type ShimResult, killPid, waitFor } from '../support/shim.js';
 
 let roots: Roots;
 /** A host directory bind-mounted at /host in every bundle of this file. */
@@ -76,16 +76,6 @@ async function state(id: string): Promise<any> {
   const result = await shim(roots, ['state', id]);
   expect(result.exitCode, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const stopped = (id: string) => async () => ((await state(id)).status === 'stopped' ? true : undefined);

@@ -1,13 +1,11 @@
 // `shim run` against real containers, through the real CLI (dist/shim, built by `make build`). Each test has
 // its own roots and cgroup parent, and must leave nothing behind.
 
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, killPid } from '../support/shim.js';
+import { killPid, makeBundle, makeRoots, settledLeaks, shim, startShimInBackground, waitFor, type BackgroundShim, type Roots } from '../support/shim.js';
 
 let roots: Roots;
 
@@ -27,33 +25,10 @@ afterEach(async () => {
 /** docker's default capability set as /proc/PID/status shows it. */
 const DOCKER_CAPS_HEX = '00000000a80425fb';
 
-/** A CLI started in the background, for tests that act on a running container. */
-interface RunningShim {
-  result: Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  /** Everything written to stdout so far. */
-  output(): string;
-  kill(signal: NodeJS.Signals): void;
-}
+const running: BackgroundShim[] = [];
 
-const running: RunningShim[] = [];
-
-function startShim(args: string[]): RunningShim {
-  const subprocess = execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...args], {
-    reject: false,
-    env: roots.env,
-    stdin: 'ignore',
-    buffer: false,
-    timeout: 60_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  subprocess.stdout!.on('data', (chunk: Buffer) => (stdout += String(chunk)));
-  subprocess.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
-  const handle: RunningShim = {
-    result: subprocess.then((done) => ({ exitCode: done.exitCode ?? -1, stdout, stderr })),
-    output: () => stdout,
-    kill: (signal) => subprocess.kill(signal),
-  };
+function startShim(args: string[]): BackgroundShim {
+  const handle = startShimInBackground(roots, args);
   running.push(handle);
   return handle;
 }
@@ -68,16 +43,6 @@ async function stopRunning(): Promise<void> {
       if (pid) killPid(pid);
     }
     await shimRun.result;
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 

@@ -237,3 +237,46 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
 }
+
+/** Polls `probe` every 20 ms until it gives a value (undefined and false mean "not yet"), at most timeoutMs. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+/** The real CLI started in the background, for tests that act on what it runs meanwhile. */
+export interface BackgroundShim {
+  result: Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Everything written to stdout so far. */
+  output(): string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts dist/shim with this test's roots; stdin is /dev/null unless `stdio` says otherwise. */
+export function startShimInBackground(roots: Roots, args: string[], options: { stdio?: (number | 'ignore' | 'pipe')[] } = {}): BackgroundShim {
+  const subprocess = execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...args], {
+    reject: false,
+    env: roots.env,
+    buffer: false,
+    timeout: 60_000,
+    ...(options.stdio ? { stdio: options.stdio as never } : { stdin: 'ignore' as const }),
+  });
+  let stdout = '';
+  let stderr = '';
+  subprocess.stdout?.on('data', (chunk: Buffer) => (stdout += String(chunk)));
+  subprocess.stderr?.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  return {
+    result: subprocess.then((done) => ({ exitCode: done.exitCode ?? -1, stdout, stderr })),
+    output: () => stdout,
+    kill: (signal) => subprocess.kill(signal),
+  };
+}
