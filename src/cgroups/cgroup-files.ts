@@ -75,3 +75,18 @@ export function isFrozenText(file: string, text: string): boolean {
   if (file.endsWith('freezer.state')) return text.trim() === 'FROZEN';
   return /^frozen 1$/m.test(text);
 }
+
+/**
+ * How many processes the OOM killer took in a container's cgroup, from its directories alone (no manager, no
+ * plan): v1's memory.oom_control (kernel 4.13+) or v2's memory.events, whichever of the dirs has one.
+ * undefined when none does. A detached container keeps its cgroup until `delete`, so its stopped state can say
+ * whether an exit by SIGKILL was the OOM killer's.
+ */
+export async function readOomKillCount(dirs: readonly string[]): Promise<number | undefined> {
+  for (const dir of dirs) {
+    const counters = (await readKeyedFile(dir, 'memory.oom_control')) ?? (await readKeyedFile(dir, 'memory.events'));
+    const count = counters?.get('oom_kill');
+    if (count !== undefined) return count;
+  }
+  return undefined;
+}

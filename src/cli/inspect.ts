@@ -34,6 +34,7 @@ export async function inspectVerb(root: string, id: string, format: string | und
       Pid: alive ? state.pid : 0,
       PidStartTime: state.pidStartTime ?? null,
       ExitCode: observed.exitCode ?? null,
+      OOMKilled: observed.oomKilled ?? false,
       FinishedAt: observed.finished ?? null,
       MonitorPid: state.monitorPid ?? null,
     },

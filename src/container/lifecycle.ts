@@ -22,6 +22,7 @@ import { isLiveProcess } from '../state/process-start-time.js';
 import { StateStore, type ContainerState, type ContainerStatus, type ExitStatus } from '../state/state-store.js';
 import { parseSignal } from './signals.js';
 import { signalProcess } from '../host/signal-process.js';
+import { readOomKillCount } from '../cgroups/cgroup-files.js';
 
 const DEATH_WAIT_MS = 5_000;
 const START_WAIT_MS = 10_000;
@@ -32,6 +33,8 @@ export interface ObservedContainer {
   /** When stopped and known: the exit code (128+N for signal N), and when it ended. */
   exitCode?: number | undefined;
   finished?: string | undefined;
+  /** When stopped by SIGKILL: whether the OOM killer took a process of the container (docker's OOMKilled). */
+  oomKilled?: boolean | undefined;
 }
 
 export async function observeContainer(store: StateStore, id: string): Promise<ObservedContainer> {
@@ -47,7 +50,11 @@ async function observeState(store: StateStore, state: ContainerState): Promise<O
     return { state, status: (await isFrozen(state)) ? 'paused' : 'running' };
   }
   const exit = await store.readExitStatus(state.id);
-  if (exit) return { state, status: 'stopped', exitCode: exitCodeOf(exit), finished: finishedAt(exit) };
+  if (exit) {
+    // Only a SIGKILL can be the OOM killer's, and only then is the cgroup read.
+    const oomKilled = exit.termSignal === 9 ? ((await readOomKillCount(state.cgroupDirs ?? [])) ?? 0) > 0 : undefined;
+    return { state, status: 'stopped', exitCode: exitCodeOf(exit), finished: finishedAt(exit), oomKilled };
+  }
   return { state, status: 'stopped', exitCode: state.exitCode, finished: state.finished };
 }
 

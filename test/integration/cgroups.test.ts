@@ -74,6 +74,19 @@ describe('limits at run', () => {
     expect(result.stderr).toMatch(/^shim: run [0-9a-f]{64}: init was OOM-killed \(memory limit 32 MiB\)$/m);
   });
 
+  it('run -d --memory 32m: a detached container killed by the OOM killer says so in inspect', async () => {
+    await runDetached('oom', ['--memory', '32m'], 'tail /dev/zero');
+    await waitFor(async () => (await statusOf('oom')) === 'stopped');
+    const inspect = await shim(roots, ['inspect', 'oom']);
+    expect(JSON.parse(inspect.stdout).State).toMatchObject({ Status: 'stopped', ExitCode: 137, OOMKilled: true });
+    // A SIGKILL that is not the OOM killer's is not reported as one.
+    await runDetached('killed', ['--memory', '32m'], 'sleep 1000');
+    expect((await shim(roots, ['kill', 'killed', 'KILL'])).exitCode).toBe(0);
+    await waitFor(async () => (await statusOf('killed')) === 'stopped');
+    expect(JSON.parse((await shim(roots, ['inspect', 'killed'])).stdout).State).toMatchObject({ ExitCode: 137, OOMKilled: false });
+    for (const id of ['oom', 'killed']) expect((await shim(roots, ['delete', id])).exitCode).toBe(0);
+  });
+
   it('--cpus 0.5: the quota is 50000us per 100000us and a busy loop stays under about half a core', async () => {
     await runDetached('busy', ['--cpus', '0.5'], 'while :; do :; done');
     const cpu = v1Dir('cpu', 'busy');
