@@ -2,13 +2,14 @@
 // node bench/startup-costs.mjs OUT_DIR
 //
 // What each dependency adds to a Node start-up, the way dist/ ships it: one small ESM bundle per dependency
-// (built with the same esbuild options as scripts/bundle.mjs), each run by `node FILE`. Prints "name<TAB>file"
+// (built with the same esbuild options as dist/: scripts/esbuild-options.mjs), each run by `node FILE`. Prints "name<TAB>file"
 // lines; bench/run.sh times them in one hyperfine call beside `node -e 0` and an empty module.
 
 import { build } from 'esbuild';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shippedBundleOptions } from '../scripts/esbuild-options.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2];
@@ -43,20 +44,12 @@ for (const [name, source] of Object.entries(entries)) {
   const file = join(out, `${slug}.mjs`);
   await writeFile(entry, source);
   await build({
+    ...shippedBundleOptions,
     absWorkingDir: repo,
     entryPoints: [entry],
     outfile: file,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node18',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
     logLevel: 'error',
     nodePaths: [join(repo, 'node_modules')],
-    banner: { js: "import { createRequire as __shimCreateRequire } from 'node:module'; const require = __shimCreateRequire(import.meta.url);" },
-    logOverride: { 'direct-eval': 'silent' },
     // The run path imports execa lazily for the one-off image build; dist/ keeps it in a chunk of its own
     // that a run never loads, so it is left out here too (only its own entry measures it).
     external: name.startsWith('execa') ? [] : ['execa'],

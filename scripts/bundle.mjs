@@ -4,14 +4,15 @@
 //
 // Why a launcher plus chunks rather than one file: each verb's code is imported only when that verb runs
 // (cli/main.ts and cli/run.ts use import()), and esbuild's code splitting turns those imports into separate
-// files. `shim --help` then parses yargs and nothing else; `shim run` adds the planner and protobufjs; execa
-// comes in only when the helper is spawned. The launcher has no extension and may be installed where no
+// files. `shim --help` then parses yargs and nothing else; `shim run` adds the planner and protobufjs; the hot
+// runc verbs (state, start, kill, delete) skip yargs too (cli/fast-path.ts). The launcher has no extension and may be installed where no
 // package.json says "type": "module", so it must parse as CommonJS too: it uses import(), valid in both.
 
 import { build } from 'esbuild';
 import { chmod, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shippedBundleOptions } from './esbuild-options.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
@@ -22,28 +23,16 @@ await rm(lib, { recursive: true, force: true });
 await mkdir(lib, { recursive: true });
 
 const result = await build({
+  ...shippedBundleOptions,
   absWorkingDir: repo,
   entryPoints: { main: 'src/cli/shim.ts' },
   outdir: lib,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
-  bundle: true,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node18',
-  // Identifiers stay readable: --debug prints stacks, and renaming saves little parse time.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  // Dependencies written as CommonJS (protobufjs) call require() for Node built-ins; an ESM chunk has no
-  // require of its own, so each chunk gets one.
-  banner: { js: "import { createRequire as __shimCreateRequire } from 'node:module'; const require = __shimCreateRequire(import.meta.url);" },
   define: { __SHIM_VERSION__: JSON.stringify(pkg.version) },
-  // protobufjs probes for optional modules with an eval'd require; it works without them.
-  logOverride: { 'direct-eval': 'silent' },
 });
 
 const launcher = join(dist, 'shim');
