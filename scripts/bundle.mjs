@@ -1,47 +1,101 @@
 #!/usr/bin/env node
-// Builds the CLI: dist/shim (a few-line launcher) and dist/lib/ (ESM chunks). No node_modules at run time:
-// `make install` copies dist/ alone.
+// Builds the CLI: dist/shim (a two-line launcher), dist/package.json and dist/lib/*.cjs. No node_modules at run
+// time: `make install` copies dist/ alone.
 //
-// Why a launcher plus chunks rather than one file: each verb's code is imported only when that verb runs
-// (cli/main.ts and cli/run.ts use import()), and esbuild's code splitting turns those imports into separate
-// files. `shim --help` then parses yargs and nothing else; `shim run` adds the planner and protobufjs; the hot
-// runc verbs (state, start, kill, delete) skip yargs too (cli/fast-path.ts). The launcher has no extension and may be installed where no
-// package.json says "type": "module", so it must parse as CommonJS too: it uses import(), valid in both.
+// Why CommonJS files, one per verb, rather than ESM chunks (docs/startup.md has the figures):
+//  - Node initialises its ESM loader the first time anything is import()ed, about 10 ms on these machines,
+//    paid by every command; require() of a .cjs file pays nothing of the sort.
+//  - Each verb module in src/cli/ becomes a file of its own (run.cjs, state.cjs, ...), holding everything it
+//    uses, so a command parses its own verb's code and nothing else. main.ts's `import('./run.js')` becomes
+//    `require('./run.cjs')` here (verbModules below); esbuild cannot split CommonJS output into shared chunks,
+//    so code both verbs use (errors, the state store) is in both files: a few KB on disk, never parsed twice.
+//  - yargs and execa are files of their own too (vendor-*.cjs): loaded only by the commands that use them.
+// The launcher must be read as CommonJS wherever it is installed: dist/package.json says so, because the
+// repository's package.json says "type": "module" and an ESM launcher would start the ESM loader after all.
 
 import { build } from 'esbuild';
-import { chmod, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shippedBundleOptions } from './esbuild-options.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
 const lib = join(dist, 'lib');
+const cliDir = join(repo, 'src/cli');
 const pkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8'));
+
+/** The verb modules main.ts loads with import(): every src/cli file that exports a `...Verb` function. */
+const verbModules = [];
+for (const file of await readdir(cliDir)) {
+  if (!file.endsWith('.ts')) continue;
+  if (/export (async )?function \w+Verb\b/.test(await readFile(join(cliDir, file), 'utf8'))) verbModules.push(basename(file, '.ts'));
+}
+/** Third-party packages that get files of their own (big, and only some commands need them). */
+const vendorModules = { yargs: 'vendor-yargs', execa: 'vendor-execa' };
+
+// The vendor entry points re-export the package as it is, built from a stub in build/.
+const stubs = join(repo, 'build', 'bundle-stubs');
+
+/** Turns those imports into require()s of the separate files, from whichever bundle they appear in. */
+const separateFiles = {
+  name: 'separate-files',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+      const name = args.path.slice(2, -3);
+      if (args.importer !== join(cliDir, 'main.ts') || !verbModules.includes(name)) return undefined;
+      return { path: `./${name}.cjs`, external: true };
+    });
+    // protobufjs loads Long.js when it can, which compiles a WebAssembly module as it loads (~2-4 ms per
+    // command). The generated code is made with --force-number (Makefile): 64-bit fields are plain numbers,
+    // and protobufjs falls back to them when require("long") gives nothing, so nothing of Long.js is used.
+    builder.onResolve({ filter: /^long$/ }, () => ({ path: join(stubs, 'no-long.cjs') }));
+    builder.onResolve({ filter: /^(yargs|execa)$/ }, (args) => {
+      if (args.importer.startsWith(stubs)) return undefined;
+      return { path: `./${vendorModules[args.path]}.cjs`, external: true };
+    });
+  },
+};
 
 await rm(lib, { recursive: true, force: true });
 await mkdir(lib, { recursive: true });
 
+await mkdir(stubs, { recursive: true });
+// module.exports is yargs itself, so that main.ts's `(await import('yargs')).default` finds it: esbuild reads
+// a require()d file the way Node does for an ESM importer (default = module.exports).
+await writeFile(join(stubs, 'vendor-yargs.cjs'), "module.exports = require('yargs');\n");
+await writeFile(join(stubs, 'no-long.cjs'), 'module.exports = null;\n');
+await writeFile(join(stubs, 'vendor-execa.mjs'), "export * from 'execa';\n");
+
+const entryPoints = {
+  main: 'src/cli/shim.ts',
+  ...Object.fromEntries(verbModules.map((name) => [name, `src/cli/${name}.ts`])),
+  'vendor-yargs': join(stubs, 'vendor-yargs.cjs'),
+  'vendor-execa': join(stubs, 'vendor-execa.mjs'),
+};
+
 const result = await build({
   ...shippedBundleOptions,
   absWorkingDir: repo,
-  entryPoints: { main: 'src/cli/shim.ts' },
+  entryPoints,
   outdir: lib,
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunk-[hash]',
-  splitting: true,
+  outExtension: { '.js': '.cjs' },
   metafile: true,
   logLevel: 'warning',
+  plugins: [separateFiles],
   define: { __SHIM_VERSION__: JSON.stringify(pkg.version) },
 });
 
+await writeFile(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
 const launcher = join(dist, 'shim');
-await writeFile(launcher, "#!/usr/bin/env node\nimport('./lib/main.mjs');\n");
+await writeFile(launcher, "#!/usr/bin/env node\nrequire('./lib/main.cjs');\n");
 await chmod(launcher, 0o755);
 
 const outputs = Object.entries(result.metafile.outputs);
 let total = 0;
-for (const [file, info] of outputs) total += info.bytes;
-const sizes = await Promise.all(outputs.map(async ([file]) => `${file.replace(`${repo}/`, '')} ${(await stat(join(repo, file))).size}`));
+for (const [, info] of outputs) total += info.bytes;
 console.log(`bundle: dist/shim + ${outputs.length} files in dist/lib (${total} bytes)`);
-if (process.env.SHIM_BUNDLE_VERBOSE) console.log(sizes.join('\n'));
+if (process.env.SHIM_BUNDLE_VERBOSE) {
+  const sizes = await Promise.all(outputs.map(async ([file]) => `${file.replace(`${repo}/`, '')} ${(await stat(join(repo, file))).size}`));
+  console.log(sizes.join('\n'));
+}

@@ -4,16 +4,16 @@
 
 export const shippedBundleOptions = {
   bundle: true,
-  format: 'esm',
+  // CommonJS: require() of a .cjs file does not start Node's ESM loader (~10 ms per command; docs/startup.md).
+  format: 'cjs',
   platform: 'node',
   target: 'node18',
+  // An import() left external (another verb's file, yargs, execa) becomes a require(): no ESM loader either.
+  supported: { 'dynamic-import': false },
   // Identifiers stay readable: --debug prints stacks, and renaming saves little parse time.
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  // Dependencies written as CommonJS (protobufjs) call require() for Node built-ins; an ESM chunk has no
-  // require of its own, so each chunk gets one.
-  banner: { js: "import { createRequire as __shimCreateRequire } from 'node:module'; const require = __shimCreateRequire(import.meta.url);" },
   // protobufjs probes for optional modules with an eval'd require; it works without them.
   logOverride: { 'direct-eval': 'silent' },
 };

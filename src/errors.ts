@@ -38,7 +38,19 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * Marks every RuntimeError, whichever copy of this module made it: dist/ bundles each verb in a file of its own
+ * (scripts/bundle.mjs), so the error a verb throws comes from another copy of this class than the one the
+ * CLI's error line checks it against. `instanceof RuntimeError` looks for the mark, not the class.
+ */
+const RUNTIME_ERROR_MARK = Symbol.for('shim.RuntimeError');
+
 export class RuntimeError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RUNTIME_ERROR_MARK] === true;
+  }
+
+  readonly [RUNTIME_ERROR_MARK] = true;
   readonly code: ErrorCode;
   /** What was being done, lowercase, without the path or the reason ("mount overlay"). */
   readonly operation: string;

@@ -1,46 +1,111 @@
-// A fast path for the hottest runc verbs (state, start, kill, delete): their command lines are flat, and an
-// orchestrator runs them many times a second, so parsing them here spares each call loading yargs and
-// building its whole command tree. It is a shortcut, not a second parser: it takes a command line only when
-// it can read it exactly as yargs would, and returns undefined for anything else (--help, --version, an
-// unknown or repeated option, --opt=value, a missing or extra word), which then goes to yargs unchanged, so
-// help texts and usage errors are yargs' own.
+// A fast path for the hot verbs: the runc verbs an orchestrator calls many times a second (state, start,
+// kill, delete) and the two that start processes (run, exec). Parsing their command lines here spares each
+// call loading yargs and building its whole command tree (30-45 ms on these machines, more than Node's own
+// start-up; docs/startup.md). It is a shortcut, not a second parser: it takes a command line only when it can
+// read it exactly as yargs would, and returns undefined for anything else (--help, --version, an unknown or
+// repeated option, --opt=value, combined short flags like -it, a value that starts with "-", a missing or
+// extra word), which then goes to yargs unchanged, so help texts and usage errors are yargs' own.
+// test/unit/fast-path.test.ts holds both readers to that: each command line it lists must come out the same
+// from yargs and from here, or be declined here.
 
 // A cycle with main.ts, which imports this file; the constants are read only when a command line is matched.
 import { DEFAULT_DATA_ROOT, DEFAULT_ROOT, type GlobalArgs } from './main.js';
 
 /** What a fast-path verb receives: the global options and its own, keyed as yargs keys them (camelCase). */
 export interface FastArgs extends GlobalArgs {
-  [option: string]: string | boolean | undefined;
+  [option: string]: string | string[] | boolean | undefined;
 }
+
+/** Options by spelling ("--detach", "-d") to the key yargs gives them. */
+type Spellings = Readonly<Record<string, string>>;
 
 export interface FastVerb {
   /** Required positionals, in order (their yargs declarations must say `type: 'string'`). */
   positionals: readonly string[];
   /** Optional positionals after those (kill ID [SIGNAL]). */
   optionalPositionals?: readonly string[];
-  /** Boolean options, given as `--name` (camelCase key in args, false when absent). */
-  booleans?: readonly string[];
+  /** Boolean options: the key is true when given, false when not (all of these default to false). */
+  booleans?: Spellings;
+  /** Options that take one value (a string; yargs' `type: 'string'` or, where `numbers` says, a number). */
+  values?: Spellings;
+  /** Options that may be given again and again, one value each (-e, -v): collected in order. */
+  lists?: Spellings;
+  /** Keys whose value must be one of these (yargs' `choices`). */
+  choices?: Readonly<Record<string, readonly string[]>>;
+  /** Keys declared `type: 'number'`: the value must be a plain whole number. */
+  numbers?: readonly string[];
 }
 
 /**
  * The verbs the fast path knows, by name; main() runs the same handler yargs would. Each entry must read its
- * command line exactly as the verb's yargs command does (positionals declared `type: 'string'` there).
+ * command line exactly as the verb's yargs command does (buildParser in main.ts).
  */
 export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
   state: { positionals: ['id'] },
   start: { positionals: ['id'] },
-  kill: { positionals: ['id'], optionalPositionals: ['signal'], booleans: ['all'] },
-  delete: { positionals: ['id'], booleans: ['force'] },
+  kill: { positionals: ['id'], optionalPositionals: ['signal'], booleans: { '--all': 'all', '-a': 'all' } },
+  delete: { positionals: ['id'], booleans: { '--force': 'force', '-f': 'force' } },
+  // `run [options] IMAGE [CMD...]` and `exec [options] ID [CMD...]`: main() matches the part splitArgv puts
+  // before the container's command, so the one positional is the image (or, with --bundle, the id).
+  run: {
+    positionals: ['target'],
+    booleans: { '--rm': 'rm', '--dry-run': 'dryRun', '--keep': 'keep', '--detach': 'detach', '-d': 'detach' },
+    values: {
+      '--name': 'name',
+      '--workdir': 'workdir',
+      '-w': 'workdir',
+      '--hostname': 'hostname',
+      '--format': 'format',
+      '--bundle': 'bundle',
+      '-b': 'bundle',
+      '--entrypoint': 'entrypoint',
+      '--pid-file': 'pidFile',
+      '--console-socket': 'consoleSocket',
+      '--memory': 'memory',
+      '-m': 'memory',
+      '--cpus': 'cpus',
+      '--pids-limit': 'pidsLimit',
+    },
+    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume' },
+    choices: { format: ['text', 'json'] },
+  },
+  exec: {
+    positionals: ['id'],
+    booleans: {
+      '--tty': 'tty',
+      '-t': 'tty',
+      '--interactive': 'interactive',
+      '-i': 'interactive',
+      '--detach': 'detach',
+      '-d': 'detach',
+    },
+    values: {
+      '--cwd': 'cwd',
+      '--workdir': 'workdir',
+      '-w': 'workdir',
+      '--user': 'user',
+      '-u': 'user',
+      '--preserve-fds': 'preserveFds',
+      '--process': 'process',
+      '-p': 'process',
+      '--pid-file': 'pidFile',
+      '--console-socket': 'consoleSocket',
+    },
+    lists: { '--env': 'env', '-e': 'env', '--cap': 'cap', '-c': 'cap' },
+    numbers: ['preserveFds'],
+  },
 };
 
 /** Global options taking a value, as buildParser() declares them (requiresArg: a value must follow). */
-const GLOBAL_VALUES: Readonly<Record<string, 'root' | 'dataRoot'>> = { '--root': 'root', '--data-root': 'dataRoot' };
+const GLOBAL_VALUES: Spellings = { '--root': 'root', '--data-root': 'dataRoot', '--log': 'log', '--log-format': 'logFormat' };
+const GLOBAL_BOOLEANS: Spellings = { '--debug': 'debug', '--systemd-cgroup': 'systemdCgroup' };
+const GLOBAL_CHOICES: Readonly<Record<string, readonly string[]>> = { logFormat: ['text', 'json'] };
 
 export function matchFastPath(
   argv: readonly string[],
   verbs: Readonly<Record<string, FastVerb>>,
 ): { name: string; verb: FastVerb; args: FastArgs } | undefined {
-  const args: FastArgs = { root: DEFAULT_ROOT, dataRoot: DEFAULT_DATA_ROOT, debug: false };
+  const args: FastArgs = { root: DEFAULT_ROOT, dataRoot: DEFAULT_DATA_ROOT, debug: false, logFormat: 'text', systemdCgroup: false };
   const seen = new Set<string>();
   const words: string[] = [];
   let verb: FastVerb | undefined;
@@ -48,29 +113,33 @@ export function matchFastPath(
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg.startsWith('-')) {
-      // Repeats become arrays in yargs; leave them (and everything unusual) to it.
-      if (seen.has(arg)) return undefined;
-      seen.add(arg);
-      const valueKey = GLOBAL_VALUES[arg];
-      if (valueKey) {
-        const value = argv[index + 1];
-        if (value === undefined || value === '' || value.startsWith('-')) return undefined;
-        args[valueKey] = value;
-        index++;
-      } else if (arg === '--debug') {
-        args.debug = true;
-      } else {
-        const name = verb && arg.startsWith('--') ? camelCase(arg.slice(2)) : undefined;
-        if (!name || !verb?.booleans?.includes(name)) return undefined;
-        args[name] = true;
+      const listKey = verb?.lists?.[arg];
+      const valueKey = GLOBAL_VALUES[arg] ?? verb?.values?.[arg] ?? listKey;
+      const booleanKey = GLOBAL_BOOLEANS[arg] ?? verb?.booleans?.[arg];
+      // Repeats of a one-value option become arrays in yargs; leave them (and everything unusual) to it. A
+      // key given under two spellings (-d and --detach) is a repeat too.
+      const key = valueKey ?? booleanKey;
+      if (key === undefined || (listKey === undefined && seen.has(key))) return undefined;
+      seen.add(key);
+      if (booleanKey !== undefined) {
+        args[booleanKey] = true;
+        continue;
       }
+      const value = argv[index + 1];
+      if (value === undefined || value === '' || value.startsWith('-')) return undefined;
+      const allowed = GLOBAL_CHOICES[key] ?? verb?.choices?.[key];
+      if (allowed && !allowed.includes(value)) return undefined;
+      if (verb?.numbers?.includes(key) && !/^\d+$/.test(value)) return undefined;
+      if (listKey !== undefined) (args[listKey] as string[] | undefined) ? (args[listKey] as string[]).push(value) : (args[listKey] = [value]);
+      else args[key] = value;
+      index++;
       continue;
     }
     if (verb === undefined) {
       if (!Object.hasOwn(verbs, arg)) return undefined;
       verb = verbs[arg]!;
       verbName = arg;
-      for (const name of verb.booleans ?? []) args[name] = false;
+      for (const key of Object.values(verb.booleans ?? {})) args[key] = false;
       continue;
     }
     words.push(arg);
@@ -82,8 +151,4 @@ export function matchFastPath(
     args[name] = words[index];
   });
   return { name: verbName, verb, args };
-}
-
-function camelCase(option: string): string {
-  return option.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }

@@ -3,8 +3,9 @@
 //
 // What loads when (start-up is most of a short verb's time; figures in docs/startup.md):
 //  - this file, fast-path.ts, split-argv.ts, report-error.ts and errors.ts: always (small, no dependencies);
-//  - yargs: only when the fast path below does not take the command line (`run`, --help, anything unusual);
-//  - each verb's module: only when that verb runs, through import() (esbuild makes it a chunk of its own);
+//  - yargs: only when the fast path (fast-path.ts) does not take the command line (--help, the other verbs,
+//    anything unusual);
+//  - each verb's module: only when that verb runs, through import() (dist/lib/<verb>.cjs, a file of its own);
 //  - protobufjs and the planner: with the verbs that hand a spec to the helper.
 //
 // Adding a verb (the pattern the lead merges the lifecycle, exec and images verbs into):
@@ -13,10 +14,13 @@
 //  2. An entry in main()'s handler table, `<verb>: handle(async (raw, context) =>
 //     (await import('./<verb>.js')).<verb>Verb(...))`, and a `.command(...)` in buildParser() that calls it.
 //     Declare positionals `type: 'string'` (yargs would turn an id like 123 into a number).
-//  3. For a hot runc-style verb with a flat command line (state ID, start ID, kill ID [SIGNAL],
-//     delete [--force] ID), also an entry in FAST_VERBS (fast-path.ts); main() then calls the same handler; the
-//     fast path takes only command lines it parses exactly as yargs would and hands anything else
+//  3. For a hot verb (an orchestrator's state/start/kill/delete, run, exec), also an entry in FAST_VERBS
+//     (fast-path.ts) listing its options as buildParser() declares them, and its command lines in
+//     test/unit/fast-path.test.ts, which checks that both readers agree; main() then calls the same handler.
+//     The fast path takes only command lines it reads exactly as yargs would and hands anything else
 //     (--help, unknown flags, missing ids) to yargs, so help texts and errors stay yargs' own.
+//  4. The verb's module becomes dist/lib/<verb>.cjs by itself (scripts/bundle.mjs finds every src/cli file
+//     exporting a ...Verb function).
 
 import { appendFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
@@ -186,14 +190,10 @@ export async function main(cli: CliEnvironment): Promise<number> {
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
     };
-    // The hot runc verbs skip yargs when their command line is plain; both ways end in the same handler.
-    const fast = matchFastPath(cli.argv, FAST_VERBS);
-    if (fast) {
-      await handlers[fast.name as keyof VerbHandlers](fast.args);
-      return exitCode;
-    }
-    const parser = await buildParser(head, cli.columns, handlers);
-    await parser.parseAsync();
+    // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
+    const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
+    // --help and --version: yargs has printed what was asked, and there is nothing to run.
+    if (parsed) await handlers[parsed.name as keyof VerbHandlers](parsed.args);
     return exitCode;
   } catch (error) {
     const line = formatErrorLine(verb, error);
@@ -230,6 +230,21 @@ interface VerbHandlers {
   update(args: Record<string, unknown>): Promise<void>;
   stats(args: Record<string, unknown>): Promise<void>;
   events(args: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * Reads a command line the full way: which verb, and its arguments as yargs gives them (camelCase keys,
+ * defaults filled in). Undefined when there is nothing to run (--help, --version). Usage errors throw.
+ */
+export async function parseWithYargs(head: string[], columns?: number): Promise<{ name: string; args: Record<string, unknown> } | undefined> {
+  let parsed: { name: string; args: Record<string, unknown> } | undefined;
+  const capture = new Proxy({} as VerbHandlers, {
+    get: (_, name) => async (args: Record<string, unknown>) => {
+      parsed = { name: String(name), args };
+    },
+  });
+  await (await buildParser(head, columns, capture)).parseAsync();
+  return parsed;
 }
 
 const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe: 'container id', demandOption: true });
@@ -438,7 +453,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     .locale('en');
 }
 
-function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
+export function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),
@@ -471,7 +486,7 @@ function locateHelperOrEmpty(cli: CliEnvironment): string {
   }
 }
 
-function toRunArgs(args: Record<string, unknown>): RunArgs {
+export function toRunArgs(args: Record<string, unknown>): RunArgs {
   return {
     ...toGlobalArgs(args),
     target: args.target as string | undefined,
@@ -514,7 +529,7 @@ function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs
   };
 }
 
-function toExecArgs(args: Record<string, unknown>): ExecArgs {
+export function toExecArgs(args: Record<string, unknown>): ExecArgs {
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),

@@ -2,8 +2,6 @@
 // the library to plan it, then prints the plan (--dry-run) or runs it with signals forwarded.
 
 import { RuntimeError } from '../errors.js';
-import { createPrepared } from '../container/create-container.js';
-import { startContainer } from '../container/lifecycle.js';
 import { prepareRun, runPrepared, type RunRequest, type RuntimeContext, type SignalSource } from '../container/run-container.js';
 import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
 import type { OciResources } from '../plan/oci-config.js';
@@ -24,6 +22,9 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
     return 0;
   }
   if (args.detach) {
+    // Only -d needs these (and create-container brings execa): a foreground run does not load them.
+    const { createPrepared } = await import('../container/create-container.js');
+    const { startContainer } = await import('../container/lifecycle.js');
     const consoleSocket = args.consoleSocket && (args.consoleSocket.startsWith('/') ? args.consoleSocket : `${cli.cwd}/${args.consoleSocket}`);
     if (request.kind === 'bundle') {
       // runc run -d: create, then start, and return; the init is the caller's subreaper's child.

@@ -1,18 +1,55 @@
 // The process entry: gathers what main() needs from the real process and sets the exit status. The only file
-// that reads process.argv/env or sets process.exitCode.
+// that reads process.argv/env or sets process.exitCode. No top-level await: dist/ is CommonJS.
 
+import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { main } from './main.js';
 import { FORWARDED_SIGNALS } from './signals.js';
 
-const exitCode = await main({
+/**
+ * Writes straight to the descriptor. process.stdout and process.stderr are streams whose first use loads
+ * Node's whole stream machinery (~3 ms, more than a `shim state` does otherwise); for a short command's few
+ * lines a write(2) is all it takes, as it is for process.stdout on Linux anyway (files and pipes are written
+ * synchronously). A descriptor someone made non-blocking can say EAGAIN: the stream, which waits, takes over.
+ */
+function writeOut(fd: 1 | 2, text: string): void {
+  const stream = () => (fd === 1 ? process.stdout : process.stderr);
+  if (readerGone[fd]) return;
+  if (streamInUse[fd]) {
+    stream().write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // `shim list | head -1`: the reader is gone; the rest of the output has nowhere to go (as with SIGPIPE).
+    if (code === 'EPIPE') {
+      readerGone[fd] = true;
+      return;
+    }
+    if (code !== 'EAGAIN') throw error;
+    streamInUse[fd] = true;
+    stream().write(bytes.subarray(offset));
+  }
+}
+const streamInUse: Record<1 | 2, boolean> = { 1: false, 2: false };
+const readerGone: Record<1 | 2, boolean> = { 1: false, 2: false };
+
+void main({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
   cliPath: process.argv[1],
-  columns: process.stdout.columns,
-  stderrIsTTY: process.stderr.isTTY,
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
+  // Only --help asks (a getter: reading process.stdout would load the streams for every command).
+  get columns() {
+    return process.stdout.columns;
+  },
+  stderrIsTTY: isatty(2),
+  stdout: (text) => writeOut(1, text),
+  stderr: (text) => writeOut(2, text),
   onSignal(listener, signals = FORWARDED_SIGNALS) {
     const handlers = signals.map((signal) => {
       const handler = () => listener(signal);
@@ -23,6 +60,7 @@ const exitCode = await main({
       for (const [signal, handler] of handlers) process.off(signal, handler);
     };
   },
+}).then((exitCode) => {
+  // exitCode rather than exit(): pending stdout writes (a long --dry-run piped somewhere) still get flushed.
+  process.exitCode = exitCode;
 });
-// exitCode rather than exit(): pending stdout writes (a long --dry-run piped somewhere) still get flushed.
-process.exitCode = exitCode;
