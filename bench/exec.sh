@@ -11,6 +11,8 @@
 # `node -e 0` is measured too: the CLI's share that no change to exec itself can remove.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The clean environment bench/run.sh measures in (see there): no NODE_*, UV_* or SHIM_HELPER for anything timed.
+for name in $(compgen -e | grep -E '^(NODE_|UV_|SHIM_HELPER$)' || true); do unset "$name"; done
 
 RUNS=${RUNS:-50}
 WARMUP=${WARMUP:-5}

@@ -5,18 +5,34 @@
 # doing at that moment; bench/report.mjs compares medians within a call only. Everything lives in one temp
 # dir; every container is deleted, every cgroup (named shim-bench-<pid>...) removed, nothing left mounted.
 #
-#   BENCH_RUNS=20      timed runs per command (the 50-container groups: 3)
+# Every measured command runs in a clean, stated environment: no NODE_* or UV_* variables (Node reads them at
+# every start; a sandbox's NODE_EXTRA_CA_CERTS alone makes each start parse a CA bundle, ~80 ms, which no fresh
+# Debian does and shim never needs) and no SHIM_HELPER. What was removed is written into the report, and when the
+# invoking environment had NODE_* set, `node -e 0` is also timed with them, beside the clean one.
+#
+#   BENCH_RUNS=20      timed runs per command (the 50-container groups: BENCH_MANY_RUNS, 3)
+#   BENCH_WARMUP=3     warm-up runs per command
 #   BENCH_SCALE=1      also: create time with 0, 100 and 500 containers already running (long)
 #   BENCH_OUT=FILE     where the report goes (bench/RESULTS.md)
 #   BENCH_KEEP=DIR     also copy the raw hyperfine exports there
+# A quick check that it all works (not for conclusions): BENCH_RUNS=3 BENCH_WARMUP=1 BENCH_MANY_RUNS=1 make bench
 set -euo pipefail
+
+# --- the environment every measured command inherits (hyperfine passes its own on) -------------------------
+INVOKING_NODE_ENV=()
+REMOVED_ENV=()
+while IFS= read -r name; do
+	case $name in NODE_*) INVOKING_NODE_ENV+=("$name=${!name}") ;; esac
+	REMOVED_ENV+=("$name")
+	unset "$name"
+done < <(compgen -e | grep -E '^(NODE_|UV_|SHIM_HELPER$|SHIM_CGROUP_PARENT$)' || true)
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHIM=$REPO/dist/shim
 HELPER=$REPO/dist/shim-helper
 RUNS=${BENCH_RUNS:-20}
-WARMUP=3
-MANY_RUNS=3
+WARMUP=${BENCH_WARMUP:-3}
+MANY_RUNS=${BENCH_MANY_RUNS:-3}
 OUT=${BENCH_OUT:-$REPO/bench/RESULTS.md}
 
 [ "$(id -u)" = 0 ] || { echo "bench: containers need root" >&2; exit 2; }
@@ -155,6 +171,20 @@ bench_group run "$RUNS" \
 	"shim run --bundle" "$SHIM --root $T/shim-root --data-root $T/data run --bundle $B $TAG-s" \
 	"shim run --rm busybox true" "$SHIM --root $T/shim-root --data-root $T/data run --rm busybox true"
 
+# --- 1b. Node's own start-up, with the invoking environment's NODE_* beside without ----------------------
+# Only when the invoking environment had any: it shows what the figures taken with them (before this was clean)
+# were inflated by. Both go through `env`, so the only difference is the variables. Never used for a verdict.
+if [ ${#INVOKING_NODE_ENV[@]} -gt 0 ]; then
+	quoted='' names='' escaped_quote="'\''"
+	for assignment in "${INVOKING_NODE_ENV[@]}"; do
+		quoted="$quoted '${assignment//\'/$escaped_quote}'"
+		names="$names ${assignment%%=*}"
+	done
+	bench_group node-env "$RUNS" \
+		"node -e 0 (clean)" "env node -e 0" \
+		"node -e 0 with the invoking${names}" "env$quoted node -e 0"
+fi
+
 # --- 2. the lifecycle verbs, each alone, beside runc's (those `shim --help` lists) ------------------------
 # Each timed command runs against a container its --prepare (untimed) put in the right state; runc's too.
 S="$SHIM --root $T/shim-root --data-root $T/data"
@@ -215,6 +245,38 @@ else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
 fi
 
+# --- 3b. where the time goes: the stage timings `--debug` prints, a few runs, interleaved with node -e 0 -------
+# Each round runs `node -e 0`, `shim --debug run --rm busybox true` and (with a detached container to enter)
+# `shim --debug exec ID true`, one after another, so the three share the machine's noise. Each one's --debug
+# lines and its wall time (bash's clock around it) go to breakdown/KIND-N.txt; bench/report.mjs takes the
+# medians of what it recognises there and skips what it does not.
+BREAKDOWN_RUNS=${BENCH_BREAKDOWN_RUNS:-$(( RUNS < 10 ? RUNS : 10 ))}
+mkdir -p "$RES/breakdown"
+usec() { local t=${1//[.,]/}; echo $((10#$t)); }
+timed() { # KIND N COMMAND...: runs it, its stderr and "bench: wall_ms X" (or "bench: exit N") into the file
+	local file=$RES/breakdown/$1-$2.txt start end status=0
+	shift 2
+	start=$EPOCHREALTIME
+	"$@" >/dev/null 2>"$file" || status=$?
+	end=$EPOCHREALTIME
+	echo "bench: wall_ms $(( $(usec "$end") - $(usec "$start") ))e-3" >>"$file"
+	[ "$status" = 0 ] || echo "bench: exit $status" >>"$file"
+}
+echo "bench: breakdown ($BREAKDOWN_RUNS rounds)" >&2
+exec_id=''
+if has_verb exec && "$SHIM" run --help 2>/dev/null | grep -qE -- '--detach|-d,'; then
+	exec_id=$TAG-dbg
+	shim run -d --name "$exec_id" busybox sleep 1000 >/dev/null || { note "breakdown: the container for exec did not start"; exec_id=''; }
+else
+	note "breakdown: exec not measured, this build has no exec verb or no run -d"
+fi
+for round in $(seq "$BREAKDOWN_RUNS"); do
+	timed node "$round" node -e 0
+	timed run "$round" shim --debug run --rm busybox true
+	[ -z "$exec_id" ] || timed exec "$round" shim --debug exec "$exec_id" true
+done
+[ -z "$exec_id" ] || shim delete --force "$exec_id" >/dev/null || note "breakdown: could not delete $exec_id (cleanup retries)"
+
 # --- 4. fifty containers, one at a time and four at a time ------------------------------------------------
 many() { # TOOL PARALLEL: the command line that runs 50 containers of /bin/true
 	local xa="seq 50 | xargs -P $2 -I{}"
@@ -226,7 +288,7 @@ many() { # TOOL PARALLEL: the command line that runs 50 containers of /bin/true
 	esac
 }
 for parallel in 1 4; do
-	WARMUP=1 bench_group "many-p$parallel" "$MANY_RUNS" \
+	WARMUP=$((WARMUP < 1 ? WARMUP : 1)) bench_group "many-p$parallel" "$MANY_RUNS" \
 		"50 x bwrap" "$(many bwrap $parallel)" \
 		"50 x runc run" "$(many runc $parallel)" \
 		"50 x crun run" "$(many crun $parallel)" \
@@ -326,6 +388,11 @@ fi
 	echo "bwrap=$(bwrap --version)"
 	echo "hyperfine=$(hyperfine --version)"
 	echo "runs=$RUNS"
+	echo "warmup=$WARMUP"
+	echo "breakdown_runs=$BREAKDOWN_RUNS"
+	echo "env_removed=${REMOVED_ENV[*]}"
+	for assignment in "${INVOKING_NODE_ENV[@]}"; do echo "env_invoking=$assignment"; done
+	echo "env_node=$(compgen -e | grep -E '^(NODE_|UV_)' | tr '\n' ' ')"
 	echo "verbs=$(echo $VERBS)"
 } >"$RES/machine.txt"
 node "$REPO/bench/report.mjs" "$RES" >"$OUT"
