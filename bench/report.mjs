@@ -377,13 +377,6 @@ line('| --- | ---: | ---: | --- | ---: |');
 for (const { what, value, limit, cpuValue, difference } of targets) {
   line(`| ${what} | ${times(value)} | ${difference} | ${value === undefined ? 'not measured' : value <= limit ? '**met**' : 'missed'} | ${cpuValue === undefined ? '' : times(cpuValue)} |`);
 }
-const floorCpu = ratio(cpu('startup', 'fast-path floor (dispatch + errors + read one state.json)'), cpu('startup', 'node -e 0'));
-const versionCpu = ratio(cpu('startup', 'shim --version (yargs, whole tree)'), cpu('startup', 'node -e 0'));
-if (floorCpu !== undefined) {
-  line();
-  line(`Until \`state\` lands: the fast path's floor (dispatch, errors, reading one state.json, no yargs) came to ${times(ratio(median('startup', 'fast-path floor (dispatch + errors + read one state.json)'), median('startup', 'node -e 0')))} \`node -e 0\``);
-  line(`by medians and ${times(floorCpu)} by CPU in section 7; through yargs (\`shim --version\`) ${times(ratio(median('startup', 'shim --version (yargs, whole tree)'), median('startup', 'node -e 0')))} and ${times(versionCpu)}.`);
-}
 line();
 line(`For scale: in the run call, runc run was ${times(ratio(runc, node0))} node -e 0, bwrap ${times(ratio(bwrap, node0))}, the unshare+chroot floor ${times(ratio(floor, node0))},`);
 line(`shim run --bundle ${times(ratio(shimBundle, node0))} and ${times(ratio(shimBundle, runc))} runc run.`);

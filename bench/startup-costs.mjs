@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // node bench/startup-costs.mjs OUT_DIR
 //
-// What each dependency adds to a Node start-up, the way dist/ ships it: one small ESM bundle per dependency
+// What each dependency adds to a Node start-up, the way dist/ ships it: one small CommonJS bundle per dependency
 // (built with the same esbuild options as dist/: scripts/esbuild-options.mjs), each run by `node FILE`. Prints "name<TAB>file"
 // lines; bench/run.sh times them in one hyperfine call beside `node -e 0` and an empty module.
 
@@ -22,26 +22,23 @@ await mkdir(join(out, 'src'), { recursive: true });
 // Each entry keeps what it imports alive (globalThis), so nothing is tree-shaken away.
 const entries = {
   'empty module': '',
-  'node:child_process': "import { spawn } from 'node:child_process'; globalThis.keep = spawn;",
+  'node:child_process (every verb that spawns)': "import { spawn } from 'node:child_process'; globalThis.keep = spawn;",
+  'node:fs/promises': "import { readFile } from 'node:fs/promises'; globalThis.keep = readFile;",
+  'node:crypto': "import { randomBytes } from 'node:crypto'; globalThis.keep = randomBytes;",
   'yargs (import)': "import yargs from 'yargs'; globalThis.keep = yargs;",
   'yargs (import + one command parsed)':
-    "import yargs from 'yargs'; await yargs(['state', 'x']).command('state <id>', 'x', (y) => y.positional('id', { type: 'string' })).strict().exitProcess(false).parseAsync();",
+    "import yargs from 'yargs'; void yargs(['state', 'x']).command('state <id>', 'x', (y) => y.positional('id', { type: 'string' })).strict().exitProcess(false).parseAsync();",
   'execa (import)': "import { execa } from 'execa'; globalThis.keep = execa;",
   'protobufjs/minimal': "import protobuf from 'protobufjs/minimal.js'; globalThis.keep = protobuf;",
   'spec encoder (protobufjs + generated code)': `import * as spec from '${repo}/src/spec/encode-spec.ts'; globalThis.keep = spec;`,
   'run path (planner, spec, helper runner, state, cgroups)': `import * as run from '${repo}/src/container/run-container.ts'; globalThis.keep = run;`,
-  'fast-path floor (dispatch + errors + read one state.json)': `
-    import { matchFastPath } from '${repo}/src/cli/fast-path.ts';
-    import { formatErrorLine } from '${repo}/src/cli/report-error.ts';
-    import { readFile } from 'node:fs/promises';
-    globalThis.keep = [matchFastPath, formatErrorLine];
-    process.stdout.write(JSON.stringify(JSON.parse(await readFile(process.env.BENCH_STATE_FILE, 'utf8'))) + '\\n');`,
+  'exec path (planExec, spec, helper runner, state)': `import * as exec from '${repo}/src/container/exec-container.ts'; globalThis.keep = exec;`,
 };
 
 for (const [name, source] of Object.entries(entries)) {
   const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
   const entry = join(out, 'src', `${slug}.mjs`);
-  const file = join(out, `${slug}.mjs`);
+  const file = join(out, `${slug}.cjs`);
   await writeFile(entry, source);
   await build({
     ...shippedBundleOptions,
@@ -50,9 +47,10 @@ for (const [name, source] of Object.entries(entries)) {
     outfile: file,
     logLevel: 'error',
     nodePaths: [join(repo, 'node_modules')],
-    // The run path imports execa lazily for the one-off image build; dist/ keeps it in a chunk of its own
-    // that a run never loads, so it is left out here too (only its own entry measures it).
-    external: name.startsWith('execa') ? [] : ['execa'],
+    // The run path imports execa lazily for the one-off image build; dist/ keeps it in a file of its own
+    // that a run never loads, so it is left out here too (only its own entry measures it). Long.js is left
+    // out of dist/ (scripts/bundle.mjs) and here.
+    external: name.startsWith('execa') ? ['long'] : ['execa', 'long'],
   });
   console.log(`${name}\t${file}`);
 }
