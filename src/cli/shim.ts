@@ -2,7 +2,6 @@
 // that reads process.argv/env or sets process.exitCode. No top-level await: dist/ is CommonJS.
 
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import { main } from './main.js';
 import { FORWARDED_SIGNALS } from './signals.js';
 
@@ -43,11 +42,14 @@ void main({
   env: process.env,
   cwd: process.cwd(),
   cliPath: process.argv[1],
-  // Only --help asks (a getter: reading process.stdout would load the streams for every command).
+  // Getters: only --help and image import ask, and reading process.stdout or process.stderr (or loading
+  // node:tty) brings in Node's streams, for every command.
   get columns() {
     return process.stdout.columns;
   },
-  stderrIsTTY: isatty(2),
+  get stderrIsTTY() {
+    return process.stderr.isTTY;
+  },
   stdout: (text) => writeOut(1, text),
   stderr: (text) => writeOut(2, text),
   onSignal(listener, signals = FORWARDED_SIGNALS) {

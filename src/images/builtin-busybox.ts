@@ -12,9 +12,7 @@ import { ImageStore, digestFile, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER, MEDIA_TYPE
 import { storeImage } from './import-archive.js';
 import { tarHeader, tarPadding, TAR_END, type TarWriteEntry } from './tar.js';
 
-export const BUILTIN_BUSYBOX = 'busybox:latest';
-export const DEFAULT_HOST_BUSYBOX = '/bin/busybox';
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+import { BUILTIN_BUSYBOX, DEFAULT_PATH } from './images.js';
 
 export async function createBusyboxImage(dataRoot: string, hostBusybox: string, options: { helperPath: string; log: Logger }): Promise<void> {
   const store = new ImageStore(dataRoot);

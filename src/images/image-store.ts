@@ -8,11 +8,11 @@
 //
 // Every file is written under tmp/ and renamed into place, so a reader never sees half a blob or half a layer.
 
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { randomHex } from '../host/random-hex.js';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -102,7 +102,7 @@ export class ImageStore {
   /** A fresh path under tmp/ (same filesystem as the blobs and layers, so rename works). */
   async tempPath(prefix: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    return join(this.tmpDir, `${prefix}-${randomBytes(8).toString('hex')}`);
+    return join(this.tmpDir, `${prefix}-${randomHex(8)}`);
   }
 
   /**
@@ -136,6 +136,7 @@ export class ImageStore {
 
   /** Stores bytes as a blob; returns its digest. */
   async putBlob(data: Buffer | string): Promise<string> {
+    const { createHash } = await import('node:crypto');
     const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
     const path = this.blobPath(digest);
     await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
@@ -272,6 +273,8 @@ export class ImageStore {
 
 /** sha256 of a file, streamed. */
 export async function digestFile(path: string): Promise<string> {
+  // Loaded here, not at the top: `run` reads the store on every start and never hashes (random-hex.ts says why).
+  const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest('hex')}`;

@@ -6,10 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX, DEFAULT_PATH, createBusyboxImage } from './builtin-busybox.js';
 import { ImageStore, normalizeReference, type StoredImage } from './image-store.js';
 
-export { BUILTIN_BUSYBOX, DEFAULT_HOST_BUSYBOX } from './builtin-busybox.js';
+/** The built-in image's name, made from the host's static busybox on first use (builtin-busybox.ts). */
+export const BUILTIN_BUSYBOX = 'busybox:latest';
+export const DEFAULT_HOST_BUSYBOX = '/bin/busybox';
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ImageInfo {
   /** As given on the command line. */
@@ -128,6 +130,9 @@ export interface EnsureImageOptions {
 /** Makes a pending built-in image real and returns it as stored; any other image is returned as it is. */
 export async function ensureImage(image: ImageInfo, dataRoot: string, options: EnsureImageOptions): Promise<ImageInfo> {
   if (!image.pending) return image;
+  // Here and not at the top: making an image brings the tar writer, the importer, zlib and node:crypto, and
+  // every other run would load them for nothing.
+  const { createBusyboxImage } = await import('./builtin-busybox.js');
   await createBusyboxImage(dataRoot, options.hostBusybox ?? DEFAULT_HOST_BUSYBOX, options);
   return fromStored(image.reference, await new ImageStore(dataRoot).get(BUILTIN_BUSYBOX));
 }

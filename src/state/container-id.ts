@@ -1,7 +1,7 @@
 // Container ids name directories (state, layers, cgroups), so they are checked before any is made.
 
-import { randomBytes } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
+import { randomHex } from '../host/random-hex.js';
 
 export const MAX_CONTAINER_ID_LENGTH = 128;
 const CONTAINER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -22,5 +22,5 @@ export function validateContainerId(id: string): string {
 
 /** A docker-style id: 64 hex digits. */
 export function generateContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }

@@ -3,10 +3,10 @@
 // it. Anonymous volumes are named by 64 random hex digits. Which containers use a volume is read from the
 // containers' state (ContainerState.volumes), so there is no second record to drift out of step.
 
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { randomHex } from '../host/random-hex.js';
 import { StateStore } from '../state/state-store.js';
 import { VOLUME_NAME } from './parse-volume.js';
 
@@ -37,7 +37,7 @@ export class VolumeStore {
     const info: VolumeInfo = { name, driver: 'local', mountpoint: this.dataDir(name), created: new Date().toISOString(), anonymous };
     // Built beside its place and renamed there: two containers creating one volume at once end with one.
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const building = join(this.dir, `.${name}-${randomBytes(6).toString('hex')}`);
+    const building = join(this.dir, `.${name}-${randomHex(6)}`);
     try {
       await mkdir(join(building, '_data'), { recursive: true });
       await writeFile(join(building, 'volume.json'), `${JSON.stringify(info, null, 2)}\n`);
@@ -51,7 +51,7 @@ export class VolumeStore {
   }
 
   async createAnonymous(): Promise<VolumeInfo> {
-    return (await this.ensure(randomBytes(32).toString('hex'), true)).info;
+    return (await this.ensure(randomHex(32), true)).info;
   }
 
   async find(name: string): Promise<VolumeInfo | undefined> {
