@@ -112,6 +112,8 @@ bench: deps build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin
+	@# A new lib/ replaces the old one whole: no file (or code cache) of the old build stays beside the new.
+	rm -rf $(DESTDIR)$(PREFIX)/lib/shim/lib
 	cp -a $(DIST)/. $(DESTDIR)$(PREFIX)/lib/shim/
 	ln -sf ../lib/shim/shim $(DESTDIR)$(PREFIX)/bin/shim
 

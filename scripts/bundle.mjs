@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the CLI: dist/shim (a two-line launcher), dist/package.json and dist/lib/*.cjs. No node_modules at run
+// Builds the CLI: dist/shim (the launcher: src/cli/launcher.ts), dist/package.json and dist/lib/*.cjs. No node_modules at run
 // time: `make install` copies dist/ alone.
 //
 // Why CommonJS files, one per verb, rather than ESM chunks (docs/startup.md has the figures):
@@ -87,8 +87,17 @@ const result = await build({
 });
 
 await writeFile(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
+// The launcher: loads lib/main.cjs with V8's code cache (src/cli/launcher.ts says how and why).
 const launcher = join(dist, 'shim');
-await writeFile(launcher, "#!/usr/bin/env node\nrequire('./lib/main.cjs');\n");
+await build({
+  ...shippedBundleOptions,
+  absWorkingDir: repo,
+  entryPoints: ['src/cli/launcher.ts'],
+  outfile: launcher,
+  external: ['./lib/main.cjs'],
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
 await chmod(launcher, 0o755);
 
 const outputs = Object.entries(result.metafile.outputs);
