@@ -9,7 +9,8 @@ import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
-import { readHostFacts } from '../host/read-host-facts.js';
+import { readHostFactsSync } from '../host/read-host-facts.js';
+import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { planExec, type ExecPlan, type ExecRequest } from '../plan/plan-exec.js';
 import { encodeExecSpec } from '../spec/encode-spec.js';
 import { isSameProcess } from '../state/process-start-time.js';
@@ -25,11 +26,19 @@ export interface ExecContext {
   cwd: string;
 }
 
+// prepareExec starts the attach warm-up and execPrepared stops it; the plan itself stays the pure planner's
+// data, so the handle travels beside it.
+const attachWarmups = new WeakMap<ExecPlan, AttachWarmup>();
+
 /** Reads what planExec needs and plans. Changes nothing. */
 export async function prepareExec(request: ExecRequest, context: ExecContext): Promise<ExecPlan> {
   const started = performance.now();
   const store = new StateStore(context.root);
+  let attachWarmup: AttachWarmup | undefined;
   try {
+    const host = readHostFactsSync();
+    // First thing: the grace period it waits out runs while we read the state and plan.
+    attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     const state = await store.readState(request.containerId);
     // The state may be stale (a container killed from outside, or a foreground `run` that died): a pid that
     // is no longer the init's, or the same number given to another process, must not be entered.
@@ -45,11 +54,13 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
       throw new RuntimeError('invalid-state', 'cannot exec in a paused container', { hint: `shim resume ${state.id}` });
     }
     const config = await store.readConfig(state.id);
-    const plan = planExec(state, config, request, await readHostFacts());
+    const plan = planExec(state, config, request, host);
     for (const warning of plan.warnings) context.log.warn(`config.json: ${warning}`);
     context.log.debug(`exec: planned in ${elapsedMs(started)}`);
+    attachWarmups.set(plan, attachWarmup);
     return plan;
   } catch (error) {
+    attachWarmup?.stop();
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan exec');
     throw runtimeError.code === 'usage' ? runtimeError : runtimeError.forContainer(request.containerId);
   }
@@ -79,6 +90,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   const resizer = new SignalForwarder(plan.detach || !plan.process.terminal ? undefined : options.resizes, log);
   const pidFile = options.pidFile === undefined ? undefined : resolve(context.cwd, options.pidFile);
   const started = performance.now();
+  const attachWarmup = attachWarmups.get(plan);
   try {
     const outcome = await runHelper({
       helperPath: context.helperPath,
@@ -89,6 +101,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
       // The monitor runs in a session of its own, so the terminal's SIGWINCH reaches only us.
       onSpawn: (helperPid) => resizer.attach(helperPid),
       onStatus: async (status) => {
+        if (status.kind !== 'stage') attachWarmup?.stop();
         if (status.kind === 'ready') {
           // Before the process runs anything of its own: an orchestrator reading the file after we return
           // (or after a later failure) finds the pid already there.
@@ -119,6 +132,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'exec')).forContainer(plan.containerId);
   } finally {
+    attachWarmup?.stop();
     forwarder.close();
     resizer.close();
   }

@@ -9,7 +9,8 @@ import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../erro
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
 import { runHelper } from '../helper/run-helper.js';
-import { readHostFacts } from '../host/read-host-facts.js';
+import { readHostFactsSync } from '../host/read-host-facts.js';
+import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
 import { randomBytes } from 'node:crypto';
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
@@ -93,6 +94,8 @@ export interface PreparedRun {
   /** data-root/containers/<id> for overlay runs. */
   containerDir?: string | undefined;
   autoRemove: boolean;
+  /** Started by prepareRun, stopped once the helper has placed the container's process (attach-warmup.ts). */
+  attachWarmup?: AttachWarmup | undefined;
 }
 
 /** Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here. */
@@ -101,10 +104,15 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   // Name the container in every error from here on, once its id is known.
   const knownId = request.kind === 'bundle' ? request.id : request.name;
   let prepared: PreparedRun;
+  let attachWarmup: AttachWarmup | undefined;
   try {
-    const host = await readHostFacts();
+    const host = readHostFactsSync();
+    // First thing: the grace period it waits out runs while we plan and acquire.
+    attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     prepared = request.kind === 'image' ? await prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+    prepared.attachWarmup = attachWarmup;
   } catch (error) {
+    attachWarmup?.stop();
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan container');
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
@@ -274,7 +282,7 @@ export async function acquireContainer(
   if (prepared.image?.pending && prepared.request && prepared.host) {
     const image = await ensureImage(prepared.image, context.dataRoot, { hostBusybox: context.hostBusybox, helperPath: context.helperPath, log });
     const anonymousNames = prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name);
-    prepared = await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames });
+    prepared = { ...(await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames })), attachWarmup: prepared.attachWarmup };
   }
   const plan = prepared.plan;
   await checkVolumeSources(prepared.volumes.filter((volume) => !prepared.storeVolumes.some((stored) => stored.destination === volume.destination)));
@@ -343,6 +351,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
       log,
       onStatus: async (status) => {
         logStatus(log, status);
+        if (status.kind !== 'stage') preparedFirst.attachWarmup?.stop();
         if (status.kind === 'started') {
           forwarder.attach(status.pid);
           state.status = 'running';
@@ -385,6 +394,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'run container')).forContainer(containerId);
   } finally {
+    preparedFirst.attachWarmup?.stop();
     forwarder.close();
     await undo.unwind(succeeded);
   }
