@@ -3,7 +3,8 @@
 // cgroups and root itself. Foreground: wait and pass the exit code back. Detached: return at READY, after the
 // pid file is written.
 
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
@@ -50,7 +51,7 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
       throw new RuntimeError('invalid-state', 'cannot exec in a stopped container', { hint: `shim ps or the state in ${store.dirOf(state.id)}` });
     }
     // A frozen cgroup would freeze the new process as it joins, and the exec would hang until a resume.
-    if (state.freezeStateFile && isFrozenText(state.freezeStateFile, await readFile(state.freezeStateFile, 'utf8').catch(() => ''))) {
+    if (state.freezeStateFile && isFrozenText(state.freezeStateFile, readFreezeState(state.freezeStateFile))) {
       throw new RuntimeError('invalid-state', 'cannot exec in a paused container', { hint: `shim resume ${state.id}` });
     }
     const config = await store.readConfig(state.id);
@@ -63,6 +64,14 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
     attachWarmup?.stop();
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan exec');
     throw runtimeError.code === 'usage' ? runtimeError : runtimeError.forContainer(request.containerId);
+  }
+}
+
+function readFreezeState(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 

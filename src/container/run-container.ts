@@ -3,7 +3,8 @@
 // helper; wait; keep or remove what stays). No process-global state: everything comes in through the request
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
@@ -292,9 +293,9 @@ export async function acquireContainer(
 
   if (prepared.containerDir) {
     const containerDir = prepared.containerDir;
-    await makeContainerDirs(plan, containerDir);
-    undo.push('remove container directory', () => rm(containerDir, { recursive: true, force: true }), { keepOnSuccess: options.keepLayers });
-    await writeInitLayer(join(containerDir, 'init'), plan.hostname);
+    makeContainerDirs(plan, containerDir);
+    undo.push('remove container directory', () => rmSync(containerDir, { recursive: true, force: true }), { keepOnSuccess: options.keepLayers });
+    writeInitLayer(join(containerDir, 'init'), plan.hostname);
   }
   await acquireVolumes(prepared, context.dataRoot, undo, log);
 
@@ -440,11 +441,13 @@ export function logStatus(log: Logger, status: HelperStatus): void {
   }
 }
 
-export async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
+// The layer directories, the init layer and the checks of volume sources are made and read synchronously: a
+// handful of mkdirs and small writes, each cheaper than the threadpool round trip of its fs/promises form.
+export function makeContainerDirs(plan: ContainerPlan, containerDir: string): void {
   try {
-    await mkdir(containerDir, { recursive: true, mode: 0o700 });
+    mkdirSync(containerDir, { recursive: true, mode: 0o700 });
     for (const dir of [plan.rootfs.upperDir, plan.rootfs.workDir, plan.rootfs.path]) {
-      if (dir) await mkdir(dir, { recursive: true });
+      if (dir) mkdirSync(dir, { recursive: true });
     }
   } catch (error) {
     throw systemError(error, 'create container directory', { stage: 'layers', path: containerDir });
@@ -458,20 +461,22 @@ export async function makeContainerDirs(plan: ContainerPlan, containerDir: strin
  */
 export const INIT_LAYER_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
-async function writeInitLayer(dir: string, hostname: string): Promise<void> {
+function writeInitLayer(dir: string, hostname: string): void {
   try {
-    await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
-    await writeFile(join(dir, 'etc/hostname'), `${hostname}\n`, { mode: 0o644 });
-    await writeFile(
+    // Two mkdirs: a recursive mkdir of init/etc would first try etc and fail (ENOENT) before making init.
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, 'etc/hostname'), `${hostname}\n`, { mode: 0o644 });
+    writeFileSync(
       join(dir, 'etc/hosts'),
       `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
       { mode: 0o644 },
     );
     try {
-      await copyFile('/etc/resolv.conf', join(dir, 'etc/resolv.conf'));
+      copyFileSync('/etc/resolv.conf', join(dir, 'etc/resolv.conf'));
     } catch {
       // No usable host file (or a dangling systemd-resolved link): public resolvers, as docker falls back to.
-      await writeFile(join(dir, 'etc/resolv.conf'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n', { mode: 0o644 });
+      writeFileSync(join(dir, 'etc/resolv.conf'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n', { mode: 0o644 });
     }
   } catch (error) {
     throw systemError(error, 'create init layer', { stage: 'layers', path: dir });
@@ -517,7 +522,7 @@ async function copyImageContent(layerDirs: readonly string[], destination: strin
 export async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
   for (const volume of volumes) {
     try {
-      await stat(volume.source);
+      statSync(volume.source);
     } catch (error) {
       throw systemError(error, `volume ${volume.source}`, {
         path: undefined,
