@@ -3,7 +3,7 @@
 // helper; wait; keep or remove what stays). No process-global state: everything comes in through the request
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
@@ -22,7 +22,7 @@ import { readOciConfig } from '../plan/read-oci-config.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
-import { StateStore, type ContainerState } from '../state/state-store.js';
+import { StateStore, removeTree, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
@@ -294,7 +294,7 @@ export async function acquireContainer(
   if (prepared.containerDir) {
     const containerDir = prepared.containerDir;
     makeContainerDirs(plan, containerDir);
-    undo.push('remove container directory', () => rmSync(containerDir, { recursive: true, force: true }), { keepOnSuccess: options.keepLayers });
+    undo.push('remove container directory', () => removeTree(containerDir), { keepOnSuccess: options.keepLayers });
     writeInitLayer(join(containerDir, 'init'), plan.hostname);
   }
   await acquireVolumes(prepared, context.dataRoot, undo, log);

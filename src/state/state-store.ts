@@ -206,7 +206,7 @@ export class StateStore {
   async remove(id: string): Promise<void> {
     const dir = this.dirOf(id);
     try {
-      removeFlatDir(dir);
+      removeTree(dir);
     } catch (error) {
       throw systemError(error, 'remove state directory', { stage: 'state', path: dir });
     }
@@ -228,22 +228,24 @@ export class StateStore {
 }
 
 /**
- * Removes a directory of plain files (a state directory: its JSON files, the start FIFO) with one listing and
- * an unlink per file, rather than a recursive rm's lstat of every entry; anything else in it (a directory
- * someone put there) falls back to the recursive rm. A missing directory is not an error.
+ * Removes a directory tree (a state directory, a container's layer directories) with one listing per
+ * directory and one unlink or rmdir per entry: the listing's file types say which is which, where a recursive
+ * rm stats every entry and tries rmdir on every directory before listing it. Should anything get in the way,
+ * the recursive rm has the last word (and its error). A missing directory is not an error.
  */
-export function removeFlatDir(dir: string): void {
-  let names: string[];
+export function removeTree(dir: string): void {
   try {
-    names = readdirSync(dir);
-  } catch (error) {
-    if (hasErrnoCode(error, 'ENOENT')) return;
-    throw error;
-  }
-  try {
-    for (const name of names) unlinkSync(join(dir, name));
-    rmdirSync(dir);
+    removeEntries(dir);
   } catch {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function removeEntries(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeEntries(path);
+    else unlinkSync(path);
+  }
+  rmdirSync(dir);
 }
