@@ -15,12 +15,14 @@
 // stops it silently, with a debug line. Its timers never keep the process alive, and it stops by itself after
 // MAX_LIFETIME_MS should a caller never stop it (a dry run).
 
-import { close, open, write } from 'node:fs';
+import { closeSync, openSync, write } from 'node:fs';
 import { posix } from 'node:path';
 import type { Logger } from '../log.js';
 import type { CgroupHierarchy } from '../plan/container-plan.js';
 
-// Well inside one grace period, so that the rcu_sync never falls back to idle between two writes.
+// Well inside one grace period, so that the rcu_sync never falls back to idle between two writes. (The
+// rewrites run from the event loop, so a long synchronous stretch delays them; the rcu_sync stays active
+// for a grace period after each write, which is what the helper's write, right after the spawn, relies on.)
 const REWRITE_INTERVAL_MS = 3;
 const MAX_LIFETIME_MS = 2_000;
 
@@ -34,14 +36,19 @@ export function startAttachWarmup(hierarchies: readonly CgroupHierarchy[], log: 
   const started = performance.now();
   let stopped = false;
   let fd: number | undefined;
-  let busy = true;
+  let busy = false;
   let writes = 0;
   let timer: NodeJS.Timeout | undefined;
   const lifetime = setTimeout(() => stop(), MAX_LIFETIME_MS);
   lifetime.unref();
 
   const closeFd = () => {
-    if (fd !== undefined) close(fd, () => {});
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // Nothing to do about it; the fd is gone either way.
+    }
     fd = undefined;
   };
   const stop = () => {
@@ -76,14 +83,17 @@ export function startAttachWarmup(hierarchies: readonly CgroupHierarchy[], log: 
   const procsFile = ownProcsFile(hierarchies);
   if (!procsFile) {
     giveUp('find own cgroup', new Error('no mounted cgroup hierarchy holds this process'));
-  } else {
-    open(procsFile, 'w', (error, opened) => {
-      if (error) return giveUp(`open ${procsFile}`, error);
-      fd = opened;
-      if (stopped) return closeFd();
-      writeOnce();
-    });
+    return { stop };
   }
+  // Opened here and the first write handed to the threadpool at once: what follows (planning, the state
+  // files, the spawn) is mostly synchronous, and an open left to a callback would wait for all of it.
+  try {
+    fd = openSync(procsFile, 'w');
+  } catch (error) {
+    giveUp(`open ${procsFile}`, error);
+    return { stop };
+  }
+  writeOnce();
   return { stop };
 }
 
