@@ -302,7 +302,8 @@ export async function destroyCgroupDirs(dirs: readonly string[], removableParent
     try {
       rmdirSync(dir);
     } catch (error) {
-      if (hasErrnoCode(error, 'ENOENT')) continue;
+      // ENOTDIR: a path through a file (a mkdir that failed so) was never made.
+      if (hasErrnoCode(error, 'ENOENT') || hasErrnoCode(error, 'ENOTDIR')) continue;
       if (hasErrnoCode(error, 'EBUSY')) busy.push(dir);
       else fail(systemError(error, 'remove cgroup', { stage: 'cgroup', path: dir }));
     }
@@ -323,7 +324,7 @@ export async function destroyCgroupDirs(dirs: readonly string[], removableParent
     try {
       rmdirSync(parent);
     } catch (error) {
-      if (!['ENOENT', 'ENOTEMPTY', 'EBUSY', 'EEXIST'].some((code) => hasErrnoCode(error, code))) {
+      if (!['ENOENT', 'ENOTDIR', 'ENOTEMPTY', 'EBUSY', 'EEXIST'].some((code) => hasErrnoCode(error, code))) {
         log.warn(`cgroup: remove parent ${parent}: ${(error as Error).message}`);
       }
     }
