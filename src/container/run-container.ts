@@ -9,7 +9,7 @@ import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
-import { runHelper } from '../helper/run-helper.js';
+import { runHelper, type HelperOutcome } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
@@ -253,6 +253,12 @@ export interface AcquireOptions {
   keepCgroup: boolean;
   /** Recorded in the state: remove everything when the container ends (run --rm). */
   autoRemove: boolean;
+  /**
+   * Called with the final plan and state once everything but the cgroup is in place, just before the
+   * cgroup is made. That mkdir can wait for the grace period the attach warm-up started (the warm-up's
+   * write holds cgroup_mutex until it ends), so work that needs the plan but not the cgroup goes here.
+   */
+  beforeCgroup?: ((prepared: PreparedRun, state: ContainerState) => void) | undefined;
 }
 
 export interface AcquiredContainer {
@@ -328,6 +334,7 @@ export async function acquireContainer(
 
   const cgroups = createCgroupManager(plan.cgroup, log);
   undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });
+  options.beforeCgroup?.(prepared, state);
   await cgroups.apply();
   return { prepared, state, stateDir, cgroups };
 }
@@ -341,31 +348,56 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   let succeeded = false;
   const started = performance.now();
   try {
+    // The helper is started just before the cgroup is made and handed its spec once it is: the spec's
+    // encoding and the helper's exec overlap the cgroup mkdirs' wait for the grace period the attach warm-up
+    // started. The helper blocks reading the spec until then.
+    let spec: Uint8Array | undefined;
+    let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
+    let helper: Promise<HelperOutcome> | undefined;
+    const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      helper = runHelper({
+        helperPath: context.helperPath,
+        spec: new Promise<Uint8Array | undefined>((resolve) => {
+          sendSpec = resolve;
+        }),
+        log,
+        onStatus: async (status) => {
+          logStatus(log, status);
+          if (status.kind !== 'stage') preparedFirst.attachWarmup?.stop();
+          if (status.kind === 'started') {
+            forwarder.attach(status.pid);
+            runState.status = 'running';
+            runState.pid = status.pid;
+            // The helper read it before it could reap the process: a container that exits at once is still
+            // named by pid + start time. Reading /proc here would race that exit.
+            runState.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
+            await store.writeState(runState);
+          } else if (status.kind === 'exited') {
+            forwarder.detach();
+          }
+        },
+      });
+      // Awaited below, or by this undo when setup fails first, so never an unhandled rejection. It runs
+      // before the cgroup's: a helper still waiting is told there is no spec, and exits having done nothing.
+      const running = helper;
+      running.catch(() => {});
+      undo.push('stop the helper', async () => {
+        sendSpec(undefined);
+        await running.catch(() => {});
+      });
+    };
     // The cgroup never outlives a foreground container, whatever --rm says; the rest stays without --rm.
-    const { prepared, state, cgroups } = await acquireContainer(preparedFirst, context, undo, { keepLayers: !autoRemove, keepCgroup: false, autoRemove });
-    const plan = prepared.plan;
-    log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
-
-    const outcome = await runHelper({
-      helperPath: context.helperPath,
-      spec: encodeRunSpec(plan, { debug: context.debug }),
-      log,
-      onStatus: async (status) => {
-        logStatus(log, status);
-        if (status.kind !== 'stage') preparedFirst.attachWarmup?.stop();
-        if (status.kind === 'started') {
-          forwarder.attach(status.pid);
-          state.status = 'running';
-          state.pid = status.pid;
-          // The helper read it before it could reap the process: a container that exits at once is still
-          // named by pid + start time. Reading /proc here would race that exit.
-          state.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
-          await store.writeState(state);
-        } else if (status.kind === 'exited') {
-          forwarder.detach();
-        }
-      },
+    const { prepared, state, cgroups } = await acquireContainer(preparedFirst, context, undo, {
+      keepLayers: !autoRemove,
+      keepCgroup: false,
+      autoRemove,
+      beforeCgroup: startHelper,
     });
+    log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
+    if (!helper) throw new RuntimeError('system', 'the helper was not started', { stage: 'spawn helper' });
+    sendSpec(spec);
+    const outcome = await helper;
     forwarder.detach();
 
     if (outcome.error) throw helperFailure(outcome.error);
