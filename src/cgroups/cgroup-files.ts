@@ -1,6 +1,7 @@
-// Reading and writing cgroup control files, with errors that name the file.
+// Reading and writing cgroup control files, with errors that name the file. Synchronous: a control file is
+// read or written in microseconds, less than an fs/promises threadpool round trip.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
@@ -9,7 +10,7 @@ import type { PlannedCgroup } from '../plan/container-plan.js';
 /** The file's trimmed text, or undefined when the kernel does not offer it (ENOENT). */
 export async function readCgroupFile(dir: string, file: string): Promise<string | undefined> {
   try {
-    return (await readFile(posix.join(dir, file), 'utf8')).trim();
+    return readFileSync(posix.join(dir, file), 'utf8').trim();
   } catch (error) {
     if (hasErrnoCode(error, 'ENOENT')) return undefined;
     throw systemError(error, `read ${file}`, { stage: 'cgroup', path: posix.join(dir, file) });
@@ -39,7 +40,7 @@ export async function readKeyedFile(dir: string, file: string): Promise<Map<stri
 export async function writeCgroupFile(dir: string, file: string, value: string): Promise<void> {
   const path = posix.join(dir, file);
   try {
-    await writeFile(path, value);
+    writeFileSync(path, value);
   } catch (error) {
     if (hasErrnoCode(error, 'ENOENT')) {
       throw new RuntimeError('unsupported', `set ${file} to ${value}: this kernel's cgroup has no ${file}`, { stage: 'cgroup', path });

@@ -2,7 +2,7 @@
 // the bottom (destroyCgroupDirs, readCgroupPids, thawDirs) work from paths alone, on v1 and v2 directories
 // alike: delete, kill --all and the v2 backend use them with what the state recorded.
 
-import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasErrnoCode, systemError } from '../errors.js';
@@ -186,11 +186,13 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async #createDir(dir: PlannedCgroupDir): Promise<void> {
+    // The usual case is one mkdir: the parent (/shim) is there already, made by an earlier container.
+    if (this.#createLeaf(dir)) return;
     // A delete of the last container under the default parent removes that parent; if it does so between
     // our mkdir of the parent and of the level below, the lower mkdir sees ENOENT: start again from the top.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#createLevels(dir);
+        this.#createLevels(dir);
         return;
       } catch (error) {
         const cause = (error as { cause?: unknown }).cause;
@@ -199,7 +201,35 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  async #createLevels(dir: PlannedCgroupDir): Promise<void> {
+  /**
+   * mkdir of the container's own directory alone; true when that was all there was to do. False (nothing
+   * done) when a level above is missing, or when the directory existed already and is a cpuset, which then
+   * goes level by level to make sure every level has its cpus and mems.
+   */
+  #createLeaf(dir: PlannedCgroupDir): boolean {
+    const isCpuset = dir.version === 1 && dir.controllers.includes('cpuset');
+    try {
+      mkdirSync(dir.dir);
+    } catch (error) {
+      if (hasErrnoCode(error, 'ENOENT')) return false;
+      if (hasErrnoCode(error, 'EEXIST')) return !isCpuset;
+      throw systemError(error, 'create cgroup', { stage: 'cgroup', path: dir.dir });
+    }
+    if (!isCpuset) return true;
+    // A new cpuset is empty, and an empty one refuses tasks (ENOSPC): it takes its parent's cpus and mems. A
+    // parent that is itself empty (left so by a shim killed halfway) has the levels fixed from the top.
+    const parent = posix.dirname(dir.dir);
+    try {
+      const inherited = CPUSET_FILES.map((file) => readFileSync(posix.join(parent, file), 'utf8').trim());
+      if (inherited.some((value) => value === '')) return false;
+      CPUSET_FILES.forEach((file, index) => writeFileSync(posix.join(dir.dir, file), inherited[index]!));
+    } catch (error) {
+      throw systemError(error, 'copy cpuset from the parent cgroup to', { stage: 'cgroup', path: dir.dir });
+    }
+    return true;
+  }
+
+  #createLevels(dir: PlannedCgroupDir): void {
     const isCpuset = dir.version === 1 && dir.controllers.includes('cpuset');
     // Level by level, so that each new cpuset level is given its parent's cpus and mems before the next one
     // is made: an empty cpuset refuses tasks (ENOSPC) and children of an empty one stay empty.
@@ -209,13 +239,13 @@ export class CgroupV1Manager implements CgroupManager {
       const parent = current;
       current = posix.join(current, level);
       try {
-        await mkdir(current);
+        mkdirSync(current);
       } catch (error) {
         if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'create cgroup', { stage: 'cgroup', path: current });
       }
       if (isCpuset) {
         try {
-          await inheritCpuset(parent, current);
+          inheritCpuset(parent, current);
         } catch (error) {
           throw systemError(error, 'copy cpuset from the parent cgroup to', { stage: 'cgroup', path: current });
         }
@@ -224,18 +254,34 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async #applyDeviceRules(dir: string): Promise<void> {
-    // One rule per write: the devices controller parses a single rule each time.
-    for (const rule of this.#plan.deviceRules) {
-      const file = posix.join(dir, rule.allow ? 'devices.allow' : 'devices.deny');
-      const line = deviceRuleLine(rule);
-      try {
-        await writeFile(file, line);
-      } catch (error) {
-        throw systemError(error, `write device rule "${line}" to`, { stage: 'cgroup', path: file });
+    // One rule per write: the devices controller parses a single rule each time. Consecutive rules for one
+    // file share one open.
+    let file: string | undefined;
+    let fd: number | undefined;
+    try {
+      for (const rule of this.#plan.deviceRules) {
+        const ruleFile = posix.join(dir, rule.allow ? 'devices.allow' : 'devices.deny');
+        if (ruleFile !== file) {
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+          file = ruleFile;
+          try {
+            fd = openSync(file, 'w');
+          } catch (error) {
+            throw systemError(error, 'open', { stage: 'cgroup', path: file });
+          }
+        }
+        const line = deviceRuleLine(rule);
+        try {
+          writeSync(fd!, line);
+        } catch (error) {
+          throw systemError(error, `write device rule "${line}" to`, { stage: 'cgroup', path: file });
+        }
       }
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
-
 }
 
 /**
@@ -244,23 +290,41 @@ export class CgroupV1Manager implements CgroupManager {
  * alone, so `delete` can call it with what the state file recorded. Missing directories are not an error.
  */
 export async function destroyCgroupDirs(dirs: readonly string[], removableParents: readonly string[], log: Logger): Promise<void> {
-  await killRemaining(dirs, log);
-  // Every hierarchy gets its attempt even when one fails; the first failure is what the caller sees.
+  // rmdir first: a cgroup whose processes are all gone (every foreground run that ends normally) goes at
+  // once, without reading any cgroup.procs. Only those the kernel says are busy are emptied and retried.
+  const busy: string[] = [];
   let firstError: unknown;
+  const fail = (error: unknown) => {
+    if (firstError === undefined) firstError = error;
+    else log.warn(`cgroup: ${(error as Error).message}`);
+  };
   for (const dir of dirs) {
     try {
-      await removeCgroupDir(dir);
+      rmdirSync(dir);
     } catch (error) {
-      if (firstError === undefined) firstError = error;
-      else log.warn(`cgroup: ${(error as Error).message}`);
+      // ENOTDIR: a path through a file (a mkdir that failed so) was never made.
+      if (hasErrnoCode(error, 'ENOENT') || hasErrnoCode(error, 'ENOTDIR')) continue;
+      if (hasErrnoCode(error, 'EBUSY')) busy.push(dir);
+      else fail(systemError(error, 'remove cgroup', { stage: 'cgroup', path: dir }));
+    }
+  }
+  if (busy.length > 0) {
+    await killRemaining(busy, log);
+    // Every hierarchy gets its attempt even when one fails; the first failure is what the caller sees.
+    for (const dir of busy) {
+      try {
+        await removeCgroupDir(dir);
+      } catch (error) {
+        fail(error);
+      }
     }
   }
   if (firstError !== undefined) throw firstError;
   for (const parent of removableParents) {
     try {
-      await rmdir(parent);
+      rmdirSync(parent);
     } catch (error) {
-      if (!['ENOENT', 'ENOTEMPTY', 'EBUSY', 'EEXIST'].some((code) => hasErrnoCode(error, code))) {
+      if (!['ENOENT', 'ENOTDIR', 'ENOTEMPTY', 'EBUSY', 'EEXIST'].some((code) => hasErrnoCode(error, code))) {
         log.warn(`cgroup: remove parent ${parent}: ${(error as Error).message}`);
       }
     }
@@ -305,9 +369,9 @@ export async function thawDirs(dirs: readonly string[], log: Logger): Promise<vo
     for (const [file, value] of [['freezer.state', 'THAWED'], ['cgroup.freeze', '0']] as const) {
       const path = posix.join(dir, file);
       // Only where the file is: cgroupfs refuses to create one (EACCES) in a hierarchy without a freezer.
-      if (!(await access(path).then(() => true, () => false))) continue;
+      if (!existsSync(path)) continue;
       try {
-        await writeFile(path, value);
+        writeFileSync(path, value);
       } catch (error) {
         if (!hasErrnoCode(error, 'ENOENT')) log.warn(`cgroup: thaw ${dir}: ${(error as Error).message}`);
       }
@@ -315,13 +379,15 @@ export async function thawDirs(dirs: readonly string[], log: Logger): Promise<vo
   }
 }
 
-async function inheritCpuset(parent: string, child: string): Promise<void> {
-  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    const own = (await readFile(posix.join(child, file), 'utf8')).trim();
+const CPUSET_FILES = ['cpuset.cpus', 'cpuset.mems'] as const;
+
+function inheritCpuset(parent: string, child: string): void {
+  for (const file of CPUSET_FILES) {
+    const own = readFileSync(posix.join(child, file), 'utf8').trim();
     if (own !== '') continue;
-    const inherited = (await readFile(posix.join(parent, file), 'utf8')).trim();
+    const inherited = readFileSync(posix.join(parent, file), 'utf8').trim();
     try {
-      await writeFile(posix.join(child, file), inherited);
+      writeFileSync(posix.join(child, file), inherited);
     } catch (error) {
       throw systemError(error, `copy ${file} from the parent cgroup to`, { stage: 'cgroup', path: child });
     }
@@ -330,7 +396,7 @@ async function inheritCpuset(parent: string, child: string): Promise<void> {
 
 async function readProcs(dir: string): Promise<number[]> {
   try {
-    const text = await readFile(posix.join(dir, 'cgroup.procs'), 'utf8');
+    const text = readFileSync(posix.join(dir, 'cgroup.procs'), 'utf8');
     return text.split('\n').filter(Boolean).map(Number);
   } catch (error) {
     if (hasErrnoCode(error, 'ENOENT')) return [];
@@ -341,7 +407,7 @@ async function readProcs(dir: string): Promise<number[]> {
 async function removeCgroupDir(dir: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
       return;
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) return;

@@ -3,7 +3,7 @@
 // them. Device rules are not enforced here: v2 controls devices through an eBPF program, which shim does not
 // load (`features` says so, and apply warns).
 
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -41,7 +41,7 @@ export class CgroupV2Manager implements CgroupManager {
     for (const level of posix.relative(this.#dir.mountPoint, this.#dir.dir).split('/').filter(Boolean)) {
       current = posix.join(current, level);
       try {
-        await mkdir(current);
+        mkdirSync(current);
       } catch (error) {
         if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'create cgroup', { stage: 'cgroup', path: current });
       }

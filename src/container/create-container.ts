@@ -88,6 +88,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
       preserveFds: options.preserveFds,
       onStatus: (status) => {
         logStatus(log, status);
+        if (status.kind !== 'stage') prepared.attachWarmup?.stop();
         if ((status.kind === 'ready' || status.kind === 'started') && pid === 0) {
           pid = status.pid;
           // From here a failure must not leave the process behind (the cgroup undo would also get it, but
@@ -129,6 +130,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, `${options.mode} container`)).forContainer(containerId);
   } finally {
+    prepared.attachWarmup?.stop();
     await undo.unwind(succeeded);
     await lock.release();
   }

@@ -3,13 +3,15 @@
 // cgroups and root itself. Foreground: wait and pass the exit code back. Detached: return at READY, after the
 // pid file is written.
 
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
-import { readHostFacts } from '../host/read-host-facts.js';
+import { readHostFactsSync } from '../host/read-host-facts.js';
+import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { planExec, type ExecPlan, type ExecRequest } from '../plan/plan-exec.js';
 import { encodeExecSpec } from '../spec/encode-spec.js';
 import { isSameProcess } from '../state/process-start-time.js';
@@ -25,11 +27,19 @@ export interface ExecContext {
   cwd: string;
 }
 
+// prepareExec starts the attach warm-up and execPrepared stops it; the plan itself stays the pure planner's
+// data, so the handle travels beside it.
+const attachWarmups = new WeakMap<ExecPlan, AttachWarmup>();
+
 /** Reads what planExec needs and plans. Changes nothing. */
 export async function prepareExec(request: ExecRequest, context: ExecContext): Promise<ExecPlan> {
   const started = performance.now();
   const store = new StateStore(context.root);
+  let attachWarmup: AttachWarmup | undefined;
   try {
+    const host = readHostFactsSync();
+    // First thing: the grace period it waits out runs while we read the state and plan.
+    attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     const state = await store.readState(request.containerId);
     // The state may be stale (a container killed from outside, or a foreground `run` that died): a pid that
     // is no longer the init's, or the same number given to another process, must not be entered.
@@ -41,17 +51,27 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
       throw new RuntimeError('invalid-state', 'cannot exec in a stopped container', { hint: `shim ps or the state in ${store.dirOf(state.id)}` });
     }
     // A frozen cgroup would freeze the new process as it joins, and the exec would hang until a resume.
-    if (state.freezeStateFile && isFrozenText(state.freezeStateFile, await readFile(state.freezeStateFile, 'utf8').catch(() => ''))) {
+    if (state.freezeStateFile && isFrozenText(state.freezeStateFile, readFreezeState(state.freezeStateFile))) {
       throw new RuntimeError('invalid-state', 'cannot exec in a paused container', { hint: `shim resume ${state.id}` });
     }
     const config = await store.readConfig(state.id);
-    const plan = planExec(state, config, request, await readHostFacts());
+    const plan = planExec(state, config, request, host);
     for (const warning of plan.warnings) context.log.warn(`config.json: ${warning}`);
     context.log.debug(`exec: planned in ${elapsedMs(started)}`);
+    attachWarmups.set(plan, attachWarmup);
     return plan;
   } catch (error) {
+    attachWarmup?.stop();
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan exec');
     throw runtimeError.code === 'usage' ? runtimeError : runtimeError.forContainer(request.containerId);
+  }
+}
+
+function readFreezeState(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 
@@ -79,6 +99,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   const resizer = new SignalForwarder(plan.detach || !plan.process.terminal ? undefined : options.resizes, log);
   const pidFile = options.pidFile === undefined ? undefined : resolve(context.cwd, options.pidFile);
   const started = performance.now();
+  const attachWarmup = attachWarmups.get(plan);
   try {
     const outcome = await runHelper({
       helperPath: context.helperPath,
@@ -89,6 +110,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
       // The monitor runs in a session of its own, so the terminal's SIGWINCH reaches only us.
       onSpawn: (helperPid) => resizer.attach(helperPid),
       onStatus: async (status) => {
+        if (status.kind !== 'stage') attachWarmup?.stop();
         if (status.kind === 'ready') {
           // Before the process runs anything of its own: an orchestrator reading the file after we return
           // (or after a later failure) finds the pid already there.
@@ -119,6 +141,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'exec')).forContainer(plan.containerId);
   } finally {
+    attachWarmup?.stop();
     forwarder.close();
     resizer.close();
   }

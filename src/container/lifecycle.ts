@@ -10,7 +10,7 @@
 // so a pid the kernel has since given to another process is never taken for the container.
 
 import { constants as fsConstants } from 'node:fs';
-import { access, open, readFile, rm, unlink } from 'node:fs/promises';
+import { access, open, readFile, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -19,7 +19,7 @@ import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { withContainerLock } from '../state/container-lock.js';
 import { validateContainerId } from '../state/container-id.js';
 import { isLiveProcess } from '../state/process-start-time.js';
-import { StateStore, type ContainerState, type ContainerStatus, type ExitStatus } from '../state/state-store.js';
+import { StateStore, removeTree, type ContainerState, type ContainerStatus, type ExitStatus } from '../state/state-store.js';
 import { parseSignal } from './signals.js';
 import { signalProcess } from '../host/signal-process.js';
 import { readOomKillCount } from '../cgroups/cgroup-files.js';
@@ -210,7 +210,7 @@ async function destroyContainer(state: ContainerState, log: Logger): Promise<voi
   // The background monitor writes the exit status into the state directory: let it finish first, so that
   // removing the directory does not race its last write.
   if (state.monitorPid) await waitForEnd(state.monitorPid, state.monitorStartTime, `the monitor (pid ${state.monitorPid})`, log);
-  if (state.containerDir) await rm(state.containerDir, { recursive: true, force: true });
+  if (state.containerDir) removeTree(state.containerDir);
 }
 
 async function waitForEnd(pid: number, startTime: string | undefined, what: string, log: Logger): Promise<void> {

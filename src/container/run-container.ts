@@ -3,13 +3,15 @@
 // helper; wait; keep or remove what stays). No process-global state: everything comes in through the request
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
-import { runHelper } from '../helper/run-helper.js';
-import { readHostFacts } from '../host/read-host-facts.js';
+import { runHelper, type HelperOutcome } from '../helper/run-helper.js';
+import { readHostFactsSync } from '../host/read-host-facts.js';
+import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
 import { randomBytes } from 'node:crypto';
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
@@ -20,7 +22,7 @@ import { readOciConfig } from '../plan/read-oci-config.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
-import { StateStore, type ContainerState } from '../state/state-store.js';
+import { StateStore, removeTree, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
@@ -93,6 +95,8 @@ export interface PreparedRun {
   /** data-root/containers/<id> for overlay runs. */
   containerDir?: string | undefined;
   autoRemove: boolean;
+  /** Started by prepareRun, stopped once the helper has placed the container's process (attach-warmup.ts). */
+  attachWarmup?: AttachWarmup | undefined;
 }
 
 /** Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here. */
@@ -101,10 +105,15 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   // Name the container in every error from here on, once its id is known.
   const knownId = request.kind === 'bundle' ? request.id : request.name;
   let prepared: PreparedRun;
+  let attachWarmup: AttachWarmup | undefined;
   try {
-    const host = await readHostFacts();
+    const host = readHostFactsSync();
+    // First thing: the grace period it waits out runs while we plan and acquire.
+    attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     prepared = request.kind === 'image' ? await prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
+    prepared.attachWarmup = attachWarmup;
   } catch (error) {
+    attachWarmup?.stop();
     const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan container');
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
@@ -244,6 +253,12 @@ export interface AcquireOptions {
   keepCgroup: boolean;
   /** Recorded in the state: remove everything when the container ends (run --rm). */
   autoRemove: boolean;
+  /**
+   * Called with the final plan and state once everything but the cgroup is in place, just before the
+   * cgroup is made. That mkdir can wait for the grace period the attach warm-up started (the warm-up's
+   * write holds cgroup_mutex until it ends), so work that needs the plan but not the cgroup goes here.
+   */
+  beforeCgroup?: ((prepared: PreparedRun, state: ContainerState) => void) | undefined;
 }
 
 export interface AcquiredContainer {
@@ -274,7 +289,7 @@ export async function acquireContainer(
   if (prepared.image?.pending && prepared.request && prepared.host) {
     const image = await ensureImage(prepared.image, context.dataRoot, { hostBusybox: context.hostBusybox, helperPath: context.helperPath, log });
     const anonymousNames = prepared.storeVolumes.filter((volume) => volume.anonymous).map((volume) => volume.name);
-    prepared = await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames });
+    prepared = { ...(await prepareImageRun(prepared.request, context, prepared.host, { image, containerId, anonymousNames })), attachWarmup: prepared.attachWarmup };
   }
   const plan = prepared.plan;
   await checkVolumeSources(prepared.volumes.filter((volume) => !prepared.storeVolumes.some((stored) => stored.destination === volume.destination)));
@@ -284,9 +299,9 @@ export async function acquireContainer(
 
   if (prepared.containerDir) {
     const containerDir = prepared.containerDir;
-    await makeContainerDirs(plan, containerDir);
-    undo.push('remove container directory', () => rm(containerDir, { recursive: true, force: true }), { keepOnSuccess: options.keepLayers });
-    await writeInitLayer(join(containerDir, 'init'), plan.hostname);
+    makeContainerDirs(plan, containerDir);
+    undo.push('remove container directory', () => removeTree(containerDir), { keepOnSuccess: options.keepLayers });
+    writeInitLayer(join(containerDir, 'init'), plan.hostname);
   }
   await acquireVolumes(prepared, context.dataRoot, undo, log);
 
@@ -319,6 +334,7 @@ export async function acquireContainer(
 
   const cgroups = createCgroupManager(plan.cgroup, log);
   undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });
+  options.beforeCgroup?.(prepared, state);
   await cgroups.apply();
   return { prepared, state, stateDir, cgroups };
 }
@@ -332,30 +348,56 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   let succeeded = false;
   const started = performance.now();
   try {
+    // The helper is started just before the cgroup is made and handed its spec once it is: the spec's
+    // encoding and the helper's exec overlap the cgroup mkdirs' wait for the grace period the attach warm-up
+    // started. The helper blocks reading the spec until then.
+    let spec: Uint8Array | undefined;
+    let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
+    let helper: Promise<HelperOutcome> | undefined;
+    const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      helper = runHelper({
+        helperPath: context.helperPath,
+        spec: new Promise<Uint8Array | undefined>((resolve) => {
+          sendSpec = resolve;
+        }),
+        log,
+        onStatus: async (status) => {
+          logStatus(log, status);
+          if (status.kind !== 'stage') preparedFirst.attachWarmup?.stop();
+          if (status.kind === 'started') {
+            forwarder.attach(status.pid);
+            runState.status = 'running';
+            runState.pid = status.pid;
+            // The helper read it before it could reap the process: a container that exits at once is still
+            // named by pid + start time. Reading /proc here would race that exit.
+            runState.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
+            await store.writeState(runState);
+          } else if (status.kind === 'exited') {
+            forwarder.detach();
+          }
+        },
+      });
+      // Awaited below, or by this undo when setup fails first, so never an unhandled rejection. It runs
+      // before the cgroup's: a helper still waiting is told there is no spec, and exits having done nothing.
+      const running = helper;
+      running.catch(() => {});
+      undo.push('stop the helper', async () => {
+        sendSpec(undefined);
+        await running.catch(() => {});
+      });
+    };
     // The cgroup never outlives a foreground container, whatever --rm says; the rest stays without --rm.
-    const { prepared, state, cgroups } = await acquireContainer(preparedFirst, context, undo, { keepLayers: !autoRemove, keepCgroup: false, autoRemove });
-    const plan = prepared.plan;
-    log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
-
-    const outcome = await runHelper({
-      helperPath: context.helperPath,
-      spec: encodeRunSpec(plan, { debug: context.debug }),
-      log,
-      onStatus: async (status) => {
-        logStatus(log, status);
-        if (status.kind === 'started') {
-          forwarder.attach(status.pid);
-          state.status = 'running';
-          state.pid = status.pid;
-          // The helper read it before it could reap the process: a container that exits at once is still
-          // named by pid + start time. Reading /proc here would race that exit.
-          state.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
-          await store.writeState(state);
-        } else if (status.kind === 'exited') {
-          forwarder.detach();
-        }
-      },
+    const { prepared, state, cgroups } = await acquireContainer(preparedFirst, context, undo, {
+      keepLayers: !autoRemove,
+      keepCgroup: false,
+      autoRemove,
+      beforeCgroup: startHelper,
     });
+    log.debug(`run: state, layers and cgroup ready at ${elapsedMs(started)}`);
+    if (!helper) throw new RuntimeError('system', 'the helper was not started', { stage: 'spawn helper' });
+    sendSpec(spec);
+    const outcome = await helper;
     forwarder.detach();
 
     if (outcome.error) throw helperFailure(outcome.error);
@@ -385,6 +427,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'run container')).forContainer(containerId);
   } finally {
+    preparedFirst.attachWarmup?.stop();
     forwarder.close();
     await undo.unwind(succeeded);
   }
@@ -430,11 +473,13 @@ export function logStatus(log: Logger, status: HelperStatus): void {
   }
 }
 
-export async function makeContainerDirs(plan: ContainerPlan, containerDir: string): Promise<void> {
+// The layer directories, the init layer and the checks of volume sources are made and read synchronously: a
+// handful of mkdirs and small writes, each cheaper than the threadpool round trip of its fs/promises form.
+export function makeContainerDirs(plan: ContainerPlan, containerDir: string): void {
   try {
-    await mkdir(containerDir, { recursive: true, mode: 0o700 });
+    mkdirSync(containerDir, { recursive: true, mode: 0o700 });
     for (const dir of [plan.rootfs.upperDir, plan.rootfs.workDir, plan.rootfs.path]) {
-      if (dir) await mkdir(dir, { recursive: true });
+      if (dir) mkdirSync(dir, { recursive: true });
     }
   } catch (error) {
     throw systemError(error, 'create container directory', { stage: 'layers', path: containerDir });
@@ -448,20 +493,22 @@ export async function makeContainerDirs(plan: ContainerPlan, containerDir: strin
  */
 export const INIT_LAYER_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
-async function writeInitLayer(dir: string, hostname: string): Promise<void> {
+function writeInitLayer(dir: string, hostname: string): void {
   try {
-    await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
-    await writeFile(join(dir, 'etc/hostname'), `${hostname}\n`, { mode: 0o644 });
-    await writeFile(
+    // Two mkdirs: a recursive mkdir of init/etc would first try etc and fail (ENOENT) before making init.
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, 'etc/hostname'), `${hostname}\n`, { mode: 0o644 });
+    writeFileSync(
       join(dir, 'etc/hosts'),
       `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
       { mode: 0o644 },
     );
     try {
-      await copyFile('/etc/resolv.conf', join(dir, 'etc/resolv.conf'));
+      copyFileSync('/etc/resolv.conf', join(dir, 'etc/resolv.conf'));
     } catch {
       // No usable host file (or a dangling systemd-resolved link): public resolvers, as docker falls back to.
-      await writeFile(join(dir, 'etc/resolv.conf'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n', { mode: 0o644 });
+      writeFileSync(join(dir, 'etc/resolv.conf'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n', { mode: 0o644 });
     }
   } catch (error) {
     throw systemError(error, 'create init layer', { stage: 'layers', path: dir });
@@ -507,7 +554,7 @@ async function copyImageContent(layerDirs: readonly string[], destination: strin
 export async function checkVolumeSources(volumes: readonly VolumeBind[]): Promise<void> {
   for (const volume of volumes) {
     try {
-      await stat(volume.source);
+      statSync(volume.source);
     } catch (error) {
       throw systemError(error, `volume ${volume.source}`, {
         path: undefined,

@@ -18,8 +18,13 @@ const FIRST_FD = 3;
 
 export interface HelperRunOptions {
   helperPath: string;
-  /** The encoded Spec (the frame header is added here). */
-  spec: Uint8Array;
+  /**
+   * The encoded Spec (the frame header is added here). A promise lets the caller start the helper before it
+   * is ready for it to act: the helper's exec overlaps the caller's last steps, and it blocks reading fd 3
+   * until the spec comes. undefined (or a rejection) closes the pipe unwritten: the helper reports a
+   * read_spec error and exits, having done nothing.
+   */
+  spec: Uint8Array | Promise<Uint8Array | undefined>;
   log: Logger;
   /** Each status frame as it arrives, awaited in order before the next is handled. */
   onStatus?: (status: HelperStatus) => Promise<void> | void;
@@ -73,7 +78,14 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const specStream = subprocess.stdio[specFd] as Writable | null;
   // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
   specStream?.on('error', () => {});
-  specStream?.end(encodeFrame(options.spec));
+  if (options.spec instanceof Uint8Array) {
+    specStream?.end(encodeFrame(options.spec));
+  } else {
+    options.spec.then(
+      (spec) => specStream?.end(spec ? encodeFrame(spec) : undefined),
+      () => specStream?.end(),
+    );
+  }
 
   const outcome: HelperOutcome = { started: false };
   const reader = new FrameReader();

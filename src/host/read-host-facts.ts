@@ -1,26 +1,23 @@
 // The facts about this host the planner needs, read once per run (the planner itself never touches the host).
+// Read synchronously: five reads of /proc, each a few microseconds, cost less than the threadpool round trips
+// of their asynchronous forms, and run and exec want the cgroup hierarchies at once (attach-warmup.ts).
 
-import { access, readFile } from 'node:fs/promises';
-import { readCgroupHierarchies } from '../cgroups/hierarchies.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { planCgroupHierarchies } from '../cgroups/hierarchies.js';
 import type { HostFacts } from '../plan/container-plan.js';
 
-export async function readHostFacts(): Promise<HostFacts> {
-  const [cgroupHierarchies, cgroupNamespaces, lastCapability, procKcore] = await Promise.all([
-    readCgroupHierarchies(),
-    exists('/proc/self/ns/cgroup'),
-    readFile('/proc/sys/kernel/cap_last_cap', 'utf8').then(
-      (text) => Number.parseInt(text, 10),
-      // Kernels older than 3.2 lack the file; CAP_BLOCK_SUSPEND (36) is what they could know at most.
-      () => 36,
-    ),
-    exists('/proc/kcore'),
-  ]);
-  return { cgroupHierarchies, cgroupNamespaces, lastCapability, procKcore };
+export function readHostFactsSync(): HostFacts {
+  const cgroupHierarchies = planCgroupHierarchies(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
+  let lastCapability: number;
+  try {
+    lastCapability = Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
+  } catch {
+    // Kernels older than 3.2 lack the file; CAP_BLOCK_SUSPEND (36) is what they could know at most.
+    lastCapability = 36;
+  }
+  return { cgroupHierarchies, cgroupNamespaces: existsSync('/proc/self/ns/cgroup'), lastCapability, procKcore: existsSync('/proc/kcore') };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+export async function readHostFacts(): Promise<HostFacts> {
+  return readHostFactsSync();
 }

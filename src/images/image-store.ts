@@ -8,8 +8,8 @@
 //
 // Every file is written under tmp/ and renamed into place, so a reader never sees half a blob or half a layer.
 
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
@@ -118,9 +118,11 @@ export class ImageStore {
     }
   }
 
+  // The image list and the JSON blobs are read synchronously: run reads three small files on its way to the
+  // helper, and each threadpool round trip of an awaited read costs more than the read.
   async readRepositories(): Promise<Record<string, string>> {
     try {
-      return JSON.parse(await readFile(join(this.dir, 'repositories.json'), 'utf8')) as Record<string, string>;
+      return JSON.parse(readFileSync(join(this.dir, 'repositories.json'), 'utf8')) as Record<string, string>;
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) return {};
       throw systemError(error, 'read image list', { path: join(this.dir, 'repositories.json') });
@@ -155,7 +157,7 @@ export class ImageStore {
   async readJsonBlob<T>(digest: string): Promise<T> {
     const path = this.blobPath(digest);
     try {
-      return JSON.parse(await readFile(path, 'utf8')) as T;
+      return JSON.parse(readFileSync(path, 'utf8')) as T;
     } catch (error) {
       throw systemError(error, `read blob ${digest}`, { path });
     }

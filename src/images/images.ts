@@ -2,7 +2,7 @@
 // its config (Entrypoint, Cmd, Env, WorkingDir, User). An image is a name in the store (the built-in busybox
 // is made there on first use), or a path to a rootfs directory, used as a single lower layer.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -112,7 +112,7 @@ export async function resolveUser(user: string, layerDirs: readonly string[]): P
 async function readImageFile(layerDirs: readonly string[], path: string): Promise<string> {
   for (const dir of layerDirs) {
     try {
-      return await readFile(join(dir, path), 'utf8');
+      return readFileSync(join(dir, path), 'utf8');
     } catch (error) {
       if (!hasErrnoCode(error, 'ENOENT') && !hasErrnoCode(error, 'ENOTDIR')) throw error;
     }

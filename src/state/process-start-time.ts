@@ -1,7 +1,7 @@
 // A pid alone does not identify a process: once it exits the number can be given to another. Field 22 of
 // /proc/PID/stat (start time in clock ticks since boot) together with the pid does.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 export interface ProcStat {
   /** Field 3: R, S, D, Z (zombie), ... */
@@ -26,9 +26,10 @@ export function parseStartTime(statLine: string): string | undefined {
   return parseProcStat(statLine)?.startTime;
 }
 
+// Synchronous: one read of a /proc file is cheaper than a threadpool round trip.
 export async function readProcStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    return parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

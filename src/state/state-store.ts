@@ -1,9 +1,13 @@
 // The state store: one directory per container under --root (default /run/shim), holding state.json and the
 // config.json it was started from. Every write goes to a temporary file renamed over the old one, so a reader
 // (or a crash) never sees half a file. Verbs that change a container hold its lock (container-lock.ts).
+//
+// The file operations are synchronous: each is a few microseconds on a small file, while each awaited
+// fs/promises call is a threadpool round trip that costs more than the operation, and run and exec wait on
+// these one after another anyway. The methods stay async so that callers need not care.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { OciConfig } from '../plan/oci-config.js';
@@ -93,9 +97,15 @@ export class StateStore {
   async claim(id: string): Promise<string> {
     const dir = this.dirOf(id);
     try {
-      // 0700 as runc: the state names pids and paths other users have no business reading.
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
-      await mkdir(dir, { mode: 0o700 });
+      // 0700 as runc: the state names pids and paths other users have no business reading. The root is
+      // made only when missing: one mkdir in the usual case.
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (error) {
+        if (!hasErrnoCode(error, 'ENOENT')) throw error;
+        mkdirSync(this.root, { recursive: true, mode: 0o700 });
+        mkdirSync(dir, { mode: 0o700 });
+      }
     } catch (error) {
       if (hasErrnoCode(error, 'EEXIST')) {
         throw new RuntimeError('already-exists', `container ${id} already exists`, {
@@ -124,7 +134,7 @@ export class StateStore {
   /** A JSON file of the state directory, or undefined when it is missing or unreadable. */
   async readJson<T>(id: string, name: string): Promise<T | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.dirOf(id), name), 'utf8')) as T;
+      return JSON.parse(readFileSync(join(this.dirOf(id), name), 'utf8')) as T;
     } catch {
       return undefined;
     }
@@ -137,7 +147,7 @@ export class StateStore {
   /** True when the id has a state directory (even one whose state.json is missing or half made). */
   async exists(id: string): Promise<boolean> {
     try {
-      return (await stat(this.dirOf(id))).isDirectory();
+      return statSync(this.dirOf(id)).isDirectory();
     } catch {
       return false;
     }
@@ -151,7 +161,7 @@ export class StateStore {
     const path = join(this.dirOf(id), STATE_FILE);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) {
         if (await this.exists(id)) {
@@ -176,7 +186,7 @@ export class StateStore {
   async readConfig(id: string): Promise<OciConfig> {
     const path = join(this.dirOf(id), CONFIG_FILE);
     try {
-      return JSON.parse(await readFile(path, 'utf8')) as OciConfig;
+      return JSON.parse(readFileSync(path, 'utf8')) as OciConfig;
     } catch (error) {
       throw systemError(error, 'read the container\'s config', { stage: 'state', path, containerId: id });
     }
@@ -185,7 +195,7 @@ export class StateStore {
   /** Ids with a state directory. */
   async listIds(): Promise<string[]> {
     try {
-      const entries = await readdir(this.root, { withFileTypes: true });
+      const entries = readdirSync(this.root, { withFileTypes: true });
       return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) return [];
@@ -196,7 +206,7 @@ export class StateStore {
   async remove(id: string): Promise<void> {
     const dir = this.dirOf(id);
     try {
-      await rm(dir, { recursive: true, force: true });
+      removeTree(dir);
     } catch (error) {
       throw systemError(error, 'remove state directory', { stage: 'state', path: dir });
     }
@@ -208,11 +218,34 @@ export class StateStore {
     // Unique per write: two writers of one file (a verb and a dying run's cleanup) must not share a temporary.
     const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await writeFile(temporary, text, { mode: 0o600 });
-      await rename(temporary, path);
+      writeFileSync(temporary, text, { mode: 0o600 });
+      renameSync(temporary, path);
     } catch (error) {
-      await rm(temporary, { force: true }).catch(() => {});
+      rmSync(temporary, { force: true });
       throw systemError(error, `write ${name}`, { stage: 'state', path });
     }
   }
+}
+
+/**
+ * Removes a directory tree (a state directory, a container's layer directories) with one listing per
+ * directory and one unlink or rmdir per entry: the listing's file types say which is which, where a recursive
+ * rm stats every entry and tries rmdir on every directory before listing it. Should anything get in the way,
+ * the recursive rm has the last word (and its error). A missing directory is not an error.
+ */
+export function removeTree(dir: string): void {
+  try {
+    removeEntries(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function removeEntries(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeEntries(path);
+    else unlinkSync(path);
+  }
+  rmdirSync(dir);
 }

@@ -9,6 +9,7 @@ import { RuntimeError, errnoName, errnoText, systemError } from '../../src/error
 import { parseVolumeSpec } from '../../src/volumes/parse-volume.js';
 import { planCgroupHierarchies } from '../../src/cgroups/hierarchies.js';
 import { deviceRuleLine } from '../../src/cgroups/device-rules.js';
+import { ownProcsFile } from '../../src/cgroups/attach-warmup.js';
 import { MOUNTINFO, PROC_SELF_CGROUP } from './fixtures/host.js';
 
 describe('splitArgv', () => {
@@ -133,6 +134,14 @@ describe('cgroup discovery', () => {
     });
     expect(hierarchies.find((h) => h.version === 2)).toMatchObject({ mountPoint: '/sys/fs/cgroup/unified', ownCgroup: '/' });
     expect(hierarchies.find((h) => h.controllers.includes('name=systemd'))?.mountPoint).toBe('/sys/fs/cgroup/systemd');
+  });
+
+  it('warms attaches up in our own cgroup of the cheapest hierarchy', () => {
+    const hierarchies = planCgroupHierarchies(MOUNTINFO, PROC_SELF_CGROUP);
+    expect(ownProcsFile(hierarchies)).toBe('/sys/fs/cgroup/unified/cgroup.procs');
+    const v1Only = hierarchies.filter((h) => h.version === 1 && (h.controllers.includes('memory') || h.controllers.includes('name=systemd')));
+    expect(ownProcsFile(v1Only)).toMatch(/^\/sys\/fs\/cgroup\/(memory\/process_api\/abc|systemd)\/cgroup.procs$/);
+    expect(ownProcsFile([{ version: 1, controllers: ['cpu'], mountPoint: '/m', root: '/sub', ownCgroup: '/elsewhere' }])).toBeUndefined();
   });
 
   it('writes device rules as the v1 controller reads them', () => {
