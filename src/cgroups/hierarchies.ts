@@ -1,7 +1,7 @@
 // Which cgroup hierarchies the host has mounted, and where this process sits in each: read from
 // /proc/self/mountinfo and /proc/self/cgroup. The parsing is pure; readCgroupHierarchies does the reading.
 
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../host/fs-async.js';
 import type { CgroupHierarchy } from '../plan/container-plan.js';
 
 interface MountinfoEntry {

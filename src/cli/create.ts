@@ -1,9 +1,8 @@
 // `shim create [--bundle DIR] [--pid-file F] [--console-socket SOCK] [--no-pivot] [--preserve-fds N] ID`,
 // `shim start ID`, and the runc-style `run --bundle DIR -d ID` (create + start, then return).
 
-import { createPrepared } from '../container/create-container.js';
 import { startContainer } from '../container/lifecycle.js';
-import { prepareRun, type RuntimeContext } from '../container/run-container.js';
+import type { RuntimeContext } from '../container/run-container.js';
 import { RuntimeError } from '../errors.js';
 import type { CliEnvironment } from './main.js';
 
@@ -21,6 +20,9 @@ export async function createVerb(args: CreateArgs, context: RuntimeContext, cli:
   if (!Number.isInteger(args.preserveFds) || args.preserveFds < 0) {
     throw new RuntimeError('usage', `--preserve-fds ${args.preserveFds}: expected a count of descriptors`);
   }
+  // Loaded here: `start`, which shares this file, needs none of the planner, protobufjs or the helper runner.
+  const { prepareRun } = await import('../container/run-container.js');
+  const { createPrepared } = await import('../container/create-container.js');
   // runc takes the bundle from the current directory when --bundle is not given.
   const prepared = await prepareRun({ kind: 'bundle', bundleDir: args.bundle ?? cli.cwd, id: args.id, keep: true, noPivot: !args.pivot }, context);
   await createPrepared(prepared, context, {

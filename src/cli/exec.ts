@@ -2,7 +2,7 @@
 // FILE --detach --pid-file F --console-socket S ID`). Reads flags into an ExecRequest; the library plans and
 // runs it.
 
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../host/fs-async.js';
 import { resolve } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';

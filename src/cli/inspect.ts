@@ -3,7 +3,7 @@
 // as planned, cgroup paths, rootfs and upper dir, and the config. --format picks fields docker-style:
 // '{{.State.Pid}}', '{{json .Namespaces}}': a path walk over the document, never an evaluation of code.
 
-import { readlink } from 'node:fs/promises';
+import { readlink } from '../host/fs-async.js';
 import { readContainerState } from '../container/lifecycle.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan } from '../plan/container-plan.js';

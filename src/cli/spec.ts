@@ -1,7 +1,7 @@
 // `shim spec [--bundle DIR] [--rootless]` writes a default config.json as runc spec does; `shim features`
 // prints the OCI features document (features.md), saying only what shim really implements.
 
-import { writeFile } from 'node:fs/promises';
+import { writeFile } from '../host/fs-async.js';
 import { join, resolve } from 'node:path';
 import { STATE_OCI_VERSION } from '../container/run-container.js';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';

@@ -2,7 +2,7 @@
 // the file, as in runc.
 
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../host/fs-async.js';
 import { updateContainer } from '../container/container-cgroups.js';
 import type { RuntimeContext } from '../container/run-container.js';
 import { parseMemorySize } from '../cgroups/resources.js';

@@ -4,7 +4,7 @@
 // pid file is written.
 
 import { readFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from '../host/fs-async.js';
 import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';

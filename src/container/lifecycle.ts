@@ -9,8 +9,8 @@
 //   anything else                                               -> stopped
 // so a pid the kernel has since given to another process is never taken for the container.
 
-import { constants as fsConstants } from 'node:fs';
-import { access, open, readFile, unlink } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, openSync, readSync } from 'node:fs';
+import { access, readFile, unlink } from '../host/fs-async.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -102,16 +102,19 @@ async function releaseInit(state: ContainerState): Promise<void> {
   const fifo = state.startFifo!;
   // Non-blocking, unlike runc's plain open: a blocking open of a FIFO whose writer died would hang forever.
   // The init is blocked opening its end for writing; once ours is open it writes one byte.
-  const handle = await open(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).catch((error) => {
+  let fd: number;
+  try {
+    fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (error) {
     throw systemError(error, 'open start fifo', { stage: 'start', path: fifo });
-  });
+  }
   try {
     const buffer = Buffer.alloc(1);
     const deadline = Date.now() + START_WAIT_MS;
     for (;;) {
       try {
-        const { bytesRead } = await handle.read(buffer, 0, 1, null);
-        if (bytesRead === 1) return;
+        // Non-blocking: returns at once, with the byte, 0 or EAGAIN.
+        if (readSync(fd, buffer, 0, 1, null) === 1) return;
         // 0: the init has not opened its end yet (or never will: checked below).
       } catch (error) {
         if (!hasErrnoCode(error, 'EAGAIN')) throw systemError(error, 'read start fifo', { stage: 'start', path: fifo });
@@ -123,7 +126,7 @@ async function releaseInit(state: ContainerState): Promise<void> {
       await sleep(2);
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -2,7 +2,7 @@
 // lifecycle work brings the full delete; this is the part images and volumes need: a container that is gone
 // no longer holds its image or its volumes.)
 
-import { rm } from 'node:fs/promises';
+import { rm } from '../host/fs-async.js';
 import { RuntimeError } from '../errors.js';
 import { StateStore } from '../state/state-store.js';
 import { VolumeStore } from '../volumes/volume-store.js';

@@ -4,16 +4,16 @@
 // and the RuntimeContext, so a long-lived caller can run any number of containers.
 
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from '../host/fs-async.js';
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
+import { randomHex } from '../host/random-hex.js';
 import { elapsedMs, type Logger } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
 import { runHelper, type HelperOutcome } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { describeImage, ensureImage, type ImageInfo } from '../images/images.js';
-import { randomBytes } from 'node:crypto';
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
@@ -187,7 +187,7 @@ function planVolumeSources(requests: VolumeRequest[], dataRoot: string, anonymou
   for (const request of requests) {
     let source = request.hostPath;
     if (source === undefined) {
-      const name = request.name ?? anonymousNames?.[anonymousIndex++] ?? randomBytes(32).toString('hex');
+      const name = request.name ?? anonymousNames?.[anonymousIndex++] ?? randomHex(32);
       storeVolumes.push({ name, anonymous: request.anonymous, destination: request.destination });
       source = store.dataDir(name);
     }

@@ -9,7 +9,7 @@
 // Every file is written under tmp/ and renamed into place, so a reader never sees half a blob or half a layer.
 
 import { createReadStream, readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';

@@ -4,7 +4,8 @@
 // wedges an id. It lives beside the state directory, not inside it: create runs before that directory
 // exists and delete removes it.
 
-import { open, readFile, mkdir, unlink } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile, unlink } from '../host/fs-async.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
@@ -32,11 +33,11 @@ export async function lockContainer(root: string, id: string, timeoutMs = DEFAUL
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      const handle = await open(path, 'wx', 0o600);
+      const fd = openSync(path, 'wx', 0o600);
       try {
-        await handle.writeFile(owner);
+        writeSync(fd, owner);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       return { release: () => unlink(path).catch(() => {}) };
     } catch (error) {

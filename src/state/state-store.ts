@@ -6,10 +6,10 @@
 // fs/promises call is a threadpool round trip that costs more than the operation, and run and exec wait on
 // these one after another anyway. The methods stay async so that callers need not care.
 
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
+import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
 import { validateContainerId } from './container-id.js';
 
@@ -216,7 +216,7 @@ export class StateStore {
     const dir = this.dirOf(id);
     const path = join(dir, name);
     // Unique per write: two writers of one file (a verb and a dying run's cleanup) must not share a temporary.
-    const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    const temporary = join(dir, `.${name}.${randomHex(6)}.tmp`);
     try {
       writeFileSync(temporary, text, { mode: 0o600 });
       renameSync(temporary, path);

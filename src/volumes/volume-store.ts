@@ -3,7 +3,7 @@
 // it. Anonymous volumes are named by 64 random hex digits. Which containers use a volume is read from the
 // containers' state (ContainerState.volumes), so there is no second record to drift out of step.
 
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
