@@ -15,7 +15,15 @@ export const silentLogger: Logger = {
   warn() {},
 };
 
-/** Milliseconds since `start` (a performance.now() value), for debug timings. */
+/**
+ * A monotonic clock in milliseconds, for debug timings. Not performance.now(): the `performance` global loads
+ * node:perf_hooks on first use (~0.5-1 ms), on every run and exec, for timings that --debug alone prints.
+ */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Milliseconds since `start` (a nowMs() value), for debug timings. */
 export function elapsedMs(start: number): string {
-  return `${(performance.now() - start).toFixed(1)}ms`;
+  return `${(nowMs() - start).toFixed(1)}ms`;
 }

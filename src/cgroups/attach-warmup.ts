@@ -18,6 +18,7 @@
 import { closeSync, openSync, write } from 'node:fs';
 import { posix } from 'node:path';
 import type { Logger } from '../log.js';
+import { nowMs } from '../log.js';
 import type { CgroupHierarchy } from '../plan/container-plan.js';
 
 // Well inside one grace period, so that the rcu_sync never falls back to idle between two writes. (The
@@ -33,7 +34,7 @@ export interface AttachWarmup {
 
 export function startAttachWarmup(hierarchies: readonly CgroupHierarchy[], log: Logger): AttachWarmup {
   const pid = Buffer.from(String(process.pid));
-  const started = performance.now();
+  const started = nowMs();
   let stopped = false;
   let fd: number | undefined;
   let busy = false;
@@ -56,7 +57,7 @@ export function startAttachWarmup(hierarchies: readonly CgroupHierarchy[], log: 
     stopped = true;
     clearTimeout(lifetime);
     clearTimeout(timer);
-    if (log.debugEnabled) log.debug(`attach warm-up: stopped after ${writes} writes, ${(performance.now() - started).toFixed(1)}ms`);
+    if (log.debugEnabled) log.debug(`attach warm-up: stopped after ${writes} writes, ${(nowMs() - started).toFixed(1)}ms`);
     if (!busy) closeFd();
   };
   const giveUp = (what: string, error: unknown) => {
@@ -73,7 +74,7 @@ export function startAttachWarmup(hierarchies: readonly CgroupHierarchy[], log: 
       busy = false;
       if (error) return giveUp('write cgroup.procs', error);
       writes++;
-      if (writes === 1 && log.debugEnabled) log.debug(`attach warm-up: first write took ${(performance.now() - started).toFixed(1)}ms`);
+      if (writes === 1 && log.debugEnabled) log.debug(`attach warm-up: first write took ${(nowMs() - started).toFixed(1)}ms`);
       if (stopped) return closeFd();
       timer = setTimeout(writeOnce, REWRITE_INTERVAL_MS);
       timer.unref();

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { dirname, join, resolve } from 'node:path';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
-import { elapsedMs } from '../log.js';
+import { elapsedMs, nowMs } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
 import { encodeRunSpec } from '../spec/encode-spec.js';
 import { lockContainer } from '../state/container-lock.js';
@@ -43,7 +43,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   const store = new StateStore(context.root);
   const undo = new UndoStack(log);
   let succeeded = false;
-  const started = performance.now();
+  const started = nowMs();
   const lock = await lockContainer(context.root, containerId).catch((error) => {
     throw (isRuntimeError(error) ? error : systemError(error, 'lock container')).forContainer(containerId);
   });

@@ -8,7 +8,7 @@ import { rename, rm, writeFile } from '../host/fs-async.js';
 import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
-import { elapsedMs, type Logger } from '../log.js';
+import { elapsedMs, type Logger, nowMs } from '../log.js';
 import { runHelper } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
@@ -33,7 +33,7 @@ const attachWarmups = new WeakMap<ExecPlan, AttachWarmup>();
 
 /** Reads what planExec needs and plans. Changes nothing. */
 export async function prepareExec(request: ExecRequest, context: ExecContext): Promise<ExecPlan> {
-  const started = performance.now();
+  const started = nowMs();
   const store = new StateStore(context.root);
   let attachWarmup: AttachWarmup | undefined;
   try {
@@ -98,7 +98,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   const forwarder = new SignalForwarder(plan.detach ? undefined : options.signals, log);
   const resizer = new SignalForwarder(plan.detach || !plan.process.terminal ? undefined : options.resizes, log);
   const pidFile = options.pidFile === undefined ? undefined : resolve(context.cwd, options.pidFile);
-  const started = performance.now();
+  const started = nowMs();
   const attachWarmup = attachWarmups.get(plan);
   try {
     const outcome = await runHelper({

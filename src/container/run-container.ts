@@ -8,7 +8,7 @@ import { readFile, rm, stat } from '../host/fs-async.js';
 import { join, posix, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
-import { elapsedMs, type Logger } from '../log.js';
+import { elapsedMs, type Logger, nowMs } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
 import { runHelper, type HelperOutcome } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
@@ -101,7 +101,7 @@ export interface PreparedRun {
 
 /** Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here. */
 export async function prepareRun(request: RunRequest, context: RuntimeContext): Promise<PreparedRun> {
-  const started = performance.now();
+  const started = nowMs();
   // Name the container in every error from here on, once its id is known.
   const knownId = request.kind === 'bundle' ? request.id : request.name;
   let prepared: PreparedRun;
@@ -346,7 +346,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   const undo = new UndoStack(log);
   const forwarder = new SignalForwarder(options.signals, log);
   let succeeded = false;
-  const started = performance.now();
+  const started = nowMs();
   try {
     // The helper is started just before the cgroup is made and handed its spec once it is: the spec's
     // encoding and the helper's exec overlap the cgroup mkdirs' wait for the grace period the attach warm-up
