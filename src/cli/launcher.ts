@@ -16,7 +16,6 @@
 //  - The cache is made at exit, so it holds the functions this command compiled, not only the top level.
 
 import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
@@ -28,7 +27,13 @@ interface CompilableModule {
   _compile(content: string, filename: string): unknown;
 }
 
-const moduleClass = Module as unknown as { prototype: CompilableModule; wrap(source: string): string; wrapper: string[] };
+// require(), not an import: esbuild's interop for a default import copies every property of node:module.
+const Module = require('node:module') as typeof import('node:module') & {
+  prototype: CompilableModule;
+  wrap(source: string): string;
+  wrapper: string[];
+};
+const moduleClass = Module;
 const compileAsNodeDoes = moduleClass.prototype._compile;
 const stale: { filename: string; cacheFile: string; script: Script }[] = [];
 
