@@ -1,5 +1,5 @@
-// A fast path for the hot verbs: the runc verbs an orchestrator calls many times a second (state, start,
-// kill, delete) and the two that start processes (run, exec). Parsing their command lines here spares each
+// A fast path for the hot verbs: the runc verbs an orchestrator calls many times a second (create, state,
+// start, kill, delete) and the two that start processes (run, exec). Parsing their command lines here spares each
 // call loading yargs and building its whole command tree (30-45 ms on these machines, more than Node's own
 // start-up; docs/startup.md). It is a shortcut, not a second parser: it takes a command line only when it can
 // read it exactly as yargs would, and returns undefined for anything else (--help, --version, an unknown or
@@ -26,6 +26,8 @@ export interface FastVerb {
   optionalPositionals?: readonly string[];
   /** Boolean options: the key is true when given, false when not (all of these default to false). */
   booleans?: Spellings;
+  /** Negated booleans (--no-pivot): the key is false when given, true when not (these default to true). */
+  negations?: Spellings;
   /** Options that take one value (a string; yargs' `type: 'string'` or, where `numbers` says, a number). */
   values?: Spellings;
   /** Options that may be given again and again, one value each (-e, -v): collected in order. */
@@ -45,6 +47,13 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
   start: { positionals: ['id'] },
   kill: { positionals: ['id'], optionalPositionals: ['signal'], booleans: { '--all': 'all', '-a': 'all' } },
   delete: { positionals: ['id'], booleans: { '--force': 'force', '-f': 'force' } },
+  // containerd's runc shim: create --bundle B --pid-file P [--console-socket S] [--no-pivot] [--no-new-keyring] ID
+  create: {
+    positionals: ['id'],
+    values: { '--bundle': 'bundle', '-b': 'bundle', '--pid-file': 'pidFile', '--console-socket': 'consoleSocket', '--preserve-fds': 'preserveFds' },
+    negations: { '--no-pivot': 'pivot', '--no-new-keyring': 'newKeyring' },
+    numbers: ['preserveFds'],
+  },
   // `run [options] IMAGE [CMD...]` and `exec [options] ID [CMD...]`: main() matches the part splitArgv puts
   // before the container's command, so the one positional is the image (or, with --bundle, the id).
   run: {
@@ -116,13 +125,14 @@ export function matchFastPath(
       const listKey = verb?.lists?.[arg];
       const valueKey = GLOBAL_VALUES[arg] ?? verb?.values?.[arg] ?? listKey;
       const booleanKey = GLOBAL_BOOLEANS[arg] ?? verb?.booleans?.[arg];
+      const negatedKey = verb?.negations?.[arg];
       // Repeats of a one-value option become arrays in yargs; leave them (and everything unusual) to it. A
       // key given under two spellings (-d and --detach) is a repeat too.
-      const key = valueKey ?? booleanKey;
+      const key = valueKey ?? booleanKey ?? negatedKey;
       if (key === undefined || (listKey === undefined && seen.has(key))) return undefined;
       seen.add(key);
-      if (booleanKey !== undefined) {
-        args[booleanKey] = true;
+      if (booleanKey !== undefined || negatedKey !== undefined) {
+        args[key] = booleanKey !== undefined;
         continue;
       }
       const value = argv[index + 1];
@@ -140,6 +150,7 @@ export function matchFastPath(
       verb = verbs[arg]!;
       verbName = arg;
       for (const key of Object.values(verb.booleans ?? {})) args[key] = false;
+      for (const key of Object.values(verb.negations ?? {})) args[key] = true;
       continue;
     }
     words.push(arg);

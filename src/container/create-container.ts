@@ -51,18 +51,27 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     if (options.mode === 'create' && prepared.plan.process.terminal && !options.consoleSocket) {
       throw new RuntimeError('usage', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
     }
+    const startFifo = options.mode === 'create' ? join(store.dirOf(containerId), START_FIFO) : undefined;
+    let fifoMade: Promise<void> | undefined;
     // Everything stays on success: the container lives until `delete`.
     const { prepared: acquired, state, stateDir } = await acquireContainer(prepared, context, undo, {
       keepLayers: true,
       keepCgroup: true,
       autoRemove: false,
+      // mkfifo runs while the cgroup's mkdirs wait out the grace period the attach warm-up started. A failure
+      // after this point waits for it before the state directory goes, so no FIFO appears in a removed one.
+      beforeCgroup: () => {
+        if (!startFifo) return;
+        const making = makeFifo(startFifo);
+        fifoMade = making;
+        making.catch(() => {});
+        undo.push('wait for mkfifo', () => making.catch(() => {}));
+      },
     });
     const plan = acquired.plan;
 
-    let startFifo: string | undefined;
-    if (options.mode === 'create') {
-      startFifo = join(stateDir, START_FIFO);
-      await makeFifo(startFifo);
+    if (startFifo) {
+      await fifoMade;
       state.startFifo = startFifo;
     } else {
       state.logPath = join(acquired.containerDir ?? stateDir, LOG_FILE);

@@ -15,6 +15,17 @@ function handlerView(name: string, args: Record<string, unknown>): unknown {
       return toRunArgs(args);
     case 'exec':
       return toExecArgs(args);
+    case 'create':
+      // main.ts's create handler
+      return {
+        ...toGlobalArgs(args),
+        id: args.id,
+        bundle: args.bundle,
+        pidFile: args.pidFile,
+        consoleSocket: args.consoleSocket,
+        pivot: args.pivot !== false,
+        preserveFds: Number(args.preserveFds ?? 0),
+      };
     default:
       return {
         ...toGlobalArgs(args),
@@ -39,6 +50,11 @@ const TAKEN = [
   'delete c1',
   'delete --force c1',
   'delete -f c1',
+  'create c1',
+  'create --bundle /b c1',
+  '--root /run/containerd/runc/k8s.io --log /l.json --log-format json create --bundle /b --pid-file /b/init.pid c1',
+  'create -b /b --pid-file /p --console-socket /s --no-pivot --no-new-keyring c1',
+  'create --preserve-fds 3 -b /b c1',
   'run busybox',
   'run --rm busybox true',
   'run --rm busybox ls -la /',
@@ -100,6 +116,11 @@ const DECLINED = [
   'exec --preserve-fds x c1 true',
   'exec --no-new-privs c1 true',
   'exec',
+  'create',
+  'create --pivot c1',
+  'create --no-pivot --no-pivot c1',
+  'create --preserve-fds -1 c1',
+  'create --new-keyring c1',
 ];
 
 const words = (line: string) => (line === '' ? [] : line.split(' '));
