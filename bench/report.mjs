@@ -317,7 +317,7 @@ if (startup) {
   const base = startup.get('empty module')?.median;
   line('## 7. Start-up: what each dependency costs');
   line();
-  line('Each row is `node FILE` where FILE is an ESM bundle of just that dependency, built like dist/ (bench/startup-costs.mjs);');
+  line('Each row is `node FILE` where FILE is a CommonJS bundle of just that dependency, built like dist/ (bench/startup-costs.mjs);');
   line('"added" is its median (and its min) minus the empty module\'s, in the same call; the mins are the steadier on a busy machine.');
   line();
   line('| what is loaded | median | min – max | added (median) | added (min) | CPU user+sys | added (CPU) |');
@@ -376,6 +376,14 @@ line('| target | measured (medians) | beyond the reference (medians) | met? | CP
 line('| --- | ---: | ---: | --- | ---: |');
 for (const { what, value, limit, cpuValue, difference } of targets) {
   line(`| ${what} | ${times(value)} | ${difference} | ${value === undefined ? 'not measured' : value <= limit ? '**met**' : 'missed'} | ${cpuValue === undefined ? '' : times(cpuValue)} |`);
+}
+const spawnFloor = median('run', 'node + spawn of the helper (floor for a Node CLI)');
+if (spawnFloor !== undefined && node0 !== undefined) {
+  line();
+  line(`The floor under any Node CLI that runs a container through the helper (bench/spawn-floor.cjs: Node starts,`);
+  line(`loads node:child_process, spawns the helper with the captured spec and waits; no planning, state, cgroup setup or`);
+  line(`clean-up) was ${ms(spawnFloor)}, ${times(ratio(spawnFloor, node0))} \`node -e 0\` in the run call: against the 1.35× target for \`run --rm\`, that`);
+  line(`leaves ${ms(node0 * 1.35 - spawnFloor)} for everything shim itself does (planning, overlay dirs, state, cgroups, clean-up, loading its code).`);
 }
 line();
 line(`For scale: in the run call, runc run was ${times(ratio(runc, node0))} node -e 0, bwrap ${times(ratio(bwrap, node0))}, the unshare+chroot floor ${times(ratio(floor, node0))},`);
