@@ -9,8 +9,8 @@
 //   anything else                                               -> stopped
 // so a pid the kernel has since given to another process is never taken for the container.
 
-import { closeSync, constants as fsConstants, openSync, readSync } from 'node:fs';
-import { access, readFile, unlink } from '../host/fs-async.js';
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { unlink } from '../host/fs-async.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -58,10 +58,12 @@ async function observeState(store: StateStore, state: ContainerState): Promise<O
   return { state, status: 'stopped', exitCode: state.exitCode, finished: state.finished };
 }
 
+// Synchronous, like the state reads: `state` does nothing else, and its first asynchronous fs call would
+// start libuv's threadpool for a one-line read.
 async function isFrozen(state: ContainerState): Promise<boolean> {
   if (!state.freezeStateFile) return false;
   try {
-    return isFrozenText(state.freezeStateFile, await readFile(state.freezeStateFile, 'utf8'));
+    return isFrozenText(state.freezeStateFile, readFileSync(state.freezeStateFile, 'utf8'));
   } catch {
     return false;
   }
@@ -282,9 +284,6 @@ export async function listContainers(root: string): Promise<{ id: string; observ
 }
 
 async function pathExists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+  return existsSync(path);
 }
 
