@@ -150,7 +150,9 @@ line('What differs between them:');
 line('- **cgroups**: runc, crun and shim create a cgroup per container in every v1 hierarchy (runc and crun also set');
 line('  its limits), and write the pid to cgroup.procs; bwrap and the floor do not. On this v1 host the first cgroup.procs');
 line(`  write after a quiet spell waits for an RCU grace period (helper with minus without cgroups here: ${ms(cgroupCost)}),`);
-line('  so the helper is shown both ways, and bwrap is compared with the no-cgroup helper.');
+line('  so the helper is shown both ways, and bwrap is compared with the no-cgroup helper. hyperfine starts the helper');
+line('  runs ~3 ms apart, inside the grace period the previous run\'s write opened, so the cgroup row mostly shows no');
+line('  wait; a single run after a quiet spell pays it (what shim\'s attach warm-up hides, src/cgroups/attach-warmup.ts).');
 line('- **mounts**: runc, crun and shim mount proc, a tmpfs /dev with device nodes, devpts, shm, mqueue, sysfs and mask');
 line('  and read-only paths (runc spec\'s list); bwrap mounts /proc and a /dev with fewer nodes; the floor mounts nothing.');
 line('- **monitor**: `shim run`, runc run and crun run stay as the parent and wait for the container; so does bwrap.');
@@ -381,8 +383,8 @@ const spawnFloor = median('run', 'node + spawn of the helper (floor for a Node C
 if (spawnFloor !== undefined && node0 !== undefined) {
   line();
   line(`The floor under any Node CLI that runs a container through the helper (bench/spawn-floor.cjs: Node starts,`);
-  line(`loads node:child_process, spawns the helper with the captured spec and waits; no planning, state, cgroup setup or`);
-  line(`clean-up) was ${ms(spawnFloor)}, ${times(ratio(spawnFloor, node0))} \`node -e 0\` in the run call: against the 1.35× target for \`run --rm\`, that`);
+  line(`loads node:child_process, spawns the helper with the captured spec, without cgroups, and waits; no planning,`);
+  line(`state, cgroup setup or clean-up) was ${ms(spawnFloor)}, ${times(ratio(spawnFloor, node0))} \`node -e 0\` in the run call: against the 1.35× target for \`run --rm\`, that`);
   line(`leaves ${ms(node0 * 1.35 - spawnFloor)} for everything shim itself does (planning, overlay dirs, state, cgroups, clean-up, loading its code).`);
 }
 line();

@@ -165,7 +165,7 @@ bench_group run "$RUNS" \
 	"helper (cgroups) + wrapper" "sh -c 'exec $HELPER 3 4 3<$T/spec.bin 4>/dev/null'" \
 	"helper (no cgroups) + wrapper" "sh -c 'exec $HELPER 3 4 3<$T/spec-nocg.bin 4>/dev/null'" \
 	"helper wrapper alone" "sh -c ': 3<$T/spec.bin 4>/dev/null'" \
-	"node + spawn of the helper (floor for a Node CLI)" "node $REPO/bench/spawn-floor.cjs $HELPER $T/spec.bin" \
+	"node + spawn of the helper (floor for a Node CLI)" "node $REPO/bench/spawn-floor.cjs $HELPER $T/spec-nocg.bin" \
 	"runc run" "runc --root $T/runc run -b $B $TAG-r" \
 	"crun run + wrapper" "unshare -m sh -c '$CRUN_WRAP && exec crun --root $T/crun run -b $B $TAG-c'" \
 	"crun wrapper alone" "unshare -m sh -c '$CRUN_WRAP'" \
