@@ -1,8 +1,8 @@
-// `shim create [--bundle DIR] [--pid-file F] [--console-socket SOCK] [--no-pivot] [--preserve-fds N] ID`,
-// `shim start ID`, and the runc-style `run --bundle DIR -d ID` (create + start, then return).
+// `shim create [--bundle DIR] [--pid-file F] [--console-socket SOCK] [--no-pivot] [--preserve-fds N] ID`
+// (start.ts is `start`; run.ts does the runc-style `run --bundle DIR -d ID`: create + start, then return).
 
-import { startContainer } from '../container/lifecycle.js';
-import type { RuntimeContext } from '../container/run-container.js';
+import { createPrepared } from '../container/create-container.js';
+import { prepareRun, type RuntimeContext } from '../container/run-container.js';
 import { RuntimeError } from '../errors.js';
 import type { CliEnvironment } from './main.js';
 
@@ -20,9 +20,6 @@ export async function createVerb(args: CreateArgs, context: RuntimeContext, cli:
   if (!Number.isInteger(args.preserveFds) || args.preserveFds < 0) {
     throw new RuntimeError('usage', `--preserve-fds ${args.preserveFds}: expected a count of descriptors`);
   }
-  // Loaded here: `start`, which shares this file, needs none of the planner, protobufjs or the helper runner.
-  const { prepareRun } = await import('../container/run-container.js');
-  const { createPrepared } = await import('../container/create-container.js');
   // runc takes the bundle from the current directory when --bundle is not given.
   const prepared = await prepareRun({ kind: 'bundle', bundleDir: args.bundle ?? cli.cwd, id: args.id, keep: true, noPivot: !args.pivot }, context);
   await createPrepared(prepared, context, {
@@ -31,11 +28,6 @@ export async function createVerb(args: CreateArgs, context: RuntimeContext, cli:
     consoleSocket: args.consoleSocket ? absolute(args.consoleSocket, cli.cwd) : undefined,
     preserveFds: args.preserveFds,
   });
-  return 0;
-}
-
-export async function startVerb(id: string, context: RuntimeContext): Promise<number> {
-  await startContainer(context.root, id);
   return 0;
 }
 

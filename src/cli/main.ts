@@ -143,7 +143,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
           cli,
         );
       }),
-      start: handle(async (raw, context) => (await import('./create.js')).startVerb(String(raw.id), context)),
+      start: handle(async (raw, context) => (await import('./start.js')).startVerb(String(raw.id), context)),
       state: handle(async (raw, context) => (await import('./state.js')).stateVerb(context.root, String(raw.id), cli)),
       list: handle(async (raw, context) =>
         (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
