@@ -16,7 +16,7 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
   if (args.detach && request.kind === 'image' && request.remove) {
     throw new RuntimeError('usage', '--rm with -d is not supported yet: remove the container with `shim delete` once it has exited');
   }
-  const prepared = await prepareRun(request, context);
+  const prepared = await prepareRun(request, context, { dryRun: args.dryRun });
   if (args.dryRun) {
     cli.stdout(args.format === 'json' ? formatPlanJson(prepared.plan) : formatPlanText(prepared.plan));
     return 0;

@@ -99,8 +99,12 @@ export interface PreparedRun {
   attachWarmup?: AttachWarmup | undefined;
 }
 
-/** Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here. */
-export async function prepareRun(request: RunRequest, context: RuntimeContext): Promise<PreparedRun> {
+/**
+ * Turns a request into its plan. Reads the host (facts, config.json), creates nothing: the dry run stops here.
+ * Unless `dryRun`, it also starts the attach warm-up (attach-warmup.ts) for the run that follows; a dry run
+ * writes to no cgroup, and would otherwise wait at exit for the warm-up's write to end.
+ */
+export async function prepareRun(request: RunRequest, context: RuntimeContext, options: { dryRun?: boolean } = {}): Promise<PreparedRun> {
   const started = nowMs();
   // Name the container in every error from here on, once its id is known.
   const knownId = request.kind === 'bundle' ? request.id : request.name;
@@ -109,7 +113,7 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext): 
   try {
     const host = readHostFactsSync();
     // First thing: the grace period it waits out runs while we plan and acquire.
-    attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
+    if (!options.dryRun) attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     prepared = request.kind === 'image' ? await prepareImageRun(request, context, host) : await prepareBundleRun(request, context, host);
     prepared.attachWarmup = attachWarmup;
   } catch (error) {
