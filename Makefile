@@ -87,8 +87,10 @@ deps-system:
 
 deps-npm: node_modules/.package-lock.json
 
-node_modules/.package-lock.json: package.json
-	npm install --no-fund --no-audit
+# npm ci installs exactly what package-lock.json names and never rewrites it: a build is reproducible from the
+# lockfile, and a package.json that disagrees with it fails here instead of drifting.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-fund --no-audit
 	@touch $@
 
 # --- entry points ---------------------------------------------------------------------------------------
