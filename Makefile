@@ -35,6 +35,16 @@ APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compi
 
 all: build
 
+# The real callers the interop tier drives, and the peers the bench compares against (Debian's packages):
+# podman (with conmon and containers-common's seccomp.json), containerd's ctr, buildah, crun; debootstrap makes
+# the Debian base image the build container needs; uidmap gives podman its --uidmap helpers.
+APT_PACKAGES += podman conmon golang-github-containers-common containerd buildah crun debootstrap uidmap hyperfine
+# Syscall tables for the seccomp compiler, read from the kernel headers of each architecture; a 32-bit libc to
+# build the i386 syscall probe.
+APT_PACKAGES += linux-libc-dev linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross gcc-multilib libc6-dev-i386
+# Networking through the CNI plugins, and the firewall they program.
+APT_PACKAGES += containernetworking-plugins iptables
+
 # getfattr: commit and diff read overlay's opaque-directory xattr from a container's upper dir with it.
 APT_PACKAGES += attr
 
