@@ -110,7 +110,7 @@ static void copy_window_size(int from, int to)
 		ioctl(to, TIOCSWINSZ, &size);
 }
 
-static bool has_exited(pid_t pid)
+bool hc_terminal_has_exited(pid_t pid)
 {
 	siginfo_t info = { 0 };
 
@@ -146,7 +146,7 @@ void hc_terminal_relay(int master, pid_t pid)
 	fds[1] = (struct pollfd){ .fd = 0, .events = POLLIN };
 	fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 	/* Checked on every turn: a SIGCHLD that came before the mask was set is not queued on sigfd. */
-	while (!has_exited(pid)) {
+	while (!hc_terminal_has_exited(pid)) {
 		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
