@@ -181,7 +181,9 @@ function evaluate(expression: string, dot: unknown): unknown {
     if (word === undefined) throw new RuntimeError('usage', `--format: {{${expression}}}: missing argument`);
     if (word.startsWith('"')) return JSON.parse(word) as string;
     if (word.startsWith('.')) return walk(dot, word);
-    throw new RuntimeError('usage', `--format: cannot read {{${expression}}}`, { hint: "e.g. '{{.State.Pid}}', '{{json .Config}}', '{{range .Mounts}}{{.Destination}} {{end}}'" });
+    throw new RuntimeError('usage', `--format: cannot read {{${expression}}}: expected {{.Path.To.Field}}, {{json .Path}}, range, index, join, upper, lower or println`, {
+      hint: "e.g. '{{.State.Pid}}', '{{json .Config}}', '{{range .Mounts}}{{.Destination}} {{end}}'",
+    });
   };
   const [head, ...rest] = words;
   switch (head) {
@@ -201,7 +203,7 @@ function evaluate(expression: string, dot: unknown): unknown {
     case 'println':
       return `${rest.map((word) => show(arg(word))).join(' ')}\n`;
     default:
-      if (words.length !== 1) throw new RuntimeError('usage', `--format: cannot read {{${expression}}}`, { hint: 'fields, json, range, index, join, upper, lower, println' });
+      if (words.length !== 1) throw new RuntimeError('usage', `--format: cannot read {{${expression}}}: expected {{.Path.To.Field}}, {{json .Path}}, range, index, join, upper, lower or println`);
       return arg(head);
   }
 }

@@ -108,12 +108,23 @@ describe('run flags', () => {
   });
 
   it('--init reaps zombies: an orphan that ends is gone, not <defunct>', async () => {
-    const script = '(sleep 0.2 &) ; sleep 1; ps -o pid,stat,comm';
-    const withInit = await ok(['run', '--rm', '--init', 'busybox', 'sh', '-c', script]);
+    // PID 1 becomes `sleep`, which never waits: the orphaned `sleep 0.2` stays a zombie unless init reaps it.
+    const script = '(sleep 0.2 &); exec sleep 100';
+    const processes = async (id: string) => {
+      await sleep(800);
+      return ok(['exec', id, 'ps', '-o', 'pid,stat,comm']);
+    };
+    await ok(['run', '-d', '--name', 'z1', 'busybox', 'sh', '-c', script]);
+    expect(await processes('z1')).toMatch(/ Z /);
+    await ok(['run', '-d', '--init', '--name', 'z2', 'busybox', 'sh', '-c', script]);
+    const withInit = await processes('z2');
     expect(withInit).toMatch(/^\s*1 \S+\s+init$/m);
-    expect(withInit).not.toMatch(/ Z/);
-    const without = await ok(['run', '--rm', 'busybox', 'sh', '-c', `${script}; true`]);
-    expect(without).toMatch(/ Z/);
+    expect(withInit).not.toMatch(/ Z /);
+    // init hands SIGTERM on to the program (a bare PID 1 sleep would ignore it).
+    const started = Date.now();
+    await ok(['stop', '-t', '10', 'z2']);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await ok(['wait', 'z2'])).toBe('143\n');
   });
 
   it('refuses --platform of another machine and a bad --restart, saying what works', async () => {
