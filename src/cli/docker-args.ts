@@ -128,3 +128,47 @@ export function addDockerVerbs(parser: Argv, handlers: DockerVerbHandlers): Argv
     .command('top <id>', 'the processes of a container, as ps shows them (top ID [PS OPTIONS])', (y) =>
       y.positional('id', { type: 'string', demandOption: true }).example('$0 top web', 'ps -ef, rows of web only'), call('top'));
 }
+
+/** An example on every verb's --help (the docker verbs above and run, start, ps, rm, logs carry their own). */
+const VERB_EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  create: [['$0 create --bundle ./bundle --pid-file ctr1.pid ctr1', 'runc style: set ctr1 up; its process waits for `start`']],
+  state: [['$0 state ctr1', 'the OCI state JSON, as runc prints it']],
+  kill: [['$0 kill ctr1 KILL', 'SIGKILL to the init'], ['$0 kill --all ctr1', 'SIGTERM to every process of it']],
+  delete: [['$0 delete --force ctr1', 'kill it if it runs, then remove it']],
+  list: [['$0 list -q', 'the ids only']],
+  spec: [['$0 spec --bundle ./bundle', 'write runc\'s default config.json there']],
+  features: [['$0 features', 'what this runtime supports, as JSON']],
+  inspect: [
+    ['$0 inspect --format \'{{.State.Pid}}\' web', 'the init\'s host pid'],
+    ['$0 inspect --format \'{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}\' web', 'its bind mounts'],
+    ['$0 inspect --format \'{{json .GraphDriver.Data}}\' web', 'its overlay\'s lower, upper, work and merged dirs'],
+  ],
+  image: [['$0 image import app.oci.tar app:1', 'an OCI or docker archive into the store'], ['$0 image ls', 'the stored images']],
+  volume: [['$0 volume create data', 'a named volume'], ['$0 volume ls', 'every volume']],
+  commit: [['$0 commit web web:2', 'web\'s changes as a new image']],
+  diff: [['$0 diff web', 'what web added (A), changed (C) and deleted (D)']],
+  exec: [['$0 exec -it web sh', 'a shell with a terminal'], ['$0 exec -u nobody web id', 'as another user']],
+  pause: [['$0 pause web', 'freeze every process of web']],
+  resume: [['$0 resume web', 'thaw it']],
+  update: [['$0 update --memory 64m --pids-limit 100 web', 'new limits for a running container']],
+  stats: [['$0 stats web', 'memory, cpu and pids usage as JSON']],
+  events: [['$0 events --stats web', 'one runc-style stats event']],
+};
+
+/** Every command declared after this call gets its examples (VERB_EXAMPLES) in its --help. */
+export function addVerbExamples(parser: Argv): void {
+  const command = parser.command.bind(parser) as (...args: unknown[]) => Argv;
+  (parser as unknown as { command: (...args: unknown[]) => Argv }).command = (...args: unknown[]) => {
+    const name = typeof args[0] === 'string' ? args[0].split(' ')[0]! : '';
+    const examples = VERB_EXAMPLES[name];
+    const builder = args[2];
+    if (examples && (typeof builder === 'function' || builder === undefined)) {
+      args[2] = (y: Argv) => {
+        const built = typeof builder === 'function' ? ((builder as (y: Argv) => Argv)(y) ?? y) : y;
+        for (const [line, what] of examples) built.example(line, what);
+        return built;
+      };
+    }
+    return command(...args);
+  };
+}

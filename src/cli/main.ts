@@ -32,7 +32,7 @@ import { FAST_VERBS, matchFastPath } from './fast-path.js';
 import type { StoreVerbArgs } from './images.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
 import { splitArgv } from './split-argv.js';
-import { addDockerRunOptions, addDockerVerbs, dockerVerbHandlers, toDockerRunArgs, type DockerRunArgs, type DockerVerbHandlers } from './docker-args.js';
+import { addDockerRunOptions, addDockerVerbs, addVerbExamples, dockerVerbHandlers, toDockerRunArgs, type DockerRunArgs, type DockerVerbHandlers } from './docker-args.js';
 
 declare const __SHIM_VERSION__: string | undefined;
 const VERSION = typeof __SHIM_VERSION__ === 'string' ? __SHIM_VERSION__ : 'dev';
@@ -263,7 +263,9 @@ const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe:
 
 async function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Promise<Argv> {
   const { default: yargs } = await import('yargs');
-  const parser = yargs(head)
+  const parser = yargs(head);
+  addVerbExamples(parser);
+  parser
     .scriptName('shim')
     .usage('$0 [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--debug] <command>')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory', global: true, requiresArg: true })
@@ -477,8 +479,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       'with --stats: one runc-style stats event, as JSON',
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
-    )
-  ;
+    );
   addDockerVerbs(parser, handlers);
   return parser
     .completion('completion', 'print a bash/zsh completion script: shim completion >> ~/.bashrc')
