@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -23,8 +24,6 @@ void hc_attach_init(struct hc_attach *attach)
 {
 	memset(attach, 0, sizeof(*attach));
 	attach->listen_fd = -1;
-	for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++)
-		attach->clients[i].fd = -1;
 }
 
 int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first, struct hc_error *err)
@@ -38,6 +37,11 @@ int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first
 	if (len >= sizeof(addr.sun_path))
 		return hc_fail(err, ATTACH, ENAMETOOLONG, path, "attach socket");
 	memcpy(addr.sun_path, path, len + 1);
+	attach->clients = calloc(HC_ATTACH_MAX_CLIENTS, sizeof(*attach->clients));
+	if (attach->clients == NULL)
+		return hc_fail(err, ATTACH, errno, path, "attach socket: clients");
+	for (size_t i = 0; i < HC_ATTACH_MAX_CLIENTS; i++)
+		attach->clients[i].fd = -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return hc_fail(err, ATTACH, errno, path, "attach socket");
@@ -64,7 +68,7 @@ static void drop_client(struct hc_attach_client *client)
 
 void hc_attach_drop_clients(struct hc_attach *attach)
 {
-	for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++)
+	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
 		drop_client(&attach->clients[i]);
 }
 
@@ -74,7 +78,7 @@ static void accept_client(struct hc_attach *attach)
 
 	if (fd < 0)
 		return;
-	for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++) {
+	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++) {
 		if (attach->clients[i].fd < 0) {
 			attach->clients[i].fd = fd;
 			attach->clients[i].have = 0;
@@ -90,7 +94,7 @@ static void accept_client(struct hc_attach *attach)
  * rather than let stall the container's terminal (or the others). */
 static void broadcast(struct hc_attach *attach, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++) {
+	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++) {
 		struct hc_attach_client *client = &attach->clients[i];
 		size_t done = 0;
 
@@ -184,7 +188,7 @@ void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd
 		fds[n++] = (struct pollfd){ .fd = read_master ? master : -1, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = attach->listen_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++)
+		for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
 			fds[n++] = (struct pollfd){ .fd = attach->clients[i].fd, .events = POLLIN };
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
@@ -201,9 +205,17 @@ void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd
 			while (read(sigfd, &info, sizeof(info)) > 0)
 				;
 		}
-		for (size_t i = 0; i < HC_ARRAY_SIZE(attach->clients); i++)
+		for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
 			if (fds[3 + i].revents && attach->clients[i].fd >= 0)
 				read_client(&attach->clients[i], master);
+	}
+	/* A `run -it` whose process ended before its shim attached: what it wrote waits in the pty for that
+	 * first client (which the shim is about to be), for a while. */
+	if (attach->wait_first && !attach->seen_client) {
+		struct pollfd first = { .fd = attach->listen_fd, .events = POLLIN };
+
+		if (poll(&first, 1, 10000) > 0)
+			accept_client(attach);
 	}
 	/* What the process wrote just before it ended. */
 	fcntl(master, F_SETFL, O_NONBLOCK);

@@ -25,7 +25,9 @@ struct hc_attach {
 	/* attach_wait_first: the pty is not read before the first client came. */
 	bool wait_first;
 	bool seen_client;
-	struct hc_attach_client clients[HC_ATTACH_MAX_CLIENTS];
+	/* HC_ATTACH_MAX_CLIENTS of them, allocated by hc_attach_listen: a monitor without a terminal pays
+	 * nothing for them (its resident size is measured, see README). NULL until then. */
+	struct hc_attach_client *clients;
 };
 
 void hc_attach_init(struct hc_attach *attach);

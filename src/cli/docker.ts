@@ -62,12 +62,13 @@ export async function attachVerb(context: RuntimeContext, id: string, options: {
 export async function attachAndWait(
   context: RuntimeContext,
   id: string,
-  options: { stdin: boolean; detachKeys?: string | undefined; fromStart?: boolean },
+  options: { stdin: boolean; detachKeys?: string | undefined; fromStart?: boolean; justStarted?: boolean },
   cli: CliEnvironment,
 ): Promise<number | 'detached'> {
   const observed = await readContainerState(context.root, id);
   const { state } = observed;
-  if (observed.status !== 'running' && observed.status !== 'paused') {
+  // run -it and start -a: a process that has ended already still left its output for us (attach_wait_first).
+  if (!options.justStarted && observed.status !== 'running' && observed.status !== 'paused') {
     throw new RuntimeError('invalid-state', `cannot attach to a ${observed.status} container`, { containerId: id, hint: `shim start -a ${id}` });
   }
   if (state.docker?.tty) {
@@ -122,7 +123,7 @@ export async function dockerStart(context: RuntimeContext, id: string, options: 
   }
   const { state } = await readContainerState(context.root, id);
   if (state.docker?.tty) {
-    const result = await attachAndWait(context, id, { stdin: options.interactive }, cli);
+    const result = await attachAndWait(context, id, { stdin: options.interactive, justStarted: true }, cli);
     return result === 'detached' ? 0 : result;
   }
   await followLog(context.root, id, state.logPath!, logSize, cli);

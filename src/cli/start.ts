@@ -4,7 +4,7 @@
 // A stopped docker-style container (one a `run IMAGE` made) is started again instead, as `docker start`:
 // that path, and -a/-i, load their code only when taken.
 
-import { startContainer } from '../container/lifecycle.js';
+import { readContainerState, startContainer } from '../container/lifecycle.js';
 import type { RuntimeContext } from '../container/run-container.js';
 import { isRuntimeError } from '../errors.js';
 import type { CliEnvironment } from './main.js';
@@ -24,6 +24,8 @@ export async function startVerb(
   } catch (error) {
     // "cannot start a stopped container": a docker-style one runs again; any other refusal stands.
     if (!(isRuntimeError(error) && error.code === 'invalid-state' && / stopped container$/.test(error.message))) throw error;
+    // runc's containers keep runc's answer.
+    if (!(await readContainerState(context.root, id)).state.containerDir) throw error;
   }
   const { dockerStart } = await import('./docker.js');
   return dockerStart(context, id, options, cli!);
