@@ -66,9 +66,44 @@ static void drop_client(struct hc_attach_client *client)
 	client->have = 0;
 }
 
+void hc_attach_close_fds(struct hc_attach *attach)
+{
+	hc_close_fdp(&attach->listen_fd);
+	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
+		hc_close_fdp(&attach->clients[i].fd);
+}
+
 void hc_attach_drop_clients(struct hc_attach *attach)
 {
-	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
+	const size_t count = attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0;
+	struct pollfd fds[HC_ATTACH_MAX_CLIENTS];
+	bool waiting = false;
+
+	/* EOF first, and the socket closed only once the client has closed its end (or after a second): a
+	 * client still writing (a window size, a key) to a socket we had closed would get EPIPE, and could
+	 * lose the output it has not read yet with it. */
+	for (size_t i = 0; i < count; i++) {
+		if (attach->clients[i].fd >= 0)
+			shutdown(attach->clients[i].fd, SHUT_WR);
+	}
+	for (int turns = 0; turns < 20; turns++) {
+		nfds_t n = 0;
+
+		waiting = false;
+		for (size_t i = 0; i < count; i++) {
+			fds[n++] = (struct pollfd){ .fd = attach->clients[i].fd, .events = POLLIN };
+			waiting = waiting || attach->clients[i].fd >= 0;
+		}
+		if (!waiting || poll(fds, n, 50) < 0)
+			break;
+		for (size_t i = 0; i < count; i++) {
+			unsigned char discard[512];
+
+			if (fds[i].revents && recv(attach->clients[i].fd, discard, sizeof(discard), MSG_DONTWAIT) <= 0)
+				drop_client(&attach->clients[i]);
+		}
+	}
+	for (size_t i = 0; i < count; i++)
 		drop_client(&attach->clients[i]);
 }
 
@@ -217,11 +252,10 @@ void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd
 		if (poll(&first, 1, 10000) > 0)
 			accept_client(attach);
 	}
-	/* What the process wrote just before it ended. */
-	fcntl(master, F_SETFL, O_NONBLOCK);
+	/* What the process wrote just before it ended: hc_terminal_drain waits for it. */
 	while (master_open) {
 		char buf[8192];
-		ssize_t n = read(master, buf, sizeof(buf));
+		ssize_t n = hc_terminal_drain(master, buf, sizeof(buf));
 
 		if (n <= 0)
 			break;

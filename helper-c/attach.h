@@ -36,7 +36,10 @@ int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first
 /* Until pid has exited (it is not reaped here): the pty's output to log_fd and to every client, clients'
  * input and window sizes to the pty, new clients accepted. Best effort: a client that fails is dropped. */
 void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd);
-/* Disconnect every client (they read EOF). */
+/* Disconnect every client: they read EOF, and their sockets are closed once they closed theirs (or after
+ * a second). */
 void hc_attach_drop_clients(struct hc_attach *attach);
+/* In a child process: close our copies of the descriptors, touching no socket's state. */
+void hc_attach_close_fds(struct hc_attach *attach);
 
 #endif

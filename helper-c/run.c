@@ -180,10 +180,8 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 	if (pid == 0) {
 		hc_close_fdp(&sync_fd);
 		/* The attach socket's descriptors are the monitor's alone. */
-		if (run != NULL && run->attach != NULL) {
-			hc_close_fdp(&run->attach->listen_fd);
-			hc_attach_drop_clients(run->attach);
-		}
+		if (run != NULL && run->attach != NULL)
+			hc_attach_close_fds(run->attach);
 		hc_child_begin("shim:[1:INIT]", child_sync_fd);
 		if (build_container(spec, &ns, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);

@@ -3,6 +3,7 @@
 // window size as 'w' frames at once and on every resize, the container's output written as it comes.
 // Reads process.stdin and process.stdout directly: only run -it, start -a and attach load this file.
 
+import { writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { RuntimeError } from '../errors.js';
 
@@ -68,6 +69,22 @@ export function inputFrames(bytes: Uint8Array): Buffer[] {
   return frames;
 }
 
+/**
+ * Straight to descriptor 1, as the rest of the CLI writes (shim.ts): process.stdout on a terminal writes
+ * through a descriptor of its own that libuv reopened, and what it still held when the container's end
+ * came was seen lost on the way out.
+ */
+function writeAll(data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(1, data, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    }
+  }
+}
+
 /** Relays until the container's end closes the socket ('ended') or the detach keys are typed ('detached'). */
 export async function attachTerminal(socketPath: string, options: { stdin: boolean; detachKeys: string }): Promise<'ended' | 'detached'> {
   const keys = parseDetachKeys(options.detachKeys);
@@ -101,7 +118,10 @@ export async function attachTerminal(socketPath: string, options: { stdin: boole
       socket.destroy();
       resolve(how);
     };
-    socket.on('data', (data) => stdout.write(data));
+    socket.on('data', (data: Buffer) => writeAll(data));
+    // The monitor sends EOF when the container ends and waits for us to close: 'end' is that EOF. An error
+    // (the monitor died) ends it too.
+    socket.on('end', () => finish('ended'));
     socket.on('close', () => finish('ended'));
     socket.on('error', () => finish('ended'));
     if (options.stdin) {

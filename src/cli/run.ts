@@ -56,6 +56,7 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
     const { createPrepared } = await import('../container/create-container.js');
     const { attachAndWait } = await import('./docker.js');
     await createPrepared({ ...prepared, autoRemove: false }, context, { mode: 'background', attachNow: true });
+    context.log.debug('run: started in the background; attaching');
     const result = await attachAndWait(context, prepared.containerId, { stdin: docker!.interactive, detachKeys: docker!.detachKeys, justStarted: true }, cli);
     if (result === 'detached') {
       if (request.remove) context.log.warn(`--rm: ${prepared.containerId} still runs; shim rm -f ${prepared.containerId} removes it`);
