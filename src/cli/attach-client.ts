@@ -88,21 +88,32 @@ function writeAll(data: Buffer): void {
 /** Relays until the container's end closes the socket ('ended') or the detach keys are typed ('detached'). */
 export async function attachTerminal(socketPath: string, options: { stdin: boolean; detachKeys: string }): Promise<'ended' | 'detached'> {
   const keys = parseDetachKeys(options.detachKeys);
-  const socket = connect(socketPath);
+  // Half-open, and read from the first moment: a container that ends at once sends its output and EOF
+  // before we are set up, and a socket that is not half-open turns our window-size write after that EOF
+  // into EPIPE and drops what it had not handed us yet.
+  const socket = connect({ path: socketPath, allowHalfOpen: true });
+  let onEnd: (() => void) | undefined;
+  let endedEarly = false;
+  socket.on('data', (data: Buffer) => writeAll(data));
+  socket.on('end', () => (onEnd ? onEnd() : (endedEarly = true)));
+  socket.on('close', () => (onEnd ? onEnd() : (endedEarly = true)));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', (error) =>
       reject(new RuntimeError('system', `attach: connect to ${socketPath}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { hint: 'is the container running with -t?' })),
     );
   });
+  // A write the monitor no longer reads (it has ended) is not an error of ours.
+  socket.on('error', () => onEnd?.());
   const stdin = process.stdin;
   const stdout = process.stdout;
   const raw = options.stdin && stdin.isTTY;
-  const sendSize = () => {
-    if (stdout.isTTY) socket.write(windowFrame(stdout.rows, stdout.columns));
+  const send = (frame: Buffer) => {
+    if (!socket.destroyed && socket.writable) socket.write(frame);
   };
-  sendSize();
-  stdout.on('resize', sendSize);
+  const sendSize = () => {
+    if (stdout.isTTY) send(windowFrame(stdout.rows, stdout.columns));
+  };
   const matcher = new DetachMatcher(keys);
   return await new Promise<'ended' | 'detached'>((resolve) => {
     let done = false;
@@ -118,17 +129,15 @@ export async function attachTerminal(socketPath: string, options: { stdin: boole
       socket.destroy();
       resolve(how);
     };
-    socket.on('data', (data: Buffer) => writeAll(data));
-    // The monitor sends EOF when the container ends and waits for us to close: 'end' is that EOF. An error
-    // (the monitor died) ends it too.
-    socket.on('end', () => finish('ended'));
-    socket.on('close', () => finish('ended'));
-    socket.on('error', () => finish('ended'));
+    onEnd = () => finish('ended');
+    if (endedEarly) return finish('ended');
+    sendSize();
+    stdout.on('resize', sendSize);
     if (options.stdin) {
       if (raw) stdin.setRawMode(true);
       stdin.on('data', (chunk: Buffer) => {
-        const { send, detach } = matcher.feed(chunk);
-        for (const piece of inputFrames(Uint8Array.from(send))) socket.write(piece);
+        const { send: bytes, detach } = matcher.feed(chunk);
+        for (const piece of inputFrames(Uint8Array.from(bytes))) send(piece);
         if (detach) finish('detached');
       });
       stdin.resume();
