@@ -51,7 +51,6 @@ export async function checkCopyUpMounts(config: OciConfig, rootfs: string): Prom
     const entries = await readdir(dir).catch(() => [] as string[]);
     if (entries.length > 0) {
       throw new RuntimeError('unsupported', `${where}: tmpcopyup over a directory that is not empty is not supported yet`, {
-        path: dir,
         hint: `the rootfs holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} there (${entries.slice(0, 3).join(', ')})`,
       });
     }
