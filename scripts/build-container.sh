@@ -50,8 +50,9 @@ start=$(date +%s)
 	-f Dockerfile.build -t localhost/shim-helper-export . 2>"$T/build.log" ||
 	{ grep -v 'level=debug' "$T/build.log" | tail -n 40 >&2; echo "build-container: podman build failed" >&2; exit 1; }
 echo "build-container: built in $(( $(date +%s) - start )) s" >&2
-# Every RUN step went through shim: buildah logs each runtime call it makes.
-runs=$(grep -cE "running \[\"?$SHIM\"? .*(create|run)" "$T/build.log" || true)
+# Every RUN step went through shim: buildah logs each runtime call it makes (`Running ["RUNTIME" "create" ...]`).
+needle="Running [\\\"$SHIM\\\" \\\"create\\\""
+runs=$(grep -cF "$needle" "$T/build.log" || true)
 steps=$(grep -cE '^RUN ' Dockerfile.build)
 echo "build-container: $runs runtime run(s) by $SHIM for $steps RUN step(s)" >&2
 [ "$runs" -ge "$steps" ] || { echo "build-container: the RUN steps did not all go through shim" >&2; exit 1; }
