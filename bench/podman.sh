@@ -81,6 +81,7 @@ jq -r '
 	  "  runtime crun   \($crun | floor) ms (net of the unshare wrapper)",
 	  "  shim / runc = \($shim / $runc * 100 | floor / 100)x, shim / crun = \($shim / $crun * 100 | floor / 100)x",
 	  "  slowest: \([["shim", $shim], ["runc", $runc], ["crun", $crun]] | max_by(.[1]) | .[0])",
-	  "podman and conmon beyond the runtime: with shim \(($shim - m("shim run --bundle alone")) | floor) ms, with runc \(($runc - m("runc run alone")) | floor) ms",
+	  "podman and conmon themselves, about: \(($runc - m("runc run alone")) | floor) ms (podman run with runc, less one runc run of a like bundle)",
+	  "shim run --bundle alone \(m("shim run --bundle alone") | floor) ms, runc run alone \(m("runc run alone") | floor) ms",
 	  "podman version alone (podman start-up): \(m("podman version (podman'"'"'s own start-up)") | floor) ms"
 ' "$JSON_OUT"

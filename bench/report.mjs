@@ -188,7 +188,8 @@ if (groups.has('podman')) {
   groupTable('podman', 'podman run (one hyperfine call)', 'podman run, runtime runc', [['podman run, runtime crun, net of the wrapper', podmanCrun]]);
   line(`shim as podman's runtime: ${times(ratio(podmanShim, podmanRunc))} runc's time, ${times(ratio(podmanShim, podmanCrun))} crun's (net), by medians.`);
   const podmanBeyond = (total, alone) => (total === undefined || alone === undefined ? undefined : total - alone);
-  line(`podman and conmon beyond the runtime's own run: ${ms(podmanBeyond(podmanShim, median('podman', 'shim run --bundle alone')))} with shim, ${ms(podmanBeyond(podmanRunc, median('podman', 'runc run alone')))} with runc;`);
+  line(`podman and conmon themselves took about ${ms(podmanBeyond(podmanRunc, median('podman', 'runc run alone')))} of each run (podman run with runc, less one \`runc run\` of a like`);
+  line('bundle, which does in one process what podman asks of three runc calls);');
   line(`\`podman version\` alone (podman's start-up, no container) took ${ms(median('podman', "podman version (podman's own start-up)"))}.`);
   line('podman calls its runtime three times per `run --rm` (create through conmon, start, delete --force): for shim that is');
   line('three Node start-ups where runc and crun pay three Go or C ones.');
