@@ -62,6 +62,8 @@ export function missingExecutableGate(): Promise<Gate> {
   executableCheck ??= (async () => {
     const base = await mkdtemp(`/tmp/${testPrefix}probe-`);
     const id = 'missing-exec-probe';
+    // Each test file (a process of its own) probes once: a cgroup parent per probe keeps two from colliding.
+    const cgroupParent = base.split('/').pop()!;
     try {
       const bundle = join(base, 'bundle');
       await mkdir(join(bundle, 'rootfs'), { recursive: true });
@@ -75,10 +77,10 @@ export function missingExecutableGate(): Promise<Gate> {
       const errFile = join(base, 'create.err');
       const errFd = openSync(errFile, 'w');
       const created = await execa(shimBin, ['--root', join(base, 'run'), 'create', '--bundle', bundle, id], {
-        reject: false, stdio: ['ignore', 'ignore', errFd] as never, env: { SHIM_CGROUP_PARENT: `${testPrefix}probe`, SHIM_TEST_TAG: base }, timeout: 30_000,
+        reject: false, stdio: ['ignore', 'ignore', errFd] as never, env: { SHIM_CGROUP_PARENT: cgroupParent, SHIM_TEST_TAG: base }, timeout: 30_000,
       }).finally(() => closeSync(errFd));
       const stderr = await readFile(errFile, 'utf8');
-      await execa(shimBin, ['--root', join(base, 'run'), 'delete', '--force', id], { reject: false, env: { SHIM_CGROUP_PARENT: `${testPrefix}probe` } });
+      await execa(shimBin, ['--root', join(base, 'run'), 'delete', '--force', id], { reject: false, env: { SHIM_CGROUP_PARENT: cgroupParent } });
       const refused = created.exitCode !== 0 && /nonexistent/.test(stderr);
       return { ok: refused, reason: 'shim create of a bundle whose process is /nonexistent succeeds (the oci-fields branch adds runc\'s create-time check)' };
     } finally {
