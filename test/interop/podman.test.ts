@@ -87,11 +87,16 @@ describe('podman run --rm: what the container gets', () => {
     expect(ro).toMatchObject({ exitCode: 0, stdout: 'ct\nrefused\n' });
   });
 
-  it("a config shim refuses: the runtime's own message reaches podman's stderr (JSON log through the runc name)", async () => {
+  it("a config shim refuses: shim's own message reaches podman's stderr, from the JSON log through the runc name", async () => {
     // tmpcopyup over a directory with files is one thing shim refuses by name (it copies nothing).
     const refused = await p.run(['--rm', '--mount', 'type=tmpfs,destination=/etc,tmpcopyup', BUSYBOX, 'true']);
     expect(refused.exitCode).not.toBe(0);
-    expect(refused.stderr).toMatch(/mounts\[\d+\] \(\/etc\): tmpcopyup over a directory that is not empty is not supported yet/);
+    // Read from the --log file conmon asked for in JSON (its "msg"), not from stderr: no "shim: " prefix.
+    expect(refused.stderr).toMatch(/\/runc: create [0-9a-f]{12}: config\.json: mounts\[\d+\] \(\/etc\): tmpcopyup over a directory that is not empty is not supported yet/);
+    // By path, podman asks for no JSON log and shows the runtime's stderr line as it is.
+    const byPath = await p.run(['--rm', '--mount', 'type=tmpfs,destination=/etc,tmpcopyup', BUSYBOX, 'true'], { runtime: 'path' });
+    expect(byPath.exitCode).not.toBe(0);
+    expect(byPath.stderr).toMatch(/shim: create [0-9a-f]{12}: config\.json: mounts\[\d+\] \(\/etc\): tmpcopyup over a directory that is not empty/);
   });
 });
 
