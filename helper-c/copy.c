@@ -276,9 +276,6 @@ static int make_entry(const shim_v1_Spec *spec, struct entry *e, struct hc_error
 		/* Unknown kinds are skipped, as tar does. */
 		return skip_data(e->size) < 0 ? hc_fail(err, COPY, errno, e->name, "copy: read archive") : 0;
 	}
-	if (e->type == '0' || e->type == '\0' || e->type == '7') {
-		/* The data blocks are padded to whole blocks; write_file read exactly size bytes' blocks. */
-	}
 	if (fchownat(AT_FDCWD, e->name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return hc_fail(err, COPY, errno, e->name, "copy: chown");
 	/* After chown, which clears the set-id bits; symlinks have no mode of their own. */
@@ -347,9 +344,9 @@ static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error 
 				return hc_fail(err, COPY, errno, NULL, "copy: read archive");
 			continue;
 		}
+		/* A regular file's data, padding included, is read by write_file. */
 		if (make_entry(spec, &e, err) < 0)
 			return -1;
-		/* Regular files' data was read by write_file; the padding of their last block with it. */
 	}
 }
 
