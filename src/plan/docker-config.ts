@@ -63,6 +63,9 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
       options: ['rbind', volume.propagation ?? 'rprivate', volume.readonly ? 'ro' : 'rw'],
     });
   }
+  // As docker: a shared volume needs a shared root, or nothing the container mounts there could reach the
+  // host (the container's copies of the host's mounts would be slaves); otherwise runc's default (rslave).
+  const sharedVolume = request.volumes.some((volume) => volume.propagation === 'shared' || volume.propagation === 'rshared');
   const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
   return {
@@ -87,6 +90,7 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     linux: {
       resources: { ...request.resources, devices: [{ allow: false, access: 'rwm' }] },
       namespaces,
+      ...(sharedVolume ? { rootfsPropagation: 'rshared' } : {}),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
