@@ -73,6 +73,10 @@ int main(int argc, char **argv)
 		return hc_action_exec(&spec);
 	case shim_v1_Action_ACTION_APPLY_NODES:
 		return hc_action_apply_nodes(&spec);
+	case shim_v1_Action_ACTION_LIVE_DEVICE:
+		return hc_action_live_device(&spec);
+	case shim_v1_Action_ACTION_LIVE_MOUNT:
+		return hc_action_live_mount(&spec);
 	case shim_v1_Action_ACTION_UNSPECIFIED:
 		break;
 	}
