@@ -45,8 +45,9 @@ static int open_container_root(pid_t pid, shim_v1_Stage stage, struct hc_error *
 }
 
 /* The parent directory of path (absolute, in the container), opened inside the root; *base points at the last
- * component. The parent must exist: nothing is created on the way, so nothing is left on failure. */
-static int open_parent_in_root(int rootfd, const char *path, const char **base, shim_v1_Stage stage,
+ * component. With make, missing directories on the way are made, as -v does (they stay: a directory is all
+ * that is left); without, the parent must exist. */
+static int open_parent_in_root(int rootfd, const char *path, const char **base, bool make, shim_v1_Stage stage,
 			       struct hc_error *err)
 {
 	char dir[PATH_MAX];
@@ -64,7 +65,8 @@ static int open_parent_in_root(int rootfd, const char *path, const char **base, 
 		return hc_fail(err, stage, ENAMETOOLONG, path, "open parent directory");
 	memcpy(dir, path, len);
 	dir[len] = '\0';
-	fd = hc_open_in_root(rootfd, len > 0 ? dir : "/", O_PATH | O_DIRECTORY);
+	fd = make ? hc_make_in_root(rootfd, len > 0 ? dir : "/", false)
+		  : hc_open_in_root(rootfd, len > 0 ? dir : "/", O_PATH | O_DIRECTORY);
 	if (fd < 0)
 		return hc_fail(err, stage, errno, path, "open parent directory in the container");
 	return fd;
@@ -167,12 +169,15 @@ int hc_action_live_device(const shim_v1_Spec *spec)
 	rootfd = open_container_root(spec->target_pid, LIVE_DEVICE, &err);
 	if (rootfd < 0)
 		goto fail;
-	dirfd = open_parent_in_root(rootfd, node->path, &base, LIVE_DEVICE, &err);
+	dirfd = open_parent_in_root(rootfd, node->path, &base, false, LIVE_DEVICE, &err);
 	if (dirfd < 0)
 		goto fail;
 
 	if (live->remove) {
+		/* Gone already (the container removed it): the rule is still to be revoked. */
 		if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				goto program;
 			hc_fail(&err, LIVE_DEVICE, errno, node->path, "find device node");
 			goto fail;
 		}
@@ -185,6 +190,7 @@ int hc_action_live_device(const shim_v1_Spec *spec)
 			hc_fail(&err, LIVE_DEVICE, errno, node->path, "remove device node");
 			goto fail;
 		}
+program:
 		if (apply_device_program(live, &err) < 0)
 			goto fail;
 		return 0;
@@ -293,7 +299,7 @@ static int add_mount(const shim_v1_Spec *spec, int rootfd, int procfd, struct hc
 			return hc_fail(err, LIVE_MOUNT, errno, live->source, "mount_setattr read-only");
 	}
 
-	dirfd = open_parent_in_root(rootfd, live->target, &base, LIVE_MOUNT, err);
+	dirfd = open_parent_in_root(rootfd, live->target, &base, live->create_target, LIVE_MOUNT, err);
 	if (dirfd < 0)
 		return -1;
 	target = hc_open_in_root(rootfd, live->target, O_PATH | O_NOFOLLOW);

@@ -189,6 +189,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
+      device: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('device', raw), context, cli)),
+      mount: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('mount', raw), context, cli)),
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
@@ -230,6 +232,9 @@ interface VerbHandlers {
   update(args: Record<string, unknown>): Promise<void>;
   stats(args: Record<string, unknown>): Promise<void>;
   events(args: Record<string, unknown>): Promise<void>;
+  /** device, mount: live changes to a running container (src/cli/live.ts). */
+  device(args: Record<string, unknown>): Promise<void>;
+  mount(args: Record<string, unknown>): Promise<void>;
 }
 
 /**
@@ -435,6 +440,24 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
     )
+    .command('device <sub> [args..]', 'devices of a running container: add ID HOST[:CTR][:rwm] | rm ID CTR | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('mode', { type: 'string', requiresArg: true, describe: 'add: permission bits of the node (default: the host node\'s)' })
+        .option('uid', { type: 'number', requiresArg: true, describe: 'add: owner of the node (default: the host node\'s)' })
+        .option('gid', { type: 'number', requiresArg: true, describe: 'add: group of the node (default: the host node\'s)' }),
+    (args) => handlers.device(args as unknown as Record<string, unknown>))
+    .command('mount <sub> [args..]', 'mounts of a running container: add ID SOURCE TARGET | rm ID TARGET | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('ro', { type: 'boolean', default: false, describe: 'add: read-only' })
+        .option('propagation', { choices: ['private', 'slave', 'shared', 'unbindable'] as const, describe: 'add: propagation of the new mount' })
+        .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'add: take the submounts of SOURCE too (rbind)' }),
+    (args) => handlers.mount(args as unknown as Record<string, unknown>))
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
     .help()
@@ -526,6 +549,21 @@ function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs
     message: args.message as string | undefined,
     quiet: Boolean(args.quiet),
     force: Boolean(args.force),
+  };
+}
+
+function toLiveArgs(verb: 'device' | 'mount', args: Record<string, unknown>): import('./live.js').LiveVerbArgs {
+  return {
+    verb,
+    sub: String(args.sub),
+    positionals: listOf(args.args),
+    format: args.format === 'json' ? 'json' : 'table',
+    readonly: Boolean(args.ro),
+    propagation: optionalString(args.propagation),
+    recursive: Boolean(args.recursive),
+    mode: optionalString(args.mode),
+    uid: args.uid === undefined ? undefined : Number(args.uid),
+    gid: args.gid === undefined ? undefined : Number(args.gid),
   };
 }
 
