@@ -77,6 +77,9 @@ export interface RunArgs extends GlobalArgs {
   workdir?: string | undefined;
   hostname?: string | undefined;
   volume: string[];
+  /** --device HOST[:CTR][:PERMS] and --device-cgroup-rule RULE (docker-style runs). */
+  device?: string[] | undefined;
+  deviceCgroupRule?: string[] | undefined;
   dryRun: boolean;
   format: 'text' | 'json';
   bundle?: string | undefined;
@@ -289,6 +292,8 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container' })
           .option('hostname', { type: 'string', requiresArg: true, describe: 'container hostname (default: the first 12 characters of the id)' })
           .option('volume', { alias: 'v', type: 'string', nargs: 1, requiresArg: true, describe: 'bind mount HOST:CONTAINER[:ro] (repeatable)' })
+          .option('device', { type: 'string', nargs: 1, requiresArg: true, describe: 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)' })
+          .option('device-cgroup-rule', { type: 'string', nargs: 1, requiresArg: true, describe: "allow devices by number: 'c 1:3 rwm', 'b 7:* r' (repeatable)" })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan instead of running it' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
@@ -519,6 +524,8 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     workdir: args.workdir as string | undefined,
     hostname: args.hostname as string | undefined,
     volume: listOf(args.volume),
+    device: listOf(args.device),
+    deviceCgroupRule: listOf(args.deviceCgroupRule),
     dryRun: Boolean(args.dryRun),
     format: args.format === 'json' ? 'json' : 'text',
     bundle: args.bundle as string | undefined,

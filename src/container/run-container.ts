@@ -27,6 +27,7 @@ import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
+import { planRunDevices } from '../live/run-devices.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -61,6 +62,9 @@ export interface ImageRunRequest {
   hostname?: string | undefined;
   /** -v values as typed. */
   volumes: string[];
+  /** --device and --device-cgroup-rule values as typed. */
+  devices?: string[] | undefined;
+  deviceCgroupRules?: string[] | undefined;
   remove: boolean;
   /** --entrypoint: replaces the image's Entrypoint ('' clears it). */
   entrypoint?: string | undefined;
@@ -162,6 +166,7 @@ async function prepareImageRun(
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
+    ...planRunDevices(request.devices ?? [], request.deviceCgroupRules ?? []),
   });
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
