@@ -241,10 +241,19 @@ int hc_rootfs_pivot(const shim_v1_Spec *spec, int rootfd, struct hc_error *err)
 		if (chroot(".") < 0)
 			return hc_fail(err, stage, errno, path, "chroot");
 	} else {
+		hc_cleanup_close int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (oldroot < 0)
+			return hc_fail(err, stage, errno, "/", "open the old root");
 		/* pivot_root(".", ".") stacks the old root on top of the new one at the same place (runc's
 		 * trick), so no directory has to be made for it inside the rootfs. */
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
 			return hc_fail(err, stage, errno, path, "pivot_root");
+		/* Our cwd is still the new root's directory, under the stacked old root: a propagation change
+		 * on "." there would make the container's own mounts slaves (a shared volume would no longer
+		 * reach the host). The old root's own descriptor names it exactly, as runc does. */
+		if (fchdir(oldroot) < 0)
+			return hc_fail(err, stage, errno, "/", "chdir to the old root");
 		/* The old root must not pass our unmount on to the host if it was shared with it. */
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 			return hc_fail(err, stage, errno, path, "make old root a slave");
