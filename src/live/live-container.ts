@@ -4,7 +4,6 @@
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { observeContainer, type ObservedContainer } from '../container/lifecycle.js';
-import { helperFailure } from '../container/run-container.js';
 import { runHelper } from '../helper/run-helper.js';
 import type { ContainerPlan } from '../plan/container-plan.js';
 import { withContainerLock } from '../state/container-lock.js';
@@ -54,7 +53,11 @@ export async function withLiveContainer<T>(
 /** One helper run of a live action: no frame and exit 0 on success, one ERROR frame otherwise. */
 export async function runLiveHelper(context: LiveContext, spec: Uint8Array): Promise<void> {
   const outcome = await runHelper({ helperPath: context.helperPath, spec, log: context.log, stdin: 'ignore' });
-  if (outcome.error) throw helperFailure(outcome.error);
+  // As run's helperFailure, without loading run's module (the planner and the image store) for it.
+  if (outcome.error) {
+    const { stage, errno, message, path } = outcome.error;
+    throw new RuntimeError('setup-failed', message || `stage ${stage} failed`, { stage, errno, path });
+  }
   if (outcome.helperExitCode !== 0) {
     const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
     throw new RuntimeError('helper-failed', `helper ${how} without saying why`);
