@@ -8,6 +8,11 @@
 /* Make the whole (new) mount tree private, or what rootfs.propagation says, before anything is mounted,
  * so that nothing the container mounts propagates back to the host. */
 int hc_rootfs_propagation(const shim_v1_Spec *spec, struct hc_error *err);
+/* For a shared rootfs propagation, before the rootfs is mounted: make the mount holding its parent directory,
+ * and /, private, so that pivot_root accepts the new root (see rootfs.c for the whole order). */
+int hc_rootfs_isolate_parent(const shim_v1_Spec *spec, struct hc_error *err);
+/* After pivot_root: shared and unbindable, applied to the new / recursively. */
+int hc_rootfs_final_propagation(const shim_v1_Spec *spec, struct hc_error *err);
 /* Mount the overlay, or bind rootfs.path onto itself so that it is a mount point pivot_root accepts.
  * On success *rootfd is an O_PATH descriptor of the new mount's root. */
 int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err);

@@ -89,7 +89,7 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 
 	/* b. Before the first mount: nothing below may propagate to the host. */
 	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
-	if (hc_rootfs_propagation(spec, err) < 0)
+	if (hc_rootfs_propagation(spec, err) < 0 || hc_rootfs_isolate_parent(spec, err) < 0)
 		return -1;
 	/* c, d, e. Everything is made below rootfd, resolved inside it, while host paths (bind sources,
 	 * device nodes) are still reachable. */
@@ -130,6 +130,12 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 		return -1;
 	hc_report_stage(shim_v1_Stage_STAGE_READONLY_PATHS);
 	if (hc_mounts_readonly_paths(spec, err) < 0 || hc_rootfs_readonly(spec, err) < 0)
+		return -1;
+	/* After pivot_root, which refuses a shared parent, and after the last bind mount (masks and read-only
+	 * paths bind, and an unbindable mount takes no bind): the rootfs propagation as asked (rootfs.c says
+	 * the whole order). */
+	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
+	if (hc_rootfs_final_propagation(spec, err) < 0)
 		return -1;
 
 	/* i. */

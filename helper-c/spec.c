@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <pb_common.h>
 #include <pb_decode.h>
@@ -60,6 +61,8 @@ static const struct {
 	{ &shim_v1_Process_msg, "shim.v1.Process" },
 	{ &shim_v1_FsNode_msg, "shim.v1.FsNode" },
 	{ &shim_v1_Xattr_msg, "shim.v1.Xattr" },
+	{ &shim_v1_LiveDevice_msg, "shim.v1.LiveDevice" },
+	{ &shim_v1_LiveMount_msg, "shim.v1.LiveMount" },
 };
 
 static const char *message_name(const pb_msgdesc_t *desc)
@@ -282,6 +285,35 @@ static int validate_copy(shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+/* The live actions touch a running container: its init by pid, paths in its root. No process is run. */
+static int validate_live(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (spec->target_pid <= 0)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: a live change needs target_pid");
+	if (spec->action == shim_v1_Action_ACTION_LIVE_DEVICE) {
+		const shim_v1_LiveDevice *live = &spec->live_device;
+		unsigned type = live->node.mode & S_IFMT;
+
+		if (!spec->has_live_device || !live->has_node)
+			return hc_fail(err, READ_SPEC, 0, NULL, "spec: live device change needs live_device.node");
+		if (check_absolute(live->node.path, "live_device.node.path", err) < 0)
+			return -1;
+		if (type != S_IFCHR && type != S_IFBLK)
+			return hc_fail(err, READ_SPEC, 0, live->node.path, "spec: live_device.node is not a device");
+		if (((live->program != NULL && live->program->size > 0) || live->detach_program) &&
+		    check_absolute(live->program_cgroup, "live_device.program_cgroup", err) < 0)
+			return -1;
+		return 0;
+	}
+	if (!spec->has_live_mount)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: live mount change needs live_mount");
+	if (check_absolute(spec->live_mount.target, "live_mount.target", err) < 0)
+		return -1;
+	if (!spec->live_mount.remove && check_absolute(spec->live_mount.source, "live_mount.source", err) < 0)
+		return -1;
+	return 0;
+}
+
 int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 {
 	shim_v1_Process *process = &spec->process;
@@ -297,6 +329,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	case shim_v1_Action_ACTION_COPY_IN:
 	case shim_v1_Action_ACTION_COPY_OUT:
 		return validate_copy(spec, err);
+	case shim_v1_Action_ACTION_LIVE_DEVICE:
+	case shim_v1_Action_ACTION_LIVE_MOUNT:
+		return validate_live(spec, err);
 	case shim_v1_Action_ACTION_EXEC:
 		if (spec->target_pid <= 0)
 			return hc_fail(err, READ_SPEC, 0, NULL, "spec: exec needs target_pid");

@@ -75,7 +75,7 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
       '--cpus': 'cpus',
       '--pids-limit': 'pidsLimit',
     },
-    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume' },
+    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume', '--device': 'device', '--device-cgroup-rule': 'deviceCgroupRule' },
     choices: { format: ['text', 'json'] },
   },
   exec: {

@@ -78,6 +78,9 @@ export interface RunArgs extends GlobalArgs {
   workdir?: string | undefined;
   hostname?: string | undefined;
   volume: string[];
+  /** --device HOST[:CTR][:PERMS] and --device-cgroup-rule RULE (docker-style runs). */
+  device?: string[] | undefined;
+  deviceCgroupRule?: string[] | undefined;
   dryRun: boolean;
   format: 'text' | 'json';
   bundle?: string | undefined;
@@ -201,6 +204,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
       ...dockerVerbHandlers((body) => handle(body), cli, command),
+      device: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('device', raw), context, cli)),
+      mount: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('mount', raw), context, cli)),
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
@@ -242,6 +247,9 @@ interface VerbHandlers extends DockerVerbHandlers {
   update(args: Record<string, unknown>): Promise<void>;
   stats(args: Record<string, unknown>): Promise<void>;
   events(args: Record<string, unknown>): Promise<void>;
+  /** device, mount: live changes to a running container (src/cli/live.ts). */
+  device(args: Record<string, unknown>): Promise<void>;
+  mount(args: Record<string, unknown>): Promise<void>;
 }
 
 /**
@@ -298,6 +306,8 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container' })
           .option('hostname', { type: 'string', requiresArg: true, describe: 'container hostname (default: the first 12 characters of the id)' })
           .option('volume', { alias: 'v', type: 'string', nargs: 1, requiresArg: true, describe: 'bind mount HOST:CONTAINER[:ro] (repeatable)' })
+          .option('device', { type: 'string', nargs: 1, requiresArg: true, describe: 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)' })
+          .option('device-cgroup-rule', { type: 'string', nargs: 1, requiresArg: true, describe: "allow devices by number: 'c 1:3 rwm', 'b 7:* r' (repeatable)" })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan instead of running it' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
@@ -479,7 +489,25 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       'with --stats: one runc-style stats event, as JSON',
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
-    );
+    )
+    .command('device <sub> [args..]', 'devices of a running container: add ID HOST[:CTR][:rwm] | rm ID CTR | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('mode', { type: 'string', requiresArg: true, describe: 'add: permission bits of the node (default: the host node\'s)' })
+        .option('uid', { type: 'number', requiresArg: true, describe: 'add: owner of the node (default: the host node\'s)' })
+        .option('gid', { type: 'number', requiresArg: true, describe: 'add: group of the node (default: the host node\'s)' }),
+    (args) => handlers.device(args as unknown as Record<string, unknown>))
+    .command('mount <sub> [args..]', 'mounts of a running container: add ID SOURCE TARGET | rm ID TARGET | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('ro', { type: 'boolean', default: false, describe: 'add: read-only' })
+        .option('propagation', { choices: ['private', 'slave', 'shared', 'unbindable'] as const, describe: 'add: propagation of the new mount' })
+        .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'add: take the submounts of SOURCE too (rbind)' }),
+    (args) => handlers.mount(args as unknown as Record<string, unknown>));
   addDockerVerbs(parser, handlers);
   return parser
     .completion('completion', 'print a bash/zsh completion script: shim completion >> ~/.bashrc')
@@ -544,6 +572,8 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     workdir: args.workdir as string | undefined,
     hostname: args.hostname as string | undefined,
     volume: listOf(args.volume),
+    device: listOf(args.device),
+    deviceCgroupRule: listOf(args.deviceCgroupRule),
     dryRun: Boolean(args.dryRun),
     format: args.format === 'json' ? 'json' : 'text',
     bundle: args.bundle as string | undefined,
@@ -575,6 +605,21 @@ function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs
     message: args.message as string | undefined,
     quiet: Boolean(args.quiet),
     force: Boolean(args.force),
+  };
+}
+
+function toLiveArgs(verb: 'device' | 'mount', args: Record<string, unknown>): import('./live.js').LiveVerbArgs {
+  return {
+    verb,
+    sub: String(args.sub),
+    positionals: listOf(args.args),
+    format: args.format === 'json' ? 'json' : 'table',
+    readonly: Boolean(args.ro),
+    propagation: optionalString(args.propagation),
+    recursive: Boolean(args.recursive),
+    mode: optionalString(args.mode),
+    uid: args.uid === undefined ? undefined : Number(args.uid),
+    gid: args.gid === undefined ? undefined : Number(args.gid),
   };
 }
 

@@ -14,6 +14,8 @@ const VALUE_OPTIONS = new Set([
   '--hostname',
   '-v',
   '--volume',
+  '--device',
+  '--device-cgroup-rule',
   '--format',
   '-b',
   '--bundle',

@@ -28,6 +28,7 @@ import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js'
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
 import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
+import { planRunDevices } from '../live/run-devices.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -62,6 +63,9 @@ export interface ImageRunRequest {
   hostname?: string | undefined;
   /** -v values as typed. */
   volumes: string[];
+  /** --device and --device-cgroup-rule values as typed. */
+  devices?: string[] | undefined;
+  deviceCgroupRules?: string[] | undefined;
   remove: boolean;
   /** --entrypoint: replaces the image's Entrypoint ('' clears it). */
   entrypoint?: string | undefined;
@@ -168,6 +172,7 @@ async function prepareImageRun(
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
     tty: request.docker?.tty,
+    ...planRunDevices(request.devices ?? [], request.deviceCgroupRules ?? []),
   });
   if (request.docker) await applyDockerRun(config, request.docker, image);
   const bundleDir = join(context.root, containerId);

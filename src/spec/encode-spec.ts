@@ -305,3 +305,62 @@ export function encodeApplyNodesSpec(layerDir: string, nodes: readonly LayerNode
     })),
   }).finish();
 }
+
+// --- live changes (ACTION_LIVE_DEVICE, ACTION_LIVE_MOUNT) ------------------------------------------------
+
+/** One device node to make (or remove) in a running container, and the cgroup2 device program to put in place. */
+export interface LiveDeviceRequest {
+  containerId: string;
+  targetPid: number;
+  node: { path: string; mode: number; major: number; minor: number; uid: number; gid: number };
+  remove: boolean;
+  /** Attach these instructions to programCgroup (replacing what is there), or detach what is there. */
+  program?: { bytes: Uint8Array; name: string; cgroup: string } | { detach: true; cgroup: string } | undefined;
+}
+
+export function encodeLiveDeviceSpec(request: LiveDeviceRequest): Uint8Array {
+  const program = request.program;
+  return pb.Spec.encode({
+    action: pb.Action.ACTION_LIVE_DEVICE,
+    containerId: request.containerId,
+    targetPid: request.targetPid,
+    liveDevice: {
+      node: { ...request.node },
+      remove: request.remove,
+      program: program && 'bytes' in program ? program.bytes : new Uint8Array(0),
+      programName: program && 'name' in program ? program.name : '',
+      programCgroup: program?.cgroup ?? '',
+      detachProgram: program !== undefined && 'detach' in program,
+    },
+  }).finish();
+}
+
+export interface LiveMountRequest {
+  containerId: string;
+  targetPid: number;
+  remove: boolean;
+  source: string;
+  target: string;
+  recursive: boolean;
+  readonly: boolean;
+  /** MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE, or 0. */
+  propagation: number;
+  createTarget: boolean;
+}
+
+export function encodeLiveMountSpec(request: LiveMountRequest): Uint8Array {
+  return pb.Spec.encode({
+    action: pb.Action.ACTION_LIVE_MOUNT,
+    containerId: request.containerId,
+    targetPid: request.targetPid,
+    liveMount: {
+      source: request.source,
+      target: request.target,
+      remove: request.remove,
+      recursive: request.recursive,
+      readonly: request.readonly,
+      propagation: request.propagation,
+      createTarget: request.createTarget,
+    },
+  }).finish();
+}
