@@ -74,6 +74,11 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 {
 	hc_cleanup_close int rootfd = -1;
 
+	/* Born in a new user namespace (clone), with the maps written by now (sync step 1): our ids are the
+	 * host's root's, which the maps leave out. Become the namespace's root first, so that what we mount and
+	 * make below belongs to the container's root. */
+	if ((hc_ns_clone_flags(spec) & CLONE_NEWUSER) && hc_ns_become_root(err) < 0)
+		return -1;
 	/* a. Join before unsharing, so that the new namespaces belong to the user namespace we joined. */
 	hc_report_stage(shim_v1_Stage_STAGE_JOIN_NAMESPACES);
 	if (hc_ns_join(ns, err) < 0)

@@ -14,6 +14,8 @@ export interface MountOptions {
   /** Options the filesystem interprets itself ("mode=755,size=65536k"), comma-joined. */
   data: string;
   bind: boolean;
+  /** runtime-spec 1.2's idmap / ridmap (recursive) option. */
+  idmap?: 'idmap' | 'ridmap' | undefined;
 }
 
 // [flag, set?]: set adds the flag, clear removes one an earlier option added.
@@ -69,7 +71,7 @@ export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
 const UNSUPPORTED_OPTIONS = new Set([
   'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime',
   'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow',
-  'rsymfollow', 'idmap', 'ridmap', 'tmpcopyup',
+  'rsymfollow', 'tmpcopyup',
 ]);
 
 /** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
@@ -83,6 +85,7 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
   let clearedFlags = 0;
   let propagation = 0;
   let bind = false;
+  let idmap: MountOptions['idmap'];
   const data: string[] = [];
   for (const option of options) {
     if (option === 'bind' || option === 'rbind') {
@@ -108,13 +111,18 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
       propagation = propagationOption;
       continue;
     }
+    // An idmapped mount (runtime-spec 1.2): src/userns/ plans it from these and mounts[].uidMappings.
+    if (option === 'idmap' || option === 'ridmap') {
+      idmap = option;
+      continue;
+    }
     if (UNSUPPORTED_OPTIONS.has(option)) {
       throw new RuntimeError('unsupported', `${where}: mount option ${option} is not supported yet`);
     }
     if (option === '') continue;
     data.push(option);
   }
-  return { flags, clearedFlags, propagation, data: data.join(','), bind };
+  return { flags, clearedFlags, propagation, data: data.join(','), bind, ...(idmap ? { idmap } : {}) };
 }
 
 /** linux.rootfsPropagation to the value the helper applies recursively to the whole tree. */
