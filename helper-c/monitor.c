@@ -33,6 +33,11 @@ static int reap(pid_t pid)
 	return status;
 }
 
+void hc_monitor_reap(pid_t pid)
+{
+	reap(pid);
+}
+
 int hc_monitor_fail(pid_t pid, const struct hc_error *err)
 {
 	/* Everything the child mounted lives in its own mount namespace and goes with it. */
@@ -101,6 +106,11 @@ static int child_failed(pid_t pid)
 	int status = reap(pid);
 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : HC_EXIT_SETUP;
+}
+
+int hc_monitor_reap_failed(pid_t pid)
+{
+	return child_failed(pid);
 }
 
 int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err)

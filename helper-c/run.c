@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -144,6 +146,73 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 	return 0;
 }
 
+/* A new pid namespace belongs to the user namespace of the process that makes it, and only a process
+ * privileged there may mount its /proc. With a user namespace joined by path that must be the joined one,
+ * so the init cannot simply be cloned with CLONE_NEWPID from here (that namespace would be the host's
+ * root's). A short-lived process joins the user namespace and clones the init with CLONE_PARENT, so that
+ * the init is still our child (we wait for it and are its parent-death signal's source), then sends us its
+ * pid and exits (runc's stage-1 child does the same). Returns the init's pid here, 0 in the init; on
+ * failure -1 with *exit_code (the error already reported). */
+static pid_t clone_into_joined_userns(struct hc_ns_set *ns, unsigned long clone_flags, int sync_fd, int child_sync_fd,
+				      int *exit_code)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_CLONE;
+	struct hc_ns_set user_only;
+	struct hc_sync_msg msg;
+	struct hc_error err;
+	pid_t middle, pid;
+	int ret;
+
+	middle = hc_clone(0);
+	if (middle < 0) {
+		hc_fail(&err, stage, errno, NULL, "clone");
+		*exit_code = hc_monitor_fail(0, &err);
+		return -1;
+	}
+	if (middle == 0) {
+		hc_close_fdp(&sync_fd);
+		prctl(PR_SET_NAME, "shim:[1:USERNS]", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* Only the user namespace here: the init joins the rest itself, after the monitor has placed it
+		 * in its cgroups. */
+		hc_ns_set_init(&user_only);
+		user_only.fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] = ns->fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER];
+		if (hc_ns_join(&user_only, &err) < 0)
+			hc_child_fail(child_sync_fd, &err);
+		ns->fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] = -1;
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | clone_flags, NULL, NULL, NULL, NULL);
+		if (pid == 0)
+			return 0;
+		if (pid < 0) {
+			hc_fail(&err, stage, errno, NULL, "clone the init in the joined user namespace (flags 0x%lx)",
+				clone_flags);
+			hc_child_fail(child_sync_fd, &err);
+		}
+		/* Sync step 0 (intermediate): the init's pid, as we see it: the same pid namespace as the monitor's. */
+		if (hc_sync_send(child_sync_fd, HC_SYNC_PID, (int32_t)pid, stage, &err) < 0) {
+			kill(pid, SIGKILL);
+			hc_child_fail(child_sync_fd, &err);
+		}
+		_exit(0);
+	}
+	/* Sync step 0 (monitor): the init's pid, or the intermediate's own failure. */
+	ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+	if (ret > 0 && msg.type == HC_SYNC_ERROR) {
+		*exit_code = hc_monitor_reap_failed(middle);
+		return -1;
+	}
+	hc_monitor_reap(middle);
+	if (ret == 0)
+		hc_fail(&err, stage, EPIPE, NULL, "sync: expected %s, got EOF", hc_sync_name(HC_SYNC_PID));
+	else if (ret > 0 && (msg.type != HC_SYNC_PID || msg.value <= 0))
+		hc_fail(&err, stage, EPROTO, NULL, "sync: expected %s, got 0x%x", hc_sync_name(HC_SYNC_PID), msg.type);
+	if (ret <= 0 || msg.type != HC_SYNC_PID || msg.value <= 0) {
+		*exit_code = hc_monitor_fail(ret > 0 && msg.type == HC_SYNC_PID ? (pid_t)msg.value : 0, &err);
+		return -1;
+	}
+	return (pid_t)msg.value;
+}
+
 int hc_action_run(const shim_v1_Spec *spec)
 {
 	struct hc_error err;
@@ -179,10 +248,16 @@ int hc_action_run(const shim_v1_Spec *spec)
 		return hc_monitor_fail(0, &err);
 	/* 3. */
 	hc_report_stage(shim_v1_Stage_STAGE_CLONE);
-	pid = hc_clone(clone_flags);
-	if (pid < 0) {
-		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
-		return hc_monitor_fail(0, &err);
+	if ((clone_flags & CLONE_NEWPID) && ns.fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] >= 0) {
+		pid = clone_into_joined_userns(&ns, clone_flags, sync_fd, child_sync_fd, &ret);
+		if (pid < 0)
+			return ret;
+	} else {
+		pid = hc_clone(clone_flags);
+		if (pid < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
+			return hc_monitor_fail(0, &err);
+		}
 	}
 	if (pid == 0) {
 		hc_close_fdp(&sync_fd);

@@ -31,6 +31,8 @@ const char *hc_sync_name(uint32_t type)
 		return "REPORTED (0x44)";
 	case HC_SYNC_PTY:
 		return "PTY (0x45)";
+	case HC_SYNC_PID:
+		return "PID (0x46)";
 	default:
 		return "an unknown message";
 	}

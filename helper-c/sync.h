@@ -22,6 +22,9 @@ enum hc_sync_type {
 	/* init -> monitor: the pty master rides along (SCM_RIGHTS), for the monitor to relay the process's
 	 * terminal to its own stdio (Process.terminal without Spec.console_socket). */
 	HC_SYNC_PTY = 0x45,
+	/* intermediate -> monitor: value is the pid of the init it cloned with CLONE_PARENT (a user namespace
+	 * joined by path with a new pid namespace: see run.c). */
+	HC_SYNC_PID = 0x46,
 };
 
 struct hc_sync_msg {
