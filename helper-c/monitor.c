@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "namespaces.h"
 #include "report.h"
 #include "sync.h"
@@ -181,13 +182,26 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 	struct hc_sync_msg msg;
 	struct hc_error err;
 	hc_cleanup_close int master = -1;
+	bool idmapped = false;
 	int ret;
 	int status;
 
 	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
-	 * PTY when we are to relay its terminal. */
+	 * IDMAP when the child wants its idmapped mounts (idmap.c), and PTY when we are to relay its terminal. */
 	for (;;) {
 		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		if (ret > 0 && msg.type == HC_SYNC_IDMAP && !idmapped && master < 0) {
+			idmapped = true;
+			ret = hc_idmap_serve(spec, pid, sync_fd, &err);
+			if (ret < 0)
+				return hc_monitor_fail(pid, &err);
+			if (ret > 0) {
+				kill(pid, SIGKILL);
+				reap(pid);
+				return ret;
+			}
+			continue;
+		}
 		if (ret <= 0 || msg.type != HC_SYNC_PTY || msg.fd < 0 || master >= 0)
 			break;
 		master = msg.fd;

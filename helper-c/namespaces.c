@@ -198,6 +198,14 @@ static int write_map(pid_t pid, const char *file, const shim_v1_IdMapping *maps,
 	return 0;
 }
 
+int hc_ns_write_maps(pid_t pid, const shim_v1_IdMapping *uids, pb_size_t uid_count, const shim_v1_IdMapping *gids,
+		     pb_size_t gid_count, struct hc_error *err)
+{
+	if (write_map(pid, "uid_map", uids, uid_count, err) < 0)
+		return -1;
+	return write_map(pid, "gid_map", gids, gid_count, err);
+}
+
 int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *err)
 {
 	/* A helper without CAP_SETGID over the parent namespace may write gid_map only after denying
@@ -209,7 +217,6 @@ int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *er
 		if (hc_write_file(path, "deny", 4) < 0)
 			return hc_fail(err, shim_v1_Stage_STAGE_USER_MAPPING, errno, path, "write setgroups");
 	}
-	if (write_map(pid, "uid_map", spec->uid_mappings, spec->uid_mappings_count, err) < 0)
-		return -1;
-	return write_map(pid, "gid_map", spec->gid_mappings, spec->gid_mappings_count, err);
+	return hc_ns_write_maps(pid, spec->uid_mappings, spec->uid_mappings_count, spec->gid_mappings,
+				spec->gid_mappings_count, err);
 }

@@ -42,5 +42,8 @@ int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err);
 /* Write uid_map and gid_map (and setgroups, when an unprivileged helper needs it) of a new user
  * namespace whose first process is pid. */
 int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *err);
+/* The same for any maps (an idmapped mount's own user namespace), setgroups left as it is. */
+int hc_ns_write_maps(pid_t pid, const shim_v1_IdMapping *uids, pb_size_t uid_count, const shim_v1_IdMapping *gids,
+		     pb_size_t gid_count, struct hc_error *err);
 
 #endif

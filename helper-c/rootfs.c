@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "kernel.h"
 #include "mounts.h"
 #include "util.h"
@@ -67,6 +68,45 @@ static int fs_set(int fsfd, const char *key, const char *value)
 	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_STRING, key, value, 0);
 }
 
+static int fs_set_fd(int fsfd, const char *key, int fd)
+{
+	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_FD, key, NULL, fd);
+}
+
+/* Idmapped layers: each is a detached mount the monitor made (idmap.c), given to overlayfs as a descriptor
+ * (6.13+), so no layer path is looked up from inside the user namespace. Upper and work dir are opened
+ * inside the one idmapped mount of their parent: overlayfs wants them on the same mount. */
+static int set_idmapped_layers(int fsfd, const shim_v1_Rootfs *rootfs, struct hc_error *err)
+{
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++) {
+		hc_cleanup_close int fd = hc_idmap_take(rootfs->lower_dirs[i], err);
+
+		if (fd < 0)
+			return -1;
+		if (fs_set_fd(fsfd, "lowerdir+", fd) < 0)
+			return fs_fail(fsfd, err, rootfs->lower_dirs[i], "idmapped lowerdir+");
+	}
+	if (hc_has(rootfs->upper_dir)) {
+		hc_cleanup_close int parent = hc_idmap_take(rootfs->upper_dir, err);
+		hc_cleanup_close int upper = -1;
+		hc_cleanup_close int work = -1;
+
+		if (parent < 0)
+			return -1;
+		upper = openat(parent, strrchr(rootfs->upper_dir, '/') + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (upper < 0)
+			return hc_fail(err, ROOTFS, errno, rootfs->upper_dir, "mount overlay: open idmapped upper dir");
+		work = openat(parent, strrchr(rootfs->work_dir, '/') + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (work < 0)
+			return hc_fail(err, ROOTFS, errno, rootfs->work_dir, "mount overlay: open idmapped work dir");
+		if (fs_set_fd(fsfd, "upperdir", upper) < 0)
+			return fs_fail(fsfd, err, rootfs->upper_dir, "idmapped upperdir");
+		if (fs_set_fd(fsfd, "workdir", work) < 0)
+			return fs_fail(fsfd, err, rootfs->work_dir, "idmapped workdir");
+	}
+	return 0;
+}
+
 static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error *err)
 {
 	hc_cleanup_close int fsfd = -1;
@@ -75,14 +115,19 @@ static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error 
 	fsfd = (int)syscall(SYS_fsopen, "overlay", HC_FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: fsopen");
-	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
-		if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
-			return fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
-	if (hc_has(rootfs->upper_dir)) {
-		if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
-			return fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
-		if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
-			return fs_fail(fsfd, err, rootfs->work_dir, "workdir");
+	if (rootfs->idmap_layers) {
+		if (set_idmapped_layers(fsfd, rootfs, err) < 0)
+			return -1;
+	} else {
+		for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
+			if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
+				return fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
+		if (hc_has(rootfs->upper_dir)) {
+			if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
+				return fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
+			if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
+				return fs_fail(fsfd, err, rootfs->work_dir, "workdir");
+		}
 	}
 	if (syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return fs_fail(fsfd, err, rootfs->path, "create");
@@ -100,7 +145,7 @@ int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 	char data[4096];
 
 	if (rootfs->lower_dirs_count > 0) {
-		if (overlay_fits_classic(rootfs, data, sizeof(data))) {
+		if (!rootfs->idmap_layers && overlay_fits_classic(rootfs, data, sizeof(data))) {
 			if (mount("overlay", rootfs->path, "overlay", 0, data) < 0)
 				return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay");
 		} else if (mount_overlay_fsconfig(rootfs, err) < 0) {

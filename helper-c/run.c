@@ -16,6 +16,7 @@
 
 #include "child.h"
 #include "devices.h"
+#include "idmap.h"
 #include "monitor.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -72,7 +73,7 @@ static int loopback_up(struct hc_error *err)
 }
 
 /* Steps a to i, in the container's init; each failure reported by the caller. */
-static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struct hc_error *err)
+static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int sync_fd, struct hc_error *err)
 {
 	hc_cleanup_close int rootfd = -1;
 
@@ -92,6 +93,9 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 	/* b. Before the first mount: nothing below may propagate to the host. */
 	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
 	if (hc_rootfs_propagation(spec, err) < 0)
+		return -1;
+	/* In our own mount namespace now, where the monitor's worker can make mounts we may attach. */
+	if (hc_idmap_needed(spec) && hc_idmap_request(sync_fd, err) < 0)
 		return -1;
 	/* c, d, e. Everything is made below rootfd, resolved inside it, while host paths (bind sources,
 	 * device nodes) are still reachable. */
@@ -262,7 +266,7 @@ int hc_action_run(const shim_v1_Spec *spec)
 	if (pid == 0) {
 		hc_close_fdp(&sync_fd);
 		hc_child_begin("shim:[1:INIT]", child_sync_fd);
-		if (build_container(spec, &ns, &err) < 0)
+		if (build_container(spec, &ns, child_sync_fd, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);
 		hc_child_finish(&(struct hc_child){ spec, child_sync_fd, fifo_fd, console_fd, cap_last });
 	}
