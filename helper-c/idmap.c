@@ -16,6 +16,7 @@
 #include "monitor.h"
 #include "namespaces.h"
 #include "report.h"
+#include "rootfs.h"
 #include "sync.h"
 #include "util.h"
 
@@ -103,6 +104,104 @@ static int send_idmapped(int sync_fd, const char *path, int userns_fd, bool recu
 	return hc_sync_send_fd(sync_fd, HC_SYNC_MOUNT_FD, fd, IDMAP, err);
 }
 
+static int attach_idmapped(const char *path, int userns_fd, struct hc_error *err)
+{
+	hc_cleanup_close int fd = make_idmapped(path, userns_fd, false, err);
+
+	if (fd < 0)
+		return -1;
+	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, path, HC_MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hc_fail(err, IDMAP, errno, path, "idmapped mount: attach");
+	return 0;
+}
+
+static int parent_dir(const char *path, char *out, size_t size);
+
+static bool is_below(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+static int fs_set(int fsfd, const char *key, const char *value)
+{
+	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_STRING, key, value, 0);
+}
+
+/* The host uid (or gid) the container's root has; overlayfs does its own work in upper and work dir with the
+ * credentials of whoever made it, and ours (the host's root) are unmapped by the idmapped upper layer. */
+static int host_root_id(const shim_v1_IdMapping *maps, pb_size_t count, uint32_t *id)
+{
+	for (pb_size_t i = 0; i < count; i++)
+		if (maps[i].container_id == 0) {
+			*id = maps[i].host_id;
+			return 0;
+		}
+	return -1;
+}
+
+/* Rootfs.idmap_layers: the overlay itself is made here, with the host's privileges (see rootfs.c), over
+ * idmapped layers. overlayfs takes no detached layer (it cannot clone one), so each is attached over itself
+ * in the container's mount namespace, which is private by now (nothing propagates to the host) and which
+ * the init leaves at pivot_root. Upper and work dir must be on one mount: their common parent is idmapped,
+ * first, so lower dirs below it (the init layer) are covered by it and not mapped twice. Sent: the
+ * overlay (detached), then its mount point. */
+static int send_overlay(const shim_v1_Spec *spec, int userns_fd, int sync_fd, struct hc_error *err)
+{
+	const shim_v1_Rootfs *rootfs = &spec->rootfs;
+	hc_cleanup_close int fsfd = -1;
+	hc_cleanup_close int mfd = -1;
+	hc_cleanup_close int target = -1;
+	char parent[4096] = "";
+	uint32_t root_uid, root_gid;
+
+	if (host_root_id(spec->uid_mappings, spec->uid_mappings_count, &root_uid) < 0 ||
+	    host_root_id(spec->gid_mappings, spec->gid_mappings_count, &root_gid) < 0)
+		return hc_fail(err, IDMAP, EINVAL, NULL, "idmapped layers: the maps leave the container's root out");
+	if (hc_has(rootfs->upper_dir)) {
+		if (parent_dir(rootfs->upper_dir, parent, sizeof(parent)) < 0)
+			return hc_fail(err, IDMAP, EINVAL, rootfs->upper_dir, "idmapped layers: upper dir has no parent");
+		if (attach_idmapped(parent, userns_fd, err) < 0)
+			return -1;
+	}
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
+		if (!(parent[0] != '\0' && is_below(rootfs->lower_dirs[i], parent)) &&
+		    attach_idmapped(rootfs->lower_dirs[i], userns_fd, err) < 0)
+			return -1;
+	target = open(rootfs->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return hc_fail(err, IDMAP, errno, rootfs->path, "open rootfs mount point");
+
+	fsfd = (int)syscall(SYS_fsopen, "overlay", HC_FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return hc_fail(err, IDMAP, errno, rootfs->path, "idmapped overlay: fsopen");
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
+		if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->lower_dirs[i], "idmapped lowerdir+");
+	if (hc_has(rootfs->upper_dir)) {
+		if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->upper_dir, "idmapped upperdir");
+		if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->work_dir, "idmapped workdir");
+	}
+	/* overlayfs keeps the credentials it is made with: the container's root's ids (mapped by the upper
+	 * layer), with our capabilities kept (no setuid fix-up), so that its own work dir is writable. This
+	 * process exits right after. */
+	if (prctl(PR_SET_SECUREBITS, HC_SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0)
+		return hc_fail(err, IDMAP, errno, NULL, "idmapped overlay: keep capabilities");
+	syscall(SYS_setfsgid, root_gid);
+	syscall(SYS_setfsuid, root_uid);
+	if (syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return hc_fs_fail(fsfd, err, rootfs->path, "create");
+	mfd = (int)syscall(SYS_fsmount, fsfd, HC_FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0)
+		return hc_fs_fail(fsfd, err, rootfs->path, "fsmount");
+	if (hc_sync_send_fd(sync_fd, HC_SYNC_MOUNT_FD, mfd, IDMAP, err) < 0)
+		return -1;
+	return hc_sync_send_fd(sync_fd, HC_SYNC_MOUNT_FD, target, IDMAP, err);
+}
+
 static int parent_dir(const char *path, char *out, size_t size)
 {
 	const char *slash = strrchr(path, '/');
@@ -140,20 +239,10 @@ static int send_all(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_u
 	/* The order here is the order the init takes them in: the layers (rootfs.c), then the mounts
 	 * (mounts.c). */
 	if (rootfs->idmap_layers && rootfs->lower_dirs_count > 0) {
-		char dir[4096];
-
 		if (container_userns < 0)
 			return hc_fail(err, IDMAP, EINVAL, NULL, "idmapped layers need a new user namespace");
-		for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
-			if (send_idmapped(sync_fd, rootfs->lower_dirs[i], container_userns, false, err) < 0)
-				return -1;
-		/* Upper and work dir must be on one mount for overlayfs: their common parent is idmapped. */
-		if (hc_has(rootfs->upper_dir)) {
-			if (parent_dir(rootfs->upper_dir, dir, sizeof(dir)) < 0)
-				return hc_fail(err, IDMAP, EINVAL, rootfs->upper_dir, "idmapped layers: upper dir has no parent");
-			if (send_idmapped(sync_fd, dir, container_userns, false, err) < 0)
-				return -1;
-		}
+		if (send_overlay(spec, container_userns, sync_fd, err) < 0)
+			return -1;
 	}
 	for (pb_size_t i = 0; i < spec->mounts_count; i++) {
 		const shim_v1_Mount *m = &spec->mounts[i];

@@ -47,6 +47,8 @@ struct hc_cap_data {
 #define HC_OPEN_TREE_CLOEXEC 02000000
 #define HC_AT_RECURSIVE 0x8000
 #define HC_MOUNT_ATTR_IDMAP 0x00100000
+/* linux/securebits.h */
+#define HC_SECBIT_NO_SETUID_FIXUP (1 << 2)
 struct hc_mount_attr {
 	uint64_t attr_set;
 	uint64_t attr_clr;

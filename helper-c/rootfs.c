@@ -46,7 +46,7 @@ static bool overlay_fits_classic(const shim_v1_Rootfs *rootfs, char *data, size_
 	return len + 1 < size;
 }
 
-static int fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what)
+int hc_fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what)
 {
 	int saved = errno;
 	char log[256];
@@ -68,42 +68,22 @@ static int fs_set(int fsfd, const char *key, const char *value)
 	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_STRING, key, value, 0);
 }
 
-static int fs_set_fd(int fsfd, const char *key, int fd)
+/* Rootfs.idmap_layers: the overlay was made by the monitor's worker (idmap.c), with the host's privileges, so
+ * that its superblock belongs to the host's user namespace and it reads the layers' trusted.overlay.*
+ * attributes (opaque directories, whiteouts); an overlay mounted in the container's user namespace could
+ * only read user.* ones. It comes as a detached mount, and the mount point as a descriptor too, since its
+ * path may run through directories the container's root may not search. The mount's own descriptor is
+ * then the rootfs. */
+static int attach_prepared_overlay(const shim_v1_Rootfs *rootfs, int *rootfd, struct hc_error *err)
 {
-	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_FD, key, NULL, fd);
-}
+	hc_cleanup_close int mfd = hc_idmap_take(rootfs->path, err);
+	hc_cleanup_close int target = mfd < 0 ? -1 : hc_idmap_take(rootfs->path, err);
 
-/* Idmapped layers: each is a detached mount the monitor made (idmap.c), given to overlayfs as a descriptor
- * (6.13+), so no layer path is looked up from inside the user namespace. Upper and work dir are opened
- * inside the one idmapped mount of their parent: overlayfs wants them on the same mount. */
-static int set_idmapped_layers(int fsfd, const shim_v1_Rootfs *rootfs, struct hc_error *err)
-{
-	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++) {
-		hc_cleanup_close int fd = hc_idmap_take(rootfs->lower_dirs[i], err);
-
-		if (fd < 0)
-			return -1;
-		if (fs_set_fd(fsfd, "lowerdir+", fd) < 0)
-			return fs_fail(fsfd, err, rootfs->lower_dirs[i], "idmapped lowerdir+");
-	}
-	if (hc_has(rootfs->upper_dir)) {
-		hc_cleanup_close int parent = hc_idmap_take(rootfs->upper_dir, err);
-		hc_cleanup_close int upper = -1;
-		hc_cleanup_close int work = -1;
-
-		if (parent < 0)
-			return -1;
-		upper = openat(parent, strrchr(rootfs->upper_dir, '/') + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (upper < 0)
-			return hc_fail(err, ROOTFS, errno, rootfs->upper_dir, "mount overlay: open idmapped upper dir");
-		work = openat(parent, strrchr(rootfs->work_dir, '/') + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (work < 0)
-			return hc_fail(err, ROOTFS, errno, rootfs->work_dir, "mount overlay: open idmapped work dir");
-		if (fs_set_fd(fsfd, "upperdir", upper) < 0)
-			return fs_fail(fsfd, err, rootfs->upper_dir, "idmapped upperdir");
-		if (fs_set_fd(fsfd, "workdir", work) < 0)
-			return fs_fail(fsfd, err, rootfs->work_dir, "idmapped workdir");
-	}
+	if (mfd < 0 || target < 0)
+		return -1;
+	if (syscall(SYS_move_mount, mfd, "", target, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "attach idmapped overlay");
+	*rootfd = hc_steal_fd(&mfd);
 	return 0;
 }
 
@@ -115,25 +95,20 @@ static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error 
 	fsfd = (int)syscall(SYS_fsopen, "overlay", HC_FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: fsopen");
-	if (rootfs->idmap_layers) {
-		if (set_idmapped_layers(fsfd, rootfs, err) < 0)
-			return -1;
-	} else {
-		for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
-			if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
-				return fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
-		if (hc_has(rootfs->upper_dir)) {
-			if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
-				return fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
-			if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
-				return fs_fail(fsfd, err, rootfs->work_dir, "workdir");
-		}
+	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
+		if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
+	if (hc_has(rootfs->upper_dir)) {
+		if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
+		if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
+			return hc_fs_fail(fsfd, err, rootfs->work_dir, "workdir");
 	}
 	if (syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_fail(fsfd, err, rootfs->path, "create");
+		return hc_fs_fail(fsfd, err, rootfs->path, "create");
 	mfd = (int)syscall(SYS_fsmount, fsfd, HC_FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
-		return fs_fail(fsfd, err, rootfs->path, "fsmount");
+		return hc_fs_fail(fsfd, err, rootfs->path, "fsmount");
 	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, rootfs->path, HC_MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: move_mount");
 	return 0;
@@ -144,8 +119,10 @@ int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 	const shim_v1_Rootfs *rootfs = &spec->rootfs;
 	char data[4096];
 
+	if (rootfs->idmap_layers && rootfs->lower_dirs_count > 0)
+		return attach_prepared_overlay(rootfs, rootfd, err);
 	if (rootfs->lower_dirs_count > 0) {
-		if (!rootfs->idmap_layers && overlay_fits_classic(rootfs, data, sizeof(data))) {
+		if (overlay_fits_classic(rootfs, data, sizeof(data))) {
 			if (mount("overlay", rootfs->path, "overlay", 0, data) < 0)
 				return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay");
 		} else if (mount_overlay_fsconfig(rootfs, err) < 0) {

@@ -90,6 +90,10 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** --uidmap / --gidmap CONTAINER:HOST:SIZE (repeatable), --userns host (docker-style runs). */
+  uidmap?: string[] | undefined;
+  gidmap?: string[] | undefined;
+  userns?: string | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -295,7 +299,10 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' })
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
-          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' }),
+          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .option('uidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'run in a new user namespace: map CONTAINER:HOST:SIZE uids (repeatable)' })
+          .option('gidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'map CONTAINER:HOST:SIZE gids (repeatable; default: as --uidmap)' })
+          .option('userns', { type: 'string', requiresArg: true, describe: 'host: share the host\'s user namespace (the default)' }),
       (args) => handlers.run(args as unknown as Record<string, unknown>),
     )
     .command(
@@ -508,6 +515,9 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    uidmap: listOf(args.uidmap),
+    gidmap: listOf(args.gidmap),
+    userns: optionalString(args.userns),
   };
 }
 

@@ -7,6 +7,7 @@ import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
 import type { OciResources } from '../plan/oci-config.js';
 import { DEFAULT_CPU_PERIOD_US, formatBytes, parseMemorySize } from '../cgroups/resources.js';
 import type { CliEnvironment, RunArgs } from './main.js';
+import { readUserNamespaceFlags } from '../userns/userns-flags.js';
 
 export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
   const request = readRunRequest(args, command, cli.env);
@@ -60,6 +61,9 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['--uidmap', (args.uidmap ?? []).length > 0],
+      ['--gidmap', (args.gidmap ?? []).length > 0],
+      ['--userns', args.userns !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -83,6 +87,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    userNamespace: readUserNamespaceFlags(args),
   };
 }
 

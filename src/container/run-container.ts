@@ -18,6 +18,7 @@ import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer } from '../plan/plan-container.js';
+import type { IdMapping } from '../userns/plan-user-namespace.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
@@ -66,6 +67,8 @@ export interface ImageRunRequest {
   entrypoint?: string | undefined;
   /** --memory, --cpus, --pids-limit, as linux.resources. */
   resources?: OciResources | undefined;
+  /** --uidmap/--gidmap: a new user namespace with these maps; undefined shares the host's. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -162,6 +165,7 @@ async function prepareImageRun(
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
+    userNamespace: request.userNamespace,
   });
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({

@@ -2,6 +2,7 @@
 // defaults, then the flags), so that it goes through the same planner as a bundle.
 
 import type { OciConfig, OciMount, OciResources } from './oci-config.js';
+import { toOciMappings, type IdMapping } from '../userns/plan-user-namespace.js';
 import {
   DEFAULT_CAPABILITIES,
   DEFAULT_MASKED_PATHS,
@@ -45,6 +46,8 @@ export interface DockerRunRequest {
   cgroupNamespace: boolean;
   /** --memory, --cpus, --pids-limit. */
   resources?: OciResources | undefined;
+  /** --uidmap/--gidmap: run in a new user namespace with these maps. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
@@ -65,6 +68,7 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
   }
   const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
+  if (request.userNamespace) namespaces.push({ type: 'user' });
   return {
     ociVersion: '1.2.0',
     process: {
@@ -87,6 +91,9 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     linux: {
       resources: { ...request.resources, devices: [{ allow: false, access: 'rwm' }] },
       namespaces,
+      ...(request.userNamespace
+        ? { uidMappings: toOciMappings(request.userNamespace.uidMappings), gidMappings: toOciMappings(request.userNamespace.gidMappings) }
+        : {}),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
