@@ -187,7 +187,7 @@ function planRootfs(request: PlanRequest, newUserNamespace: boolean): PlannedRoo
       path: request.overlay.mountPoint,
       lowerDirs: request.overlay.lowerDirs ?? [rootPath],
       // shim's own layers are owned by the host's root: seen through the container's maps they would be nobody's.
-      idmapLayers: newUserNamespace && request.overlay.idmapLayers !== false,
+      ...(newUserNamespace && request.overlay.idmapLayers !== false ? { idmapLayers: true } : {}),
       upperDir: request.overlay.upperDir,
       workDir: request.overlay.workDir,
       readonly: root.readonly ?? false,
