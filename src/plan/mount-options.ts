@@ -76,7 +76,7 @@ const UNSUPPORTED_OPTIONS = new Set([
 
 /** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
 export function supportedMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind'].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'idmap', 'ridmap'].sort();
 }
 
 /** `where` names the mount in errors ("mounts[3] (/data)"). */
