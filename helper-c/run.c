@@ -1,4 +1,23 @@
-/* ACTION_RUN_CONTAINER: new namespaces, the rootfs, and the container's init. */
+/* ACTION_RUN_CONTAINER: new namespaces, the rootfs, and the container's init.
+ *
+ * With a user namespace, the order is what the kernel's ownership rules make it:
+ *   monitor                                         init
+ *   1. open every namespace path (host paths)
+ *   3. clone(CLONE_NEWUSER|CLONE_NEWPID)            born in both, blocked on the sync socket
+ *      (joined user ns + new pid ns: an intermediate
+ *      joins it and clones with CLONE_PARENT, sync 0)
+ *   sync 1: cgroup.procs, uid_map/gid_map, ACK  ->  sync 1: ACK. Only now are the maps in place, so nothing
+ *                                                   ran as an unmapped id; become the namespace's root
+ *                                                   (setresgid/setresuid 0: our ids were the host's root's)
+ *                                                   a. join the other paths (user first), unshare the rest:
+ *                                                      each new namespace is owned by the user namespace we
+ *                                                      are in, so we hold its capabilities (mount, proc, ...)
+ *                                                   b. propagation (private: nothing reaches the host)
+ *   sync 2a/2b: IDMAP -> worker in the init's mount namespace, host privileges: idmapped mounts and the
+ *               overlay over idmapped layers -> MOUNT_FDs, ACK (idmap.c; only when the spec asks)
+ *                                                   c-i. rootfs, mounts, devices (bound from the host: no
+ *                                                      mknod here), pivot_root, ...
+ *   sync 2: READY, sync 3, sync 4 as without a user namespace (monitor.c, child.c). */
 #define _GNU_SOURCE
 #include "actions.h"
 
