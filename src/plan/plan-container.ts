@@ -110,7 +110,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   // As runc: when /dev comes from a bind mount it is the caller's /dev, left exactly as it is.
   const devIsBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & k.MS_BIND) !== 0);
   const devices = devIsBound ? [] : planDevices(linux.devices ?? []);
-  const warnings: string[] = [];
+  const warnings: string[] = userNamespace?.warning ? [userNamespace.warning] : [];
   if (userNamespace) planUserNamespaceMounts({ mounts, devices, netNamespaceIsNew: isNew('net'), warnings });
   if (!devIsBound) {
     symlinks.push(...DEV_SYMLINKS.map((link) => ({ ...link })));

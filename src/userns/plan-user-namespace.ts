@@ -17,6 +17,8 @@ export interface PlannedUserNamespace {
   /** Written for a new namespace (empty when joining one: it has its maps already). */
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
+  /** Something the plan leaves out of what the config asked, said out loud. */
+  warning?: string | undefined;
 }
 
 /** The kernel's limit on lines in one uid_map or gid_map (since 4.15). */
@@ -36,8 +38,15 @@ export function planUserNamespace(config: OciConfig): PlannedUserNamespace | und
     return undefined;
   }
   if (entry.path) {
-    // As runc: the joined namespace has its maps; given ones are not written again (the kernel would refuse).
-    return { path: entry.path, uidMappings: [], gidMappings: [] };
+    // The joined namespace has its maps; given ones are not written again (the kernel would refuse). runc
+    // compares them with the namespace's own; shim does not read them, and says so.
+    const given = uidMappings.length > 0 || gidMappings.length > 0;
+    return {
+      path: entry.path,
+      uidMappings: [],
+      gidMappings: [],
+      ...(given ? { warning: `linux.uidMappings/gidMappings ignored: the user namespace ${entry.path} is joined with the maps it has` } : {}),
+    };
   }
   if (uidMappings.length === 0 || gidMappings.length === 0) {
     throw new RuntimeError(

@@ -78,7 +78,12 @@ describe('planUserNamespace', () => {
       gidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }],
     });
     const joined = planUserNamespace(baseConfig((c) => (c.linux.namespaces[3] = { type: 'user', path: '/proc/42/ns/user' })));
-    expect(joined).toEqual({ path: '/proc/42/ns/user', uidMappings: [], gidMappings: [] });
+    expect(joined).toEqual({
+      path: '/proc/42/ns/user',
+      uidMappings: [],
+      gidMappings: [],
+      warning: 'linux.uidMappings/gidMappings ignored: the user namespace /proc/42/ns/user is joined with the maps it has',
+    });
     expect(planUserNamespace(baseConfig((c) => {
       c.linux.namespaces.pop();
       delete c.linux.uidMappings;
