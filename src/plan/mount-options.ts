@@ -14,6 +14,12 @@ export interface MountOptions {
   /** Options the filesystem interprets itself ("mode=755,size=65536k"), comma-joined. */
   data: string;
   bind: boolean;
+  /**
+   * tmpcopyup (runc's extension, sent by podman for --read-only's tmpfs mounts): the tmpfs starts with a copy
+   * of what the directory under it held. The planner takes it only where that directory is empty or absent,
+   * so the copy is empty too (see copyUpTargets in the plan); the helper copies nothing.
+   */
+  copyUp: boolean;
   /** runtime-spec 1.2's idmap / ridmap (recursive) option. */
   idmap?: 'idmap' | 'ridmap' | undefined;
 }
@@ -71,12 +77,12 @@ export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
 const UNSUPPORTED_OPTIONS = new Set([
   'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime',
   'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow',
-  'rsymfollow', 'tmpcopyup',
+  'rsymfollow',
 ]);
 
 /** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
 export function supportedMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'idmap', 'ridmap'].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'tmpcopyup', 'idmap', 'ridmap'].sort();
 }
 
 /** `where` names the mount in errors ("mounts[3] (/data)"). */
@@ -85,6 +91,7 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
   let clearedFlags = 0;
   let propagation = 0;
   let bind = false;
+  let copyUp = false;
   let idmap: MountOptions['idmap'];
   const data: string[] = [];
   for (const option of options) {
@@ -111,6 +118,10 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
       propagation = propagationOption;
       continue;
     }
+    if (option === 'tmpcopyup') {
+      copyUp = true;
+      continue;
+    }
     // An idmapped mount (runtime-spec 1.2): src/userns/ plans it from these and mounts[].uidMappings.
     if (option === 'idmap' || option === 'ridmap') {
       idmap = option;
@@ -122,7 +133,7 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
     if (option === '') continue;
     data.push(option);
   }
-  return { flags, clearedFlags, propagation, data: data.join(','), bind, ...(idmap ? { idmap } : {}) };
+  return { flags, clearedFlags, propagation, data: data.join(','), bind, copyUp, ...(idmap ? { idmap } : {}) };
 }
 
 /** linux.rootfsPropagation to the value the helper applies recursively to the whole tree. */
