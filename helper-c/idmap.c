@@ -17,6 +17,7 @@
 #include "namespaces.h"
 #include "report.h"
 #include "rootfs.h"
+#include "spec.h"
 #include "sync.h"
 #include "util.h"
 
@@ -214,9 +215,17 @@ static int parent_dir(const char *path, char *out, size_t size)
 	return 0;
 }
 
+bool hc_idmap_rootfs_by_fd(const shim_v1_Spec *spec)
+{
+	return spec->rootfs.lower_dirs_count == 0 &&
+	       hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_USER) != NULL;
+}
+
 bool hc_idmap_needed(const shim_v1_Spec *spec)
 {
 	if (spec->rootfs.idmap_layers && spec->rootfs.lower_dirs_count > 0)
+		return true;
+	if (hc_idmap_rootfs_by_fd(spec))
 		return true;
 	for (pb_size_t i = 0; i < spec->mounts_count; i++)
 		if (spec->mounts[i].uid_mappings_count > 0)
@@ -238,6 +247,17 @@ static int send_all(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_u
 	}
 	/* The order here is the order the init takes them in: the layers (rootfs.c), then the mounts
 	 * (mounts.c). */
+	/* A bundle's rootfs in a user namespace: its path may run through directories the container's root may
+	 * not search (a 0700 state or temporary dir of the caller's). Opened here, in the init's mount
+	 * namespace with the host's rights; the init binds it from the descriptor (rootfs.c). */
+	if (hc_idmap_rootfs_by_fd(spec)) {
+		hc_cleanup_close int dir = open(rootfs->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (dir < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_ROOTFS, errno, rootfs->path, "open rootfs");
+		if (hc_sync_send_fd(sync_fd, HC_SYNC_MOUNT_FD, dir, IDMAP, err) < 0)
+			return -1;
+	}
 	if (rootfs->idmap_layers && rootfs->lower_dirs_count > 0) {
 		if (container_userns < 0)
 			return hc_fail(err, IDMAP, EINVAL, NULL, "idmapped layers need a new user namespace");

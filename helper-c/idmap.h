@@ -15,8 +15,11 @@
 #include "error.h"
 #include "shim.pb.h"
 
-/* Does the spec ask for any idmapped mount? */
+/* Does the init need the monitor's worker: idmapped mounts, or a bundle rootfs in a user namespace (sent as
+ * a descriptor: see hc_idmap_rootfs_by_fd)? */
 bool hc_idmap_needed(const shim_v1_Spec *spec);
+/* A plain (bind-mounted) rootfs with a user namespace: the worker sends it opened, first of all. */
+bool hc_idmap_rootfs_by_fd(const shim_v1_Spec *spec);
 /* Monitor, on IDMAP: make and send every idmapped mount from a worker in pid's mount namespace, then ACK.
  * 0 on success; -1 with err; > 0: the worker failed and reported it, this is its exit code. */
 int hc_idmap_serve(const shim_v1_Spec *spec, pid_t pid, int sync_fd, struct hc_error *err);

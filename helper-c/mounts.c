@@ -205,12 +205,17 @@ static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
 	bool as_file = false;
 	hc_cleanup_close int fd = -1;
 	hc_cleanup_close int mounted = -1;
+	/* An idmapped mount, made by the monitor's worker (idmap.c): its source is never looked up from here,
+	 * where the container's root may not search the host's directories. */
+	hc_cleanup_close int tree = bind && m->uid_mappings_count > 0 ? hc_idmap_take(m->target, err) : -1;
 	struct hc_fd_path at;
 
+	if (bind && m->uid_mappings_count > 0 && tree < 0)
+		return -1;
 	if (bind) {
 		struct stat st;
 
-		if (stat(m->source, &st) < 0)
+		if ((tree >= 0 ? fstat(tree, &st) : stat(m->source, &st)) < 0)
 			return hc_fail(err, stage, errno, m->target, "bind mount: stat source %s", m->source);
 		as_file = !S_ISDIR(st.st_mode);
 	}
@@ -219,12 +224,8 @@ static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
 		return hc_fail(err, stage, errno, m->target, "resolve mount target");
 	hc_fd_path(&at, fd);
 
-	if (bind && m->uid_mappings_count > 0) {
-		/* Made and idmapped by the monitor (idmap.c); attached here, inside the container's namespaces. */
-		hc_cleanup_close int tree = hc_idmap_take(m->target, err);
-
-		if (tree < 0)
-			return -1;
+	if (tree >= 0) {
+		/* Attached here, inside the container's namespaces. */
 		if (syscall(SYS_move_mount, tree, "", fd, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return hc_fail(err, stage, errno, m->target, "attach idmapped mount of %s", m->source);
 	} else if (bind) {

@@ -114,6 +114,25 @@ static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error 
 	return 0;
 }
 
+/* In a user namespace, the rootfs came opened from the monitor's worker (idmap.c): a copy of its mount tree
+ * (open_tree, recursive as a bind with MS_REC, so locked mounts below stay covered) is attached over it,
+ * and that copy's descriptor is the rootfs. No path is walked as the container's root. */
+static int bind_rootfs_from_fd(const shim_v1_Rootfs *rootfs, int *rootfd, struct hc_error *err)
+{
+	hc_cleanup_close int dir = hc_idmap_take(rootfs->path, err);
+	hc_cleanup_close int tree = -1;
+
+	if (dir < 0)
+		return -1;
+	tree = (int)syscall(SYS_open_tree, dir, "", HC_OPEN_TREE_CLONE | HC_OPEN_TREE_CLOEXEC | HC_AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs: open_tree");
+	if (syscall(SYS_move_mount, tree, "", dir, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs: move_mount");
+	*rootfd = hc_steal_fd(&tree);
+	return 0;
+}
+
 int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 {
 	const shim_v1_Rootfs *rootfs = &spec->rootfs;
@@ -128,6 +147,8 @@ int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 		} else if (mount_overlay_fsconfig(rootfs, err) < 0) {
 			return -1;
 		}
+	} else if (hc_idmap_rootfs_by_fd(spec)) {
+		return bind_rootfs_from_fd(rootfs, rootfd, err);
 	} else if (mount(rootfs->path, rootfs->path, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs");
 	}
