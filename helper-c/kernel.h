@@ -44,6 +44,15 @@ struct hc_cap_data {
 #define HC_OPEN_TREE_CLONE 1
 #define HC_AT_RECURSIVE 0x8000
 #define HC_MOUNT_ATTR_RDONLY 0x00000001
+/* linux/mount.h: overlayfs takes layers as descriptors (6.13), so idmapped layers need no path. */
+#define HC_FSCONFIG_SET_FD 5
+/* linux/mount.h, linux/fcntl.h: idmapped mounts (5.12). */
+#define HC_OPEN_TREE_CLONE 1
+#define HC_OPEN_TREE_CLOEXEC 02000000
+#define HC_AT_RECURSIVE 0x8000
+#define HC_MOUNT_ATTR_IDMAP 0x00100000
+/* linux/securebits.h */
+#define HC_SECBIT_NO_SETUID_FIXUP (1 << 2)
 struct hc_mount_attr {
 	uint64_t attr_set;
 	uint64_t attr_clr;

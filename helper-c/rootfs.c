@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "kernel.h"
 #include "mounts.h"
 #include "util.h"
@@ -156,7 +157,7 @@ static bool overlay_fits_classic(const shim_v1_Rootfs *rootfs, char *data, size_
 	return len + 1 < size;
 }
 
-static int fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what)
+int hc_fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what)
 {
 	int saved = errno;
 	char log[256];
@@ -178,6 +179,25 @@ static int fs_set(int fsfd, const char *key, const char *value)
 	return (int)syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_SET_STRING, key, value, 0);
 }
 
+/* Rootfs.idmap_layers: the overlay was made by the monitor's worker (idmap.c), with the host's privileges, so
+ * that its superblock belongs to the host's user namespace and it reads the layers' trusted.overlay.*
+ * attributes (opaque directories, whiteouts); an overlay mounted in the container's user namespace could
+ * only read user.* ones. It comes as a detached mount, and the mount point as a descriptor too, since its
+ * path may run through directories the container's root may not search. The mount's own descriptor is
+ * then the rootfs. */
+static int attach_prepared_overlay(const shim_v1_Rootfs *rootfs, int *rootfd, struct hc_error *err)
+{
+	hc_cleanup_close int mfd = hc_idmap_take(rootfs->path, err);
+	hc_cleanup_close int target = mfd < 0 ? -1 : hc_idmap_take(rootfs->path, err);
+
+	if (mfd < 0 || target < 0)
+		return -1;
+	if (syscall(SYS_move_mount, mfd, "", target, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "attach idmapped overlay");
+	*rootfd = hc_steal_fd(&mfd);
+	return 0;
+}
+
 static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error *err)
 {
 	hc_cleanup_close int fsfd = -1;
@@ -188,20 +208,39 @@ static int mount_overlay_fsconfig(const shim_v1_Rootfs *rootfs, struct hc_error 
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: fsopen");
 	for (pb_size_t i = 0; i < rootfs->lower_dirs_count; i++)
 		if (fs_set(fsfd, "lowerdir+", rootfs->lower_dirs[i]) < 0)
-			return fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
+			return hc_fs_fail(fsfd, err, rootfs->lower_dirs[i], "lowerdir+");
 	if (hc_has(rootfs->upper_dir)) {
 		if (fs_set(fsfd, "upperdir", rootfs->upper_dir) < 0)
-			return fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
+			return hc_fs_fail(fsfd, err, rootfs->upper_dir, "upperdir");
 		if (fs_set(fsfd, "workdir", rootfs->work_dir) < 0)
-			return fs_fail(fsfd, err, rootfs->work_dir, "workdir");
+			return hc_fs_fail(fsfd, err, rootfs->work_dir, "workdir");
 	}
 	if (syscall(SYS_fsconfig, fsfd, HC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_fail(fsfd, err, rootfs->path, "create");
+		return hc_fs_fail(fsfd, err, rootfs->path, "create");
 	mfd = (int)syscall(SYS_fsmount, fsfd, HC_FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
-		return fs_fail(fsfd, err, rootfs->path, "fsmount");
+		return hc_fs_fail(fsfd, err, rootfs->path, "fsmount");
 	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, rootfs->path, HC_MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "mount overlay: move_mount");
+	return 0;
+}
+
+/* In a user namespace, the rootfs came opened from the monitor's worker (idmap.c): a copy of its mount tree
+ * (open_tree, recursive as a bind with MS_REC, so locked mounts below stay covered) is attached over it,
+ * and that copy's descriptor is the rootfs. No path is walked as the container's root. */
+static int bind_rootfs_from_fd(const shim_v1_Rootfs *rootfs, int *rootfd, struct hc_error *err)
+{
+	hc_cleanup_close int dir = hc_idmap_take(rootfs->path, err);
+	hc_cleanup_close int tree = -1;
+
+	if (dir < 0)
+		return -1;
+	tree = (int)syscall(SYS_open_tree, dir, "", HC_OPEN_TREE_CLONE | HC_OPEN_TREE_CLOEXEC | HC_AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs: open_tree");
+	if (syscall(SYS_move_mount, tree, "", dir, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs: move_mount");
+	*rootfd = hc_steal_fd(&tree);
 	return 0;
 }
 
@@ -210,6 +249,8 @@ int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 	const shim_v1_Rootfs *rootfs = &spec->rootfs;
 	char data[4096];
 
+	if (rootfs->idmap_layers && rootfs->lower_dirs_count > 0)
+		return attach_prepared_overlay(rootfs, rootfd, err);
 	if (rootfs->lower_dirs_count > 0) {
 		if (overlay_fits_classic(rootfs, data, sizeof(data))) {
 			if (mount("overlay", rootfs->path, "overlay", 0, data) < 0)
@@ -217,6 +258,8 @@ int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err)
 		} else if (mount_overlay_fsconfig(rootfs, err) < 0) {
 			return -1;
 		}
+	} else if (hc_idmap_rootfs_by_fd(spec)) {
+		return bind_rootfs_from_fd(rootfs, rootfd, err);
 	} else if (mount(rootfs->path, rootfs->path, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return hc_fail(err, ROOTFS, errno, rootfs->path, "bind mount rootfs");
 	}

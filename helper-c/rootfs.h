@@ -18,6 +18,9 @@ int hc_rootfs_final_propagation(const shim_v1_Spec *spec, struct hc_error *err);
 int hc_rootfs_mount(const shim_v1_Spec *spec, int *rootfd, struct hc_error *err);
 /* Make rootfd the process's / and drop every host mount from its view. */
 int hc_rootfs_pivot(const shim_v1_Spec *spec, int rootfd, struct hc_error *err);
+/* A failed fsconfig/fsmount step on an overlay fs context: err carries the kernel's own reason from the
+ * context's log when it left one. Returns -1. */
+int hc_fs_fail(int fsfd, struct hc_error *err, const char *path, const char *what);
 /* rootfs.readonly: remount / read-only, the last mount step. */
 int hc_rootfs_readonly(const shim_v1_Spec *spec, struct hc_error *err);
 

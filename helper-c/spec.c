@@ -188,6 +188,14 @@ static int validate_namespaces(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+static bool same_parent(const char *a, const char *b)
+{
+	const char *slash_a = strrchr(a, '/');
+	const char *slash_b = strrchr(b, '/');
+
+	return slash_a - a == slash_b - b && strncmp(a, b, (size_t)(slash_a - a)) == 0;
+}
+
 static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 {
 	const shim_v1_Rootfs *rootfs = &spec->rootfs;
@@ -214,9 +222,21 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 	    (spec->uid_mappings_count == 0 || spec->gid_mappings_count == 0))
 		return hc_fail(err, READ_SPEC, 0, NULL,
 			       "spec: a new user namespace needs uid_mappings and gid_mappings");
-	for (pb_size_t i = 0; i < spec->mounts_count; i++)
-		if (check_absolute(spec->mounts[i].target, "mount target", err) < 0)
+	if (rootfs->idmap_layers && (userns == NULL || hc_has(userns->path)))
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: rootfs.idmap_layers needs a new user namespace");
+	if (rootfs->idmap_layers && hc_has(rootfs->upper_dir) && !same_parent(rootfs->upper_dir, rootfs->work_dir))
+		return hc_fail(err, READ_SPEC, 0, rootfs->upper_dir,
+			       "spec: rootfs.idmap_layers needs upper_dir and work_dir in one directory");
+	for (pb_size_t i = 0; i < spec->mounts_count; i++) {
+		const shim_v1_Mount *m = &spec->mounts[i];
+
+		if (check_absolute(m->target, "mount target", err) < 0)
 			return -1;
+		if ((m->uid_mappings_count > 0) != (m->gid_mappings_count > 0))
+			return hc_fail(err, READ_SPEC, 0, m->target, "spec: an idmapped mount needs uid and gid mappings");
+		if (m->uid_mappings_count > 0 && (check_absolute(m->source, "idmapped mount source", err) < 0))
+			return -1;
+	}
 	for (pb_size_t i = 0; i < spec->devices_count; i++)
 		if (check_absolute(spec->devices[i].path, "device path", err) < 0)
 			return -1;

@@ -96,6 +96,10 @@ export interface RunArgs extends GlobalArgs {
   pidsLimit?: string | undefined;
   /** docker run's person-at-a-terminal flags (src/cli/docker-run-args.ts). */
   docker?: DockerRunArgs | undefined;
+  /** --uidmap / --gidmap CONTAINER:HOST:SIZE (repeatable), --userns host (docker-style runs). */
+  uidmap?: string[] | undefined;
+  gidmap?: string[] | undefined;
+  userns?: string | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -320,6 +324,9 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
           .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .option('uidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'run in a new user namespace: map CONTAINER:HOST:SIZE uids (repeatable)' })
+          .option('gidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'map CONTAINER:HOST:SIZE gids (repeatable; default: as --uidmap)' })
+          .option('userns', { type: 'string', requiresArg: true, describe: 'host: share the host\'s user namespace (the default)' })
           .check(() => true)
           .example('$0 run -it busybox sh', 'a shell with a terminal (Ctrl-P Ctrl-Q detaches; shim attach ID comes back)')
           .example('$0 run -d --name web --restart on-failure:3 busybox httpd -f', 'in the background, started again when it fails')
@@ -587,6 +594,9 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
     docker: toDockerRunArgs(args),
+    uidmap: listOf(args.uidmap),
+    gidmap: listOf(args.gidmap),
+    userns: optionalString(args.userns),
   };
 }
 

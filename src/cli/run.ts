@@ -12,6 +12,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { DockerRunOptions } from '../container/docker-run.js';
 import { checkStopSignal, parseEnvFile, parseLabels, parseRestartPolicy } from '../plan/docker-run-flags.js';
 import { parseSignal } from '../container/signals.js';
+import { readUserNamespaceFlags } from '../userns/userns-flags.js';
 
 export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
   const request = readRunRequest(args, command, cli.env);
@@ -94,6 +95,9 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
       ['-t/-i/-u/--cap-add/--restart/... (docker flags)', readDockerRunFlags(args, env, false) !== undefined],
+      ['--uidmap', (args.uidmap ?? []).length > 0],
+      ['--gidmap', (args.gidmap ?? []).length > 0],
+      ['--userns', args.userns !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -120,6 +124,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
     docker: readDockerRunFlags(args, env, args.detach ?? false),
+    userNamespace: readUserNamespaceFlags(args),
   };
 }
 

@@ -40,8 +40,7 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
     hooks: [],
     mountOptions: supportedMountOptions(),
     linux: {
-      // The user namespace is refused by the planner for now.
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'uts'],
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities,
       // systemd: false: --systemd-cgroup takes a slice:prefix:name path but makes it through cgroupfs.
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
@@ -49,7 +48,8 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // open_tree + mount_setattr(MOUNT_ATTR_IDMAP), made by the helper's monitor (src/userns/, helper-c/idmap.c).
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: {
       'io.github.shim.version': version,

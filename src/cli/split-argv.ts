@@ -24,6 +24,10 @@ const VALUE_OPTIONS = new Set([
   '--memory',
   '--cpus',
   '--pids-limit',
+  // user namespaces (src/userns/)
+  '--uidmap',
+  '--gidmap',
+  '--userns',
   '--log',
   '--log-format',
   // exec's

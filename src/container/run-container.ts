@@ -18,6 +18,7 @@ import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer } from '../plan/plan-container.js';
+import type { IdMapping } from '../userns/plan-user-namespace.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
@@ -73,6 +74,8 @@ export interface ImageRunRequest {
   resources?: OciResources | undefined;
   /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
   docker?: DockerRunOptions | undefined;
+  /** --uidmap/--gidmap: a new user namespace with these maps; undefined shares the host's. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -173,6 +176,7 @@ async function prepareImageRun(
     resources: request.resources,
     tty: request.docker?.tty,
     ...planRunDevices(request.devices ?? [], request.deviceCgroupRules ?? []),
+    userNamespace: request.userNamespace,
   });
   if (request.docker) await applyDockerRun(config, request.docker, image);
   const bundleDir = join(context.root, containerId);

@@ -2,6 +2,7 @@
 // defaults, then the flags), so that it goes through the same planner as a bundle.
 
 import type { OciConfig, OciDevice, OciDeviceRule, OciMount, OciResources } from './oci-config.js';
+import { toOciMappings, type IdMapping } from '../userns/plan-user-namespace.js';
 import {
   DEFAULT_CAPABILITIES,
   DEFAULT_MASKED_PATHS,
@@ -48,6 +49,8 @@ export interface DockerRunRequest {
   /** --device nodes and the rules that allow them, then --device-cgroup-rule's (src/live/run-devices.ts). */
   devices?: OciDevice[] | undefined;
   deviceRules?: OciDeviceRule[] | undefined;
+  /** --uidmap/--gidmap: run in a new user namespace with these maps. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
@@ -71,6 +74,7 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
   const sharedVolume = request.volumes.some((volume) => volume.propagation === 'shared' || volume.propagation === 'rshared');
   const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
+  if (request.userNamespace) namespaces.push({ type: 'user' });
   return {
     ociVersion: '1.2.0',
     process: {
@@ -95,6 +99,9 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
       ...(request.devices?.length ? { devices: request.devices } : {}),
       namespaces,
       ...(sharedVolume ? { rootfsPropagation: 'rshared' } : {}),
+      ...(request.userNamespace
+        ? { uidMappings: toOciMappings(request.userNamespace.uidMappings), gidMappings: toOciMappings(request.userNamespace.gidMappings) }
+        : {}),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },

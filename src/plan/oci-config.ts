@@ -55,6 +55,15 @@ export interface OciMount {
   source?: string;
   type?: string;
   options?: string[];
+  /** An idmapped mount: files owned by containerID on disk are seen as owned by hostID. */
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface OciNamespace {
@@ -90,6 +99,8 @@ export interface OciResources {
 
 export interface OciLinux {
   namespaces?: OciNamespace[];
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
   devices?: OciDevice[];
   cgroupsPath?: string;
   resources?: OciResources;

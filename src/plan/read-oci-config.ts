@@ -82,10 +82,13 @@ const RESOURCES: Schema = {
   unified: 'refuse',
 };
 
+/** One line of a uid_map or gid_map (linux.uidMappings, mounts[].uidMappings). */
+const ID_MAPPING: Schema = { containerID: 'number', hostID: 'number', size: 'number' };
+
 const LINUX: Schema = {
   namespaces: { array: { type: 'string', path: 'string' } },
-  uidMappings: 'refuse',
-  gidMappings: 'refuse',
+  uidMappings: { array: ID_MAPPING },
+  gidMappings: { array: ID_MAPPING },
   timeOffsets: 'refuse',
   devices: {
     array: { type: 'string', path: 'string', major: 'number', minor: 'number', fileMode: 'number', uid: 'number', gid: 'number' },
@@ -108,7 +111,7 @@ const CONFIG: Schema = {
   ociVersion: 'string',
   root: { object: { path: 'string', readonly: 'boolean' } },
   mounts: {
-    array: { destination: 'string', source: 'string', type: 'string', options: 'string[]', uidMappings: 'refuse', gidMappings: 'refuse' },
+    array: { destination: 'string', source: 'string', type: 'string', options: 'string[]', uidMappings: { array: ID_MAPPING }, gidMappings: { array: ID_MAPPING } },
   },
   process: { object: PROCESS },
   hostname: 'string',

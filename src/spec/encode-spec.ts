@@ -5,6 +5,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
 import type { ExecPlan } from '../plan/plan-exec.js';
+import type { IdMapping } from '../userns/plan-user-namespace.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -66,6 +67,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     containerId: plan.containerId,
     debug: options.debug,
     namespaces: plan.namespaces.map((ns) => ({ type: NAMESPACE_TYPES[ns.type], path: ns.path ?? '' })),
+    uidMappings: encodeMappings(plan.userNamespace?.uidMappings),
+    gidMappings: encodeMappings(plan.userNamespace?.gidMappings),
     cgroupProcs: plan.cgroup.dirs.map((dir) => `${dir.dir}/cgroup.procs`),
     rootfs: {
       path: plan.rootfs.path,
@@ -75,6 +78,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       readonly: plan.rootfs.readonly,
       propagation: plan.rootfs.propagation,
       noPivot: plan.rootfs.noPivot,
+      idmapLayers: plan.rootfs.idmapLayers ?? false,
     },
     mounts: plan.mounts.map((mount) => ({
       source: mount.source,
@@ -83,6 +87,10 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       flags: mount.flags,
       data: mount.data,
       propagation: mount.propagation,
+      uidMappings: encodeMappings(mount.idmap?.uidMappings),
+      gidMappings: encodeMappings(mount.idmap?.gidMappings),
+      idmapRecursive: mount.idmap?.recursive ?? false,
+      fallbackBindSource: mount.fallbackBindSource ?? '',
     })),
     devices: plan.devices.map((device) => ({
       path: device.path,
@@ -91,7 +99,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       minor: device.minor,
       uid: device.uid,
       gid: device.gid,
-      bindFromHost: false,
+      bindFromHost: device.bindFromHost ?? false,
     })),
     symlinks: plan.symlinks.map((link) => ({ target: link.target, path: link.path })),
     maskedPaths: plan.maskedPaths,
@@ -154,6 +162,10 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     consoleSocket: plan.consoleSocket ?? '',
   };
   return pb.Spec.encode(spec).finish();
+}
+
+function encodeMappings(mappings: readonly IdMapping[] | undefined): shim.v1.IIdMapping[] {
+  return (mappings ?? []).map((mapping) => ({ containerId: mapping.containerId, hostId: mapping.hostId, size: mapping.size }));
 }
 
 function encodeProcess(process: PlannedProcess, preserveFds: number): shim.v1.IProcess {

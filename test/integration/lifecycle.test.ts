@@ -464,7 +464,8 @@ describe('spec, features, inspect', () => {
     expect(features).toMatchObject({ ociVersionMin: '1.0.0', hooks: [], linux: { cgroup: { v1: true, v2: true, systemd: false }, seccomp: { enabled: false } } });
     // v2 has no device files; its eBPF device control is not implemented, and the document says so.
     expect(features.annotations['io.github.shim.cgroup.v2.devices']).toBe('not enforced');
-    expect(features.linux.namespaces).not.toContain('user');
+    expect(features.linux.namespaces).toContain('user');
+    expect(features.linux.mountExtensions.idmap.enabled).toBe(true);
     expect(features.mountOptions).toContain('rbind');
     expect(features.linux.capabilities).toContain('CAP_SYS_ADMIN');
   });
