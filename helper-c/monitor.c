@@ -13,6 +13,7 @@
 
 #include "namespaces.h"
 #include "report.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
@@ -175,9 +176,17 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 	int status;
 
 	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
-	 * PTY when we are to relay its terminal. */
+	 * PTY when we are to relay its terminal, and SECCOMP when its filter's listener is to be handed on. */
 	for (;;) {
 		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		if (ret > 0 && msg.type == HC_SYNC_SECCOMP && msg.fd >= 0) {
+			hc_cleanup_close int listener = msg.fd;
+
+			if (hc_seccomp_send_listener(spec, pid, listener, &err) < 0 ||
+			    hc_sync_send(sync_fd, HC_SYNC_SECCOMP_DONE, 0, stage, &err) < 0)
+				return hc_monitor_fail(pid, &err);
+			continue;
+		}
 		if (ret <= 0 || msg.type != HC_SYNC_PTY || msg.fd < 0 || master >= 0)
 			break;
 		master = msg.fd;

@@ -22,6 +22,11 @@ enum hc_sync_type {
 	/* init -> monitor: the pty master rides along (SCM_RIGHTS), for the monitor to relay the process's
 	 * terminal to its own stdio (Process.terminal without Spec.console_socket). */
 	HC_SYNC_PTY = 0x45,
+	/* init -> monitor: the seccomp listener descriptor rides along (SCM_RIGHTS), for the monitor to hand to
+	 * Spec.seccomp_listener_path from the host's side. */
+	HC_SYNC_SECCOMP = 0x46,
+	/* monitor -> init: the listener is handed over (or the monitor failed, and kills the init). */
+	HC_SYNC_SECCOMP_DONE = 0x47,
 };
 
 struct hc_sync_msg {

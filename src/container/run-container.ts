@@ -19,6 +19,7 @@ import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer } from '../plan/plan-container.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
+import { parseConfigJson } from '../seccomp/exact-json.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
@@ -212,7 +213,7 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseConfigJson(text);
   } catch (error) {
     throw new RuntimeError('invalid-config', `config.json: not valid JSON (${(error as Error).message})`, { path: configPath });
   }

@@ -2,6 +2,7 @@
 // values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
 
 import type { PlannedResources } from '../cgroups/resources.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 
 export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
 
@@ -141,6 +142,8 @@ export interface ContainerPlan {
   loopbackUp: boolean;
   process: PlannedProcess;
   cgroup: PlannedCgroup;
+  /** linux.seccomp compiled; absent when the config has none. */
+  seccomp?: PlannedSeccomp | undefined;
   /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
   warnings: string[];
 }
@@ -166,4 +169,6 @@ export interface HostFacts {
   lastCapability: number;
   /** /proc/kcore exists (runc links /dev/core to it only then). */
   procKcore: boolean;
+  /** /proc/sys/kernel/seccomp/actions_avail; undefined when unread (not checked then). */
+  seccompActions?: string[] | undefined;
 }

@@ -7,6 +7,7 @@ import { RuntimeError } from '../errors.js';
 import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
+import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
@@ -118,6 +119,8 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   }
   const process = planProcess(config.process, host, warnings);
 
+  const seccomp = planSeccomp(linux.seccomp, { containerId: request.containerId, bundleDir: request.bundleDir, annotations: config.annotations, host }, warnings);
+
   if ((config.hostname || config.domainname) && !isNew('uts')) {
     throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
   }
@@ -142,6 +145,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
       resources,
     },
+    seccomp,
     warnings,
   };
 }

@@ -1,0 +1,73 @@
+// linux.seccomp -> the plan's seccomp part: the compiled program (base64, so the plan stays JSON for the state
+// directory and --dry-run), its flags, and for SCMP_ACT_NOTIFY the listener path and the message that goes
+// with the descriptor. Pure: the kernel's actions come in through the host facts.
+
+import type { HostFacts } from '../plan/container-plan.js';
+import { compileSeccomp } from './compile.js';
+import { readSeccompProfile, type OciSeccomp } from './profile.js';
+
+export interface PlannedSeccomp {
+  /** struct sock_filter[], base64. */
+  program: string;
+  instructions: number;
+  /** SECCOMP_FILTER_FLAG_*. */
+  flags: number;
+  /** The archs the program answers for. */
+  archs: string[];
+  defaultAction: string;
+  listenerPath?: string | undefined;
+  /** The state JSON sent with the listener, in parts the helper joins with the process's pid. */
+  listenerState?: string[] | undefined;
+}
+
+export interface SeccompRequest {
+  containerId: string;
+  bundleDir: string;
+  annotations?: Record<string, string> | undefined;
+  host: HostFacts;
+  where?: string | undefined;
+}
+
+/** The OCI state version the listener message carries (runc sends its own, 1.0.2-dev for 1.1). */
+const LISTENER_OCI_VERSION = '1.0.2';
+
+export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest, warnings: string[]): PlannedSeccomp | undefined {
+  if (!raw) return undefined;
+  const where = request.where ?? 'config.json: linux.seccomp';
+  const profile = readSeccompProfile(raw, where);
+  if (!profile) return undefined;
+  const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
+  warnings.push(...filter.warnings);
+  const planned: PlannedSeccomp = {
+    program: Buffer.from(filter.program).toString('base64'),
+    instructions: filter.instructions.length,
+    flags: filter.flags,
+    archs: filter.archs,
+    defaultAction: profile.defaultActionName,
+  };
+  if (profile.notify && profile.listenerPath) {
+    planned.listenerPath = profile.listenerPath;
+    planned.listenerState = listenerState(request, profile.listenerMetadata);
+  }
+  return planned;
+}
+
+/** runc's ContainerProcessState (runtime-spec specs-go/state.go), with a hole for the pid at both places. */
+function listenerState(request: SeccompRequest, metadata: string | undefined): string[] {
+  const PID = '\u0000pid\u0000';
+  const message = {
+    ociVersion: LISTENER_OCI_VERSION,
+    fds: ['seccompFd'],
+    pid: PID,
+    ...(metadata ? { metadata } : {}),
+    state: {
+      ociVersion: LISTENER_OCI_VERSION,
+      id: request.containerId,
+      status: 'creating',
+      pid: PID,
+      bundle: request.bundleDir,
+      ...(request.annotations && Object.keys(request.annotations).length > 0 ? { annotations: request.annotations } : {}),
+    },
+  };
+  return JSON.stringify(message).split(JSON.stringify(PID));
+}
