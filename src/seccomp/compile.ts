@@ -84,7 +84,7 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
   const warnings: string[] = [];
   const unknown = new Set<string>();
   for (const rule of profile.rules) for (const name of rule.names) if (!unknown.has(name) && !isKnownSyscall(name)) unknown.add(name);
-  if (unknown.size > 0) warnings.push(`${where}: unknown syscalls skipped: ${[...unknown].join(', ')}`);
+  if (unknown.size > 0) warnings.push(`unknown syscalls skipped: ${[...unknown].join(', ')}`);
 
   const listed = new Set(profile.architectures.map((name) => archOfScmpName(name)?.name).filter((name): name is ArchName => name !== undefined));
   const native = FAMILY_ARCHS[family][0]!;

@@ -37,7 +37,8 @@ export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest
   const profile = readSeccompProfile(raw, where);
   if (!profile) return undefined;
   const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
-  warnings.push(...filter.warnings);
+  // prepareRun prints plan warnings after "config.json: ".
+  warnings.push(...filter.warnings.map((warning) => `linux.seccomp: ${warning}`));
   const planned: PlannedSeccomp = {
     program: Buffer.from(filter.program).toString('base64'),
     instructions: filter.instructions.length,
