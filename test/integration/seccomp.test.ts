@@ -230,13 +230,14 @@ describe('inside the container', () => {
     try {
       const exec = await shim(roots, ['exec', id, 'grep', 'Seccomp:', '/proc/self/status']);
       expect(exec.stdout).toBe('Seccomp:\t2\n');
-      const probe = await shim(roots, ['exec', id, '/bin/probe', 'kexec_load', 'getpid']);
-      expect(probe.stdout).toBe('kexec_load -> errno 1\ngetpid -> ok\n');
+      const probe = await shim(roots, ['exec', id, '/bin/probe', 'kexec_load', 'personality,1', 'getpid']);
+      expect(probe.stdout).toBe('kexec_load -> errno 1\npersonality,1 -> errno 38\ngetpid -> ok\n');
     } finally {
       await shim(roots, ['delete', '--force', id]);
     }
-    const plain = await runProbe('shim', undefined, ['kexec_load']);
-    expect(plain.stdout).toBe('kexec_load -> errno 22\n');
+    // Without linux.seccomp: no filter.
+    const plain = await runProbe('shim', undefined, ['personality,1']);
+    expect(plain.stdout).toBe('personality,1 -> ok\n');
   });
 
   it('a wrong profile is refused with one line naming the field, and leaves nothing', async () => {
