@@ -90,6 +90,9 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** --security-opt seccomp=unconfined|FILE; --privileged (so far: no seccomp filter). */
+  securityOpt?: string[] | undefined;
+  privileged?: boolean | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -157,6 +160,12 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
       features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
+      seccomp: handle(async (raw) =>
+        (await import('./seccomp.js')).seccompVerb(
+          { action: optionalString(raw.action), profile: optionalString(raw.profile), arch: optionalString(raw.arch), format: optionalString(raw.format) },
+          cli,
+        ),
+      ),
       inspect: handle(async (raw, context) =>
         (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
       ),
@@ -206,6 +215,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
 
 interface VerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
+  seccomp(args: Record<string, unknown>): Promise<void>;
   create(args: Record<string, unknown>): Promise<void>;
   start(args: Record<string, unknown>): Promise<void>;
   state(args: Record<string, unknown>): Promise<void>;
@@ -295,7 +305,9 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' })
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
-          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' }),
+          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .option('security-opt', { type: 'string', nargs: 1, requiresArg: true, describe: 'seccomp=unconfined, or seccomp=FILE (docker\'s format or linux.seccomp)' })
+          .option('privileged', { type: 'boolean', default: false, describe: 'no seccomp filter' }),
       (args) => handlers.run(args as unknown as Record<string, unknown>),
     )
     .command(
@@ -353,6 +365,17 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (args) => handlers.spec(args as unknown as Record<string, unknown>),
     )
     .command('features', 'print the OCI features document', (y) => y, (args) => handlers.features(args as unknown as Record<string, unknown>))
+    .command(
+      'seccomp <action> [profile]',
+      'compile a seccomp profile (linux.seccomp, config.json, docker format, or "default") and print the program',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['compile'] })
+          .positional('profile', { type: 'string' })
+          .option('arch', { type: 'string', requiresArg: true, describe: 'x86_64 or aarch64 (default: this host)' })
+          .option('format', { choices: ['asm', 'bpf', 'json'] as const, default: 'asm' as const, describe: 'asm: readable; bpf: raw sock_filter bytes; json' }),
+      (args) => handlers.seccomp(args as unknown as Record<string, unknown>),
+    )
     .command(
       'inspect <id>',
       'everything known about a container, as JSON',
@@ -508,6 +531,8 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    securityOpt: listOf(args.securityOpt),
+    privileged: Boolean(args.privileged),
   };
 }
 

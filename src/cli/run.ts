@@ -60,6 +60,8 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['--security-opt', (args.securityOpt ?? []).length > 0],
+      ['--privileged', args.privileged === true],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -83,6 +85,8 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    securityOpt: args.securityOpt,
+    privileged: args.privileged,
   };
 }
 

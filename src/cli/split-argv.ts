@@ -22,6 +22,7 @@ const VALUE_OPTIONS = new Set([
   '--memory',
   '--cpus',
   '--pids-limit',
+  '--security-opt',
   '--log',
   '--log-format',
   // exec's

@@ -20,6 +20,7 @@ import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer } from '../plan/plan-container.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { parseConfigJson } from '../seccomp/exact-json.js';
+import { chooseSeccompProfile } from '../seccomp/run-profile.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
@@ -67,6 +68,10 @@ export interface ImageRunRequest {
   entrypoint?: string | undefined;
   /** --memory, --cpus, --pids-limit, as linux.resources. */
   resources?: OciResources | undefined;
+  /** --security-opt values; seccomp=unconfined|FILE (src/seccomp/run-profile.ts). */
+  securityOpt?: string[] | undefined;
+  /** --privileged: so far only "no seccomp filter". */
+  privileged?: boolean | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -164,6 +169,14 @@ async function prepareImageRun(
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
   });
+  // The built-in profile unless told otherwise: docker's habit, and what podman does for its callers.
+  const seccomp = chooseSeccompProfile({
+    securityOpts: request.securityOpt ?? [],
+    privileged: request.privileged ?? false,
+    capabilities: config.process?.capabilities?.bounding ?? [],
+    cwd: context.cwd,
+  });
+  if (seccomp) config.linux = { ...config.linux, seccomp };
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
     containerId,

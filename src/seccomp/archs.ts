@@ -88,8 +88,9 @@ export function syscallTable(arch: ArchName): Map<string, number> {
   return parseTable(arch, TABLE_TEXT[arch]);
 }
 
-/** A syscall name known to any arch's table. */
-export function isKnownSyscall(name: string): boolean {
+/** A syscall name known to any arch's table; the family's own tables are asked first (the others are rarely read). */
+export function isKnownSyscall(name: string, family: ArchFamily = hostFamily()): boolean {
+  for (const arch of FAMILY_ARCHS[family]) if (syscallTable(arch).has(name)) return true;
   return (Object.keys(TABLE_TEXT) as ArchName[]).some((arch) => syscallTable(arch).has(name));
 }
 

@@ -30,6 +30,8 @@ export interface CompileOptions {
   actionsAvailable?: readonly string[] | undefined;
   /** Prefix of messages. */
   where?: string | undefined;
+  /** Say what each leaf means, for the text form (shim seccomp compile); off when only the bytes matter. */
+  comments?: boolean | undefined;
 }
 
 export interface CompiledFilter {
@@ -83,7 +85,7 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
 
   const warnings: string[] = [];
   const unknown = new Set<string>();
-  for (const rule of profile.rules) for (const name of rule.names) if (!unknown.has(name) && !isKnownSyscall(name)) unknown.add(name);
+  for (const rule of profile.rules) for (const name of rule.names) if (!unknown.has(name) && !isKnownSyscall(name, family)) unknown.add(name);
   if (unknown.size > 0) warnings.push(`unknown syscalls skipped: ${[...unknown].join(', ')}`);
 
   const listed = new Set(profile.architectures.map((name) => archOfScmpName(name)?.name).filter((name): name is ArchName => name !== undefined));
@@ -135,21 +137,19 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
       if (!rules) return { kind: 'ret', value: profile.defaultAction };
       return outcomeOfRules(rules, profile.defaultAction);
     };
-    const boundaries = new Set<number>([0]);
+    // Where the outcome may change: at each named syscall and right after it, after the highest, at the x32 bit.
+    const cuts: number[] = [0];
     for (const arch of section.archs) {
-      for (const nr of rulesByArch.get(arch)!.keys()) {
-        boundaries.add(nr);
-        if (nr < 0xffffffff) boundaries.add(nr + 1);
-      }
+      for (const nr of rulesByArch.get(arch)!.keys()) cuts.push(nr, nr + 1);
       const top = highest.get(arch)!;
-      if (top > 0 && top < 0xffffffff) boundaries.add(top + 1);
+      if (top > 0) cuts.push(top + 1);
     }
-    if (section.auditArch === ARCHS.x86_64.auditArch) {
-      boundaries.add(X32_SYSCALL_BIT);
-      boundaries.add(0xffffffff);
-    }
-    const intervals = buildIntervals([...boundaries].sort((a, b) => a - b), outcomeOf);
-    emitSearch(asm, intervals, 0, intervals.length - 1, syscallNames(section.archs));
+    if (section.auditArch === ARCHS.x86_64.auditArch) cuts.push(X32_SYSCALL_BIT, 0xffffffff);
+    const sorted = Float64Array.from(cuts).sort();
+    const boundaries: number[] = [];
+    for (const cut of sorted) if (cut <= 0xffffffff && cut !== boundaries[boundaries.length - 1]) boundaries.push(cut);
+    const intervals = buildIntervals(boundaries, outcomeOf);
+    emitSearch(asm, intervals, 0, intervals.length - 1, options.comments ? syscallNames(section.archs) : undefined);
   }
 
   const { instructions, comments } = asm.assemble();
@@ -173,26 +173,38 @@ function collectRules(profile: Profile, arch: Arch): Map<number, ArgRule[]> {
     if (list) list.push(rule);
     else byNumber.set(nr, [rule]);
   };
-  const muxed = arch.name === 'i386' ? { socketcall: socketcallCalls(), ipc: ipcCalls() } : undefined;
+  const muxed = arch.name === 'i386' ? multiplexedCalls(table) : undefined;
   for (const rule of profile.rules) {
     // As runc: a rule that only restates the default is left out (libseccomp would refuse it).
     if (rule.action === profile.defaultAction) continue;
-    const kept = rule.conditions.map((condition) => narrow(condition, arch)).filter((condition): condition is Condition => condition !== null);
+    const kept = rule.conditions.length === 0 ? rule.conditions : rule.conditions.map((condition) => narrow(condition, arch)).filter((condition): condition is Condition => condition !== null);
+    // One object for every name of the rule: most profiles are a few long lists of names.
+    const direct: ArgRule = { conditions: kept, action: rule.action, argBits: arch.argBits };
     for (const name of rule.names) {
       const nr = table.get(name);
-      if (nr !== undefined) add(nr, { conditions: kept, action: rule.action, argBits: arch.argBits });
-      if (muxed) {
-        for (const [multiplexer, calls] of Object.entries(muxed)) {
-          const call = calls.get(name);
-          const muxNr = table.get(multiplexer);
-          if (call === undefined || muxNr === undefined) continue;
-          const first: Condition = { index: 0, op: 'EQ', value: BigInt(call), valueTwo: 0n };
-          add(muxNr, { conditions: [first, ...kept.filter((condition) => condition.index !== 0)], action: rule.action, argBits: arch.argBits });
-        }
+      if (nr !== undefined) add(nr, direct);
+      const mux = muxed?.get(name);
+      if (mux) {
+        const first: Condition = { index: 0, op: 'EQ', value: BigInt(mux.call), valueTwo: 0n };
+        add(mux.nr, { conditions: [first, ...kept.filter((condition) => condition.index !== 0)], action: rule.action, argBits: arch.argBits });
       }
     }
   }
   return byNumber;
+}
+
+let multiplexed: Map<string, { nr: number; call: number }> | undefined;
+
+/** i386: name -> the multiplexer's number (socketcall or ipc) and the call number it takes. */
+function multiplexedCalls(table: Map<string, number>): Map<string, { nr: number; call: number }> {
+  if (!multiplexed) {
+    multiplexed = new Map();
+    for (const [multiplexer, calls] of [['socketcall', socketcallCalls()], ['ipc', ipcCalls()]] as const) {
+      const nr = table.get(multiplexer);
+      if (nr !== undefined) for (const [name, call] of calls) multiplexed.set(name, { nr, call });
+    }
+  }
+  return multiplexed;
 }
 
 /** The condition as this arch compares it: on 32-bit ABIs only the low halves. null when it always holds. */
@@ -246,7 +258,7 @@ function buildIntervals(boundaries: number[], outcomeOf: (nr: number) => Outcome
   return intervals;
 }
 
-function emitSearch(asm: Assembler, intervals: Interval[], low: number, high: number, names: Map<number, string>): void {
+function emitSearch(asm: Assembler, intervals: Interval[], low: number, high: number, names: Map<number, string> | undefined): void {
   if (low === high) {
     emitOutcome(asm, intervals[low]!, names);
     return;
@@ -261,10 +273,10 @@ function emitSearch(asm: Assembler, intervals: Interval[], low: number, high: nu
   emitSearch(asm, intervals, middle, high, names);
 }
 
-function emitOutcome(asm: Assembler, interval: Interval, names: Map<number, string>): void {
-  const span = describeSpan(interval, names);
+function emitOutcome(asm: Assembler, interval: Interval, names: Map<number, string> | undefined): void {
+  const span = names ? describeSpan(interval, names) : undefined;
   if (interval.outcome.kind === 'ret') {
-    asm.ret(interval.outcome.value, `${span}: ${describeAction(interval.outcome.value)}`);
+    asm.ret(interval.outcome.value, span && `${span}: ${describeAction(interval.outcome.value)}`);
     return;
   }
   let comment: string | undefined = span;
@@ -274,10 +286,10 @@ function emitOutcome(asm: Assembler, interval: Interval, names: Map<number, stri
       emitCondition(asm, condition, rule.argBits, fail, comment);
       comment = undefined;
     }
-    asm.ret(rule.action, `${span}: ${describeAction(rule.action)} when ${rule.conditions.map(describeCondition).join(' && ') || 'always'}`);
+    asm.ret(rule.action, span && `${span}: ${describeAction(rule.action)} when ${rule.conditions.map(describeCondition).join(' && ') || 'always'}`);
     asm.bind(fail);
   }
-  asm.ret(interval.outcome.fallback, `${span}: ${describeAction(interval.outcome.fallback)} otherwise`);
+  asm.ret(interval.outcome.fallback, span && `${span}: ${describeAction(interval.outcome.fallback)} otherwise`);
 }
 
 /**

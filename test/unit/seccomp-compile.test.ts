@@ -313,7 +313,7 @@ describe('refused profiles: one line naming the field', () => {
   });
 
   it('the text form names what each leaf means', () => {
-    const text = formatFilter(compile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }] }));
+    const text = formatFilter(compileSeccomp(readSeccompProfile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }] })!, { family: 'x86_64', comments: true }));
     expect(text).toMatch(/^0+: ld \[4\] +; arch/);
     expect(text).toContain('getpid: ALLOW');
   });
