@@ -128,6 +128,8 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext, o
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
+  const unknownSyscalls = prepared.plan.seccomp?.unknownSyscalls;
+  if (unknownSyscalls) context.log.debug(`linux.seccomp: syscalls no arch knows, skipped: ${unknownSyscalls.join(', ')}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
   return prepared;
 }

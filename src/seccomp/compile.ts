@@ -44,6 +44,8 @@ export interface CompiledFilter {
   flags: number;
   /** The archs the program answers for (AUDIT_ARCH_X86_64 carries x86_64 and x32). */
   archs: ArchName[];
+  /** Names no arch's table knows: skipped, as runc and crun do. */
+  unknownSyscalls: string[];
   warnings: string[];
 }
 
@@ -87,6 +89,7 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
   const unknown = new Set<string>();
   for (const rule of profile.rules) for (const name of rule.names) if (!unknown.has(name) && !isKnownSyscall(name, family)) unknown.add(name);
   if (unknown.size > 0) warnings.push(`unknown syscalls skipped: ${[...unknown].join(', ')}`);
+  const unknownSyscalls = [...unknown];
 
   const listed = new Set(profile.architectures.map((name) => archOfScmpName(name)?.name).filter((name): name is ArchName => name !== undefined));
   const native = FAMILY_ARCHS[family][0]!;
@@ -156,7 +159,7 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
   if (instructions.length > BPF_MAXINSNS) {
     throw new RuntimeError('unsupported', `${where}: the filter needs ${instructions.length} BPF instructions, over the kernel's limit of ${BPF_MAXINSNS}`);
   }
-  return { instructions, comments, program: encodeProgram(instructions), flags: profile.flags, archs: present, warnings };
+  return { instructions, comments, program: encodeProgram(instructions), flags: profile.flags, archs: present, unknownSyscalls, warnings };
 }
 
 /** The text form: one instruction a line, with what each leaf means. */

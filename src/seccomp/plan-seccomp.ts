@@ -15,6 +15,11 @@ export interface PlannedSeccomp {
   /** The archs the program answers for. */
   archs: string[];
   defaultAction: string;
+  /**
+   * Names in the profile no arch's table knows, skipped. Not a plan warning: runc only logs them at debug
+   * level, and podman's own profile names a few (other arches' syscalls), which would warn on every run.
+   */
+  unknownSyscalls?: string[] | undefined;
   listenerPath?: string | undefined;
   /** The state JSON sent with the listener, in parts the helper joins with the process's pid. */
   listenerState?: string[] | undefined;
@@ -38,13 +43,14 @@ export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest
   if (!profile) return undefined;
   const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
   // prepareRun prints plan warnings after "config.json: ".
-  warnings.push(...filter.warnings.map((warning) => `linux.seccomp: ${warning}`));
+  warnings.push(...filter.warnings.filter((warning) => !warning.startsWith('unknown syscalls')).map((warning) => `linux.seccomp: ${warning}`));
   const planned: PlannedSeccomp = {
     program: Buffer.from(filter.program).toString('base64'),
     instructions: filter.instructions.length,
     flags: filter.flags,
     archs: filter.archs,
     defaultAction: profile.defaultActionName,
+    ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
   };
   if (profile.notify && profile.listenerPath) {
     planned.listenerPath = profile.listenerPath;
