@@ -373,7 +373,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .positional('action', { type: 'string', choices: ['compile'] })
           .positional('profile', { type: 'string' })
           .option('arch', { type: 'string', requiresArg: true, describe: 'x86_64 or aarch64 (default: this host)' })
-          .option('format', { choices: ['asm', 'bpf', 'json'] as const, default: 'asm' as const, describe: 'asm: readable; bpf: raw sock_filter bytes; json' }),
+          .option('format', { choices: ['asm', 'bpf', 'json', 'profile'] as const, default: 'asm' as const, describe: 'asm: readable; bpf: raw sock_filter bytes; json; profile: as linux.seccomp' }),
       (args) => handlers.seccomp(args as unknown as Record<string, unknown>),
     )
     .command(

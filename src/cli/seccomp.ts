@@ -1,7 +1,8 @@
-// `shim seccomp compile PROFILE [--arch x86_64|aarch64] [--format asm|bpf|json]`: what a profile becomes.
+// `shim seccomp compile PROFILE [--arch x86_64|aarch64] [--format asm|bpf|json|profile]`: what a profile becomes.
 // PROFILE is linux.seccomp as JSON, a whole config.json (its linux.seccomp), a docker-format profile file, or
 // `default` (the profile docker-style runs get). asm: one instruction a line with what each leaf means; bpf:
-// the raw struct sock_filter bytes the helper installs; json: the plan's seccomp part.
+// the raw struct sock_filter bytes the helper installs; json: a summary with the program in base64; profile:
+// the profile itself as linux.seccomp (a docker-format file converted for this host).
 
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -29,6 +30,11 @@ export async function seccompVerb(args: SeccompArgs, cli: CliEnvironment & { std
   const family = readFamily(args.arch);
   const where = args.profile === 'default' ? 'default profile' : args.profile;
   const raw = args.profile === 'default' ? defaultSeccompProfile(family, DEFAULT_CAPABILITIES) : readProfileFile(resolve(cli.cwd, args.profile), family);
+  // The profile as linux.seccomp (a docker-format file converted for this host): what a config.json would carry.
+  if (args.format === 'profile') {
+    cli.stdout(`${JSON.stringify(raw, null, 2)}\n`);
+    return 0;
+  }
   const profile = readSeccompProfile(raw, where);
   if (!profile) throw new RuntimeError('invalid-config', `${where}: the profile asks for nothing (no defaultAction, no syscalls)`);
   const started = performance.now();
@@ -47,7 +53,7 @@ export async function seccompVerb(args: SeccompArgs, cli: CliEnvironment & { std
       cli.stdout(`; ${where}: ${filter.instructions.length} instructions for ${filter.archs.join(', ')}, compiled in ${elapsed.toFixed(2)} ms\n${formatFilter(filter)}\n`);
       return 0;
     default:
-      throw new RuntimeError('usage', `--format ${args.format}: expected asm, bpf or json`);
+      throw new RuntimeError('usage', `--format ${args.format}: expected asm, bpf, json or profile`);
   }
 }
 
