@@ -10,6 +10,7 @@
 // Usage: node scripts/gen-syscall-tables.mjs OUT.ts
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -100,6 +101,8 @@ for (const [name, table] of Object.entries(tables)) {
 }
 lines.push(`export const SOCKETCALL_CALLS = '${socketCalls.map(([sys, nr]) => `${sys} ${nr}`).join(' ')}';`);
 lines.push(`export const IPC_CALLS = '${ipcCalls.map(([sys, nr]) => `${sys} ${nr}`).join(' ')}';`);
+// Names what went into the tables: a compiled filter cached under another id was made from other numbers.
+lines.push(`export const TABLES_ID = '${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}';`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${lines.join('\n')}\n`);
 console.log(`syscall tables: ${Object.entries(tables).map(([name, table]) => `${name} ${table.length}`).join(', ')}`);

@@ -21,6 +21,7 @@ import { planContainer } from '../plan/plan-container.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { parseConfigJson } from '../seccomp/exact-json.js';
 import { chooseSeccompProfile } from '../seccomp/run-profile.js';
+import { diskSeccompCache } from '../seccomp/filter-cache.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
@@ -194,6 +195,7 @@ async function prepareImageRun(
     cgroupParent: context.cgroupParent,
     systemdCgroup: context.systemdCgroup,
     host,
+    seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
   });
   return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host };
 }
@@ -234,7 +236,10 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   }
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
-  const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host });
+  const plan = planContainer({
+    containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host,
+    seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
+  });
   // Here, by name, rather than as a mount failure deep in the helper.
   const rootInfo = await stat(plan.rootfs.path).catch((error) => {
     throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });

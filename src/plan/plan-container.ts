@@ -7,6 +7,7 @@ import { RuntimeError } from '../errors.js';
 import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
+import type { SeccompCache } from '../seccomp/filter-cache.js';
 import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
 import * as k from './kernel-constants.js';
@@ -47,6 +48,8 @@ export interface PlanRequest {
   /** --systemd-cgroup: a slice:prefix:name cgroupsPath is mapped onto a plain path (with a warning). */
   systemdCgroup?: boolean | undefined;
   host: HostFacts;
+  /** Compiled seccomp filters of earlier runs (src/seccomp/filter-cache.ts). */
+  seccompCache?: SeccompCache | undefined;
 }
 
 const NAMESPACE_KINDS: Record<OciNamespaceType, NamespaceKind> = {
@@ -119,7 +122,11 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   }
   const process = planProcess(config.process, host, warnings);
 
-  const seccomp = planSeccomp(linux.seccomp, { containerId: request.containerId, bundleDir: request.bundleDir, annotations: config.annotations, host }, warnings);
+  const seccomp = planSeccomp(
+    linux.seccomp,
+    { containerId: request.containerId, bundleDir: request.bundleDir, annotations: config.annotations, host, cache: request.seccompCache },
+    warnings,
+  );
 
   if ((config.hostname || config.domainname) && !isNew('uts')) {
     throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');

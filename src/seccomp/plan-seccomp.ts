@@ -3,8 +3,10 @@
 // with the descriptor. Pure: the kernel's actions come in through the host facts.
 
 import type { HostFacts } from '../plan/container-plan.js';
+import { hostFamily } from './archs.js';
 import { compileSeccomp } from './compile.js';
-import { readSeccompProfile, type OciSeccomp } from './profile.js';
+import { seccompCacheKey, type SeccompCache } from './filter-cache.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER, readSeccompProfile, type OciSeccomp } from './profile.js';
 
 export interface PlannedSeccomp {
   /** struct sock_filter[], base64. */
@@ -31,6 +33,8 @@ export interface SeccompRequest {
   annotations?: Record<string, string> | undefined;
   host: HostFacts;
   where?: string | undefined;
+  /** Compiled filters of earlier runs (filter-cache.ts); the plan stays a function of its inputs. */
+  cache?: SeccompCache | undefined;
 }
 
 /** The OCI state version the listener message carries (runc sends its own, 1.0.2-dev for 1.1). */
@@ -39,22 +43,27 @@ const LISTENER_OCI_VERSION = '1.0.2';
 export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest, warnings: string[]): PlannedSeccomp | undefined {
   if (!raw) return undefined;
   const where = request.where ?? 'config.json: linux.seccomp';
-  const profile = readSeccompProfile(raw, where);
-  if (!profile) return undefined;
-  const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
-  // prepareRun prints plan warnings after "config.json: ".
-  warnings.push(...filter.warnings.filter((warning) => !warning.startsWith('unknown syscalls')).map((warning) => `linux.seccomp: ${warning}`));
-  const planned: PlannedSeccomp = {
-    program: Buffer.from(filter.program).toString('base64'),
-    instructions: filter.instructions.length,
-    flags: filter.flags,
-    archs: filter.archs,
-    defaultAction: profile.defaultActionName,
-    ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
-  };
-  if (profile.notify && profile.listenerPath) {
-    planned.listenerPath = profile.listenerPath;
-    planned.listenerState = listenerState(request, profile.listenerMetadata);
+  if (!raw.defaultAction && (raw.syscalls ?? []).length === 0) return undefined;
+  const key = request.cache ? seccompCacheKey(raw, hostFamily(), request.host.seccompActions) : undefined;
+  let planned: PlannedSeccomp | undefined = key ? request.cache!.get(key) : undefined;
+  if (!planned) {
+    const profile = readSeccompProfile(raw, where)!;
+    const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
+    // prepareRun prints plan warnings after "config.json: ".
+    warnings.push(...filter.warnings.filter((warning) => !warning.startsWith('unknown syscalls')).map((warning) => `linux.seccomp: ${warning}`));
+    planned = {
+      program: Buffer.from(filter.program).toString('base64'),
+      instructions: filter.instructions.length,
+      flags: filter.flags,
+      archs: filter.archs,
+      defaultAction: profile.defaultActionName,
+      ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
+    };
+    if (key) request.cache!.set(key, planned);
+  }
+  // The listener's message names this container: never from the cache.
+  if (raw.listenerPath && (planned.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) !== 0) {
+    planned = { ...planned, listenerPath: raw.listenerPath, listenerState: listenerState(request, raw.listenerMetadata || undefined) };
   }
   return planned;
 }
