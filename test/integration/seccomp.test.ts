@@ -208,6 +208,45 @@ describe('the same verdicts as runc with libseccomp', () => {
   });
 });
 
+describe('SCMP_ACT_NOTIFY', () => {
+  /** Starts test/seccomp/notify-agent.py on a socket of its own; resolves once it listens. */
+  async function startAgent(name: string) {
+    const socketPath = join(roots.base, `${name}.sock`);
+    const agent = execa('python3', [join(repoRoot, 'test/seccomp/notify-agent.py'), socketPath, '112'], { reject: false, env: roots.env });
+    await new Promise<void>((resolve, reject) => {
+      agent.stdout!.on('data', (chunk: Buffer) => {
+        if (String(chunk).includes('listening')) resolve();
+      });
+      agent.catch(reject);
+    });
+    return { socketPath, agent };
+  }
+
+  it('hands the listener to listenerPath with the state, and the agent answers the notified syscall; as runc', async () => {
+    const outputs: Record<string, string> = {};
+    for (const runtime of ['shim', 'runc'] as const) {
+      const { socketPath, agent } = await startAgent(`agent-${runtime}`);
+      const profile: OciSeccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        listenerPath: socketPath,
+        listenerMetadata: 'hello agent',
+        syscalls: [{ names: ['getppid'], action: 'SCMP_ACT_NOTIFY' }],
+      };
+      const result = await runProbe(runtime, profile, ['getppid', 'getpid', 'getppid,1']);
+      const agentResult = await agent;
+      outputs[runtime] = result.stdout;
+      const lines = String(agentResult.stdout).split('\n');
+      const state = JSON.parse(lines[1]!);
+      expect(state).toMatchObject({ fds: ['seccompFd'], metadata: 'hello agent', state: { status: 'creating', bundle } });
+      expect(state.pid).toBeGreaterThan(0);
+      expect(state.state.pid).toBe(state.pid);
+      expect(lines.filter((line) => line.startsWith('notified')).length).toBe(2);
+    }
+    expect(outputs.shim).toBe('getppid -> errno 112\ngetpid -> ok\ngetppid,1 -> errno 112\n');
+    expect(outputs.shim).toBe(outputs.runc);
+  });
+});
+
 /**
  * Names the kernel headers know and libseccomp 2.5.4 does not: runc skips them (they take the default
  * action), shim does not. Left out where the default is not ALLOW, so both runtimes see the same profile.
