@@ -279,6 +279,11 @@ describe('inside the container', () => {
     expect(plain.stdout).toBe('personality,1 -> ok\n');
   });
 
+  it('flags go to seccomp(2): LOG and SPEC_ALLOW are taken (runc 1.1 refuses any flag)', async () => {
+    const result = await runProbe('shim', { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'], syscalls: [{ names: ['getppid'], action: 'SCMP_ACT_ERRNO', errnoRet: 9 }] }, ['getppid']);
+    expect({ exitCode: result.exitCode, stdout: result.stdout }).toEqual({ exitCode: 0, stdout: 'getppid -> errno 9\n' });
+  });
+
   it('a wrong profile is refused with one line naming the field, and leaves nothing', async () => {
     const result = await runProbe('shim', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', args: [{ index: 7, value: 1, op: 'SCMP_CMP_EQ' }] }] }, ['getpid']);
     expect(result.exitCode).toBe(125);
