@@ -140,6 +140,7 @@ export function readSeccompProfile(raw: OciSeccomp, where = 'config.json: linux.
     return { ret: (info.ret | (data & 0xffff)) >>> 0, name: name as string };
   };
 
+  if (!raw.defaultAction) throw invalid(`${where}.defaultAction is required when syscalls are listed`);
   const defaultAction = action(raw.defaultAction, raw.defaultErrnoRet, 'defaultAction', 'defaultErrnoRet');
   if (defaultAction.name === 'SCMP_ACT_NOTIFY') {
     // The helper's own last syscalls (write among them) would wait on an agent that has no listener yet.

@@ -276,6 +276,7 @@ describe('refused profiles: one line naming the field', () => {
   };
   it.each([
     [{ defaultAction: 'SCMP_ACT_NOPE' }, 'config.json: linux.seccomp.defaultAction SCMP_ACT_NOPE is not a seccomp action'],
+    [{ syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }] }, 'config.json: linux.seccomp.defaultAction is required when syscalls are listed'],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'ALLOW' }] }, 'config.json: linux.seccomp.syscalls[0].action ALLOW is not a seccomp action'],
     [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_VAX'] }, 'config.json: linux.seccomp.architectures[0] SCMP_ARCH_VAX is not a seccomp architecture'],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }] }, 'config.json: linux.seccomp.syscalls[0].args[0].index 6 is over 5'],
