@@ -30,6 +30,7 @@ import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
+import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -71,8 +72,8 @@ export interface ImageRunRequest {
   resources?: OciResources | undefined;
   /** --security-opt values; seccomp=unconfined|FILE (src/seccomp/run-profile.ts). */
   securityOpt?: string[] | undefined;
-  /** --privileged: so far only "no seccomp filter". */
-  privileged?: boolean | undefined;
+  /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -104,6 +105,8 @@ export interface PreparedRun {
   autoRemove: boolean;
   /** Started by prepareRun, stopped once the helper has placed the container's process (attach-warmup.ts). */
   attachWarmup?: AttachWarmup | undefined;
+  /** docker run's options (image runs only). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /**
@@ -171,11 +174,14 @@ async function prepareImageRun(
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
+    tty: request.docker?.tty,
   });
-  // The built-in profile unless told otherwise: docker's habit, and what podman does for its callers.
+  if (request.docker) await applyDockerRun(config, request.docker, image);
+  // The built-in profile unless told otherwise: docker's habit, and what podman does for its callers. After the
+  // docker flags: --cap-add widens what the profile allows, --privileged drops it.
   const seccomp = chooseSeccompProfile({
     securityOpts: request.securityOpt ?? [],
-    privileged: request.privileged ?? false,
+    privileged: request.docker?.privileged ?? false,
     capabilities: config.process?.capabilities?.bounding ?? [],
     cwd: context.cwd,
   });
@@ -197,7 +203,7 @@ async function prepareImageRun(
     host,
     seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
   });
-  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host };
+  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, docker: request.docker };
 }
 
 /** Host paths for every -v: named and anonymous volumes live in the volume store (created at run time). */
@@ -346,6 +352,7 @@ export async function acquireContainer(
     freezeStateFile: freezeStateFile(plan.cgroup),
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
+    docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
   // from a bundle that may have changed since; inspect shows the plan.
@@ -387,7 +394,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
     let helper: Promise<HelperOutcome> | undefined;
     const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
-      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug, initReaper: prepared.docker?.init });
       helper = runHelper({
         helperPath: context.helperPath,
         spec: new Promise<Uint8Array | undefined>((resolve) => {
