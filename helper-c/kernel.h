@@ -90,4 +90,19 @@ struct hc_bpf_prog_attach {
 	uint32_t replace_bpf_fd;
 };
 
+/* linux/filter.h and linux/seccomp.h: the filter program as seccomp(2) takes it. */
+struct hc_sock_filter {
+	uint16_t code;
+	uint8_t jt;
+	uint8_t jf;
+	uint32_t k;
+};
+struct hc_sock_fprog {
+	unsigned short len;
+	struct hc_sock_filter *filter;
+};
+#define HC_SECCOMP_SET_MODE_FILTER 1
+#define HC_SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#define HC_BPF_MAXINSNS 4096
+
 #endif

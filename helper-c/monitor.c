@@ -15,6 +15,7 @@
 #include "idmap.h"
 #include "namespaces.h"
 #include "report.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
@@ -207,7 +208,8 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 	int status;
 
 	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
-	 * IDMAP when the child wants its idmapped mounts (idmap.c), and PTY when we are to relay its terminal. */
+	 * IDMAP when the child wants its idmapped mounts (idmap.c), PTY when we are to relay its terminal, and
+	 * SECCOMP when its filter's listener is to be handed on. */
 	for (;;) {
 		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
 		if (ret > 0 && msg.type == HC_SYNC_IDMAP && !idmapped && master < 0) {
@@ -220,6 +222,14 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 				reap(pid);
 				return ret;
 			}
+			continue;
+		}
+		if (ret > 0 && msg.type == HC_SYNC_SECCOMP && msg.fd >= 0) {
+			hc_cleanup_close int listener = msg.fd;
+
+			if (hc_seccomp_send_listener(spec, pid, listener, &err) < 0 ||
+			    hc_sync_send(sync_fd, HC_SYNC_SECCOMP_DONE, 0, stage, &err) < 0)
+				return hc_monitor_fail(pid, &err);
 			continue;
 		}
 		if (ret <= 0 || msg.type != HC_SYNC_PTY || msg.fd < 0 || master >= 0)

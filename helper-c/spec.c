@@ -9,6 +9,7 @@
 #include <pb_common.h>
 #include <pb_decode.h>
 
+#include "seccomp.h"
 #include "util.h"
 
 #define READ_SPEC shim_v1_Stage_STAGE_READ_SPEC
@@ -361,7 +362,7 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	default:
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown action %d", (int)spec->action);
 	}
-	if (validate_namespaces(spec, err) < 0)
+	if (validate_namespaces(spec, err) < 0 || hc_seccomp_validate(spec, err) < 0)
 		return -1;
 	if (spec->finish != shim_v1_Finish_FINISH_EXEC_NOW && spec->finish != shim_v1_Finish_FINISH_WAIT_FOR_START)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown finish %d", (int)spec->finish);

@@ -37,6 +37,10 @@ const char *hc_sync_name(uint32_t type)
 		return "IDMAP (0x47)";
 	case HC_SYNC_MOUNT_FD:
 		return "MOUNT_FD (0x48)";
+	case HC_SYNC_SECCOMP:
+		return "SECCOMP (0x49)";
+	case HC_SYNC_SECCOMP_DONE:
+		return "SECCOMP_DONE (0x4a)";
 	default:
 		return "an unknown message";
 	}

@@ -29,6 +29,11 @@ enum hc_sync_type {
 	HC_SYNC_IDMAP = 0x47,
 	/* monitor -> init: one idmapped mount (SCM_RIGHTS), in the order the init uses them. */
 	HC_SYNC_MOUNT_FD = 0x48,
+	/* init -> monitor: the seccomp listener descriptor rides along (SCM_RIGHTS), for the monitor to hand to
+	 * Spec.seccomp_listener_path from the host's side. */
+	HC_SYNC_SECCOMP = 0x49,
+	/* monitor -> init: the listener is handed over (or the monitor failed, and kills the init). */
+	HC_SYNC_SECCOMP_DONE = 0x4a,
 };
 
 struct hc_sync_msg {

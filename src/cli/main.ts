@@ -94,6 +94,8 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** --security-opt seccomp=unconfined|FILE (--privileged, in `docker`, also drops the filter). */
+  securityOpt?: string[] | undefined;
   /** docker run's person-at-a-terminal flags (src/cli/docker-run-args.ts). */
   docker?: DockerRunArgs | undefined;
   /** --uidmap / --gidmap CONTAINER:HOST:SIZE (repeatable), --userns host (docker-style runs). */
@@ -169,6 +171,12 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
       features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
+      seccomp: handle(async (raw) =>
+        (await import('./seccomp.js')).seccompVerb(
+          { action: optionalString(raw.action), profile: optionalString(raw.profile), arch: optionalString(raw.arch), format: optionalString(raw.format) },
+          cli,
+        ),
+      ),
       inspect: handle(async (raw, context) =>
         (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
       ),
@@ -227,6 +235,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
 
 interface VerbHandlers extends DockerVerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
+  seccomp(args: Record<string, unknown>): Promise<void>;
   create(args: Record<string, unknown>): Promise<void>;
   start(args: Record<string, unknown>): Promise<void>;
   state(args: Record<string, unknown>): Promise<void>;
@@ -327,6 +336,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('uidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'run in a new user namespace: map CONTAINER:HOST:SIZE uids (repeatable)' })
           .option('gidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'map CONTAINER:HOST:SIZE gids (repeatable; default: as --uidmap)' })
           .option('userns', { type: 'string', requiresArg: true, describe: 'host: share the host\'s user namespace (the default)' })
+          .option('security-opt', { type: 'string', nargs: 1, requiresArg: true, describe: 'seccomp=unconfined, or seccomp=FILE (docker\'s format or linux.seccomp)' })
           .check(() => true)
           .example('$0 run -it busybox sh', 'a shell with a terminal (Ctrl-P Ctrl-Q detaches; shim attach ID comes back)')
           .example('$0 run -d --name web --restart on-failure:3 busybox httpd -f', 'in the background, started again when it fails')
@@ -404,6 +414,17 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (args) => handlers.spec(args as unknown as Record<string, unknown>),
     )
     .command('features', 'print the OCI features document', (y) => y, (args) => handlers.features(args as unknown as Record<string, unknown>))
+    .command(
+      'seccomp <action> [profile]',
+      'compile a seccomp profile (linux.seccomp, config.json, docker format, or "default") and print the program',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['compile'] })
+          .positional('profile', { type: 'string' })
+          .option('arch', { type: 'string', requiresArg: true, describe: 'x86_64 or aarch64 (default: this host)' })
+          .option('format', { choices: ['asm', 'bpf', 'json', 'profile'] as const, default: 'asm' as const, describe: 'asm: readable; bpf: raw sock_filter bytes; json; profile: as linux.seccomp' }),
+      (args) => handlers.seccomp(args as unknown as Record<string, unknown>),
+    )
     .command(
       'inspect <id>',
       'everything known about a container, as JSON',
@@ -593,6 +614,7 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    securityOpt: listOf(args.securityOpt),
     docker: toDockerRunArgs(args),
     uidmap: listOf(args.uidmap),
     gidmap: listOf(args.gidmap),

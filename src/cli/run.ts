@@ -94,6 +94,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['--security-opt', (args.securityOpt ?? []).length > 0],
       ['-t/-i/-u/--cap-add/--restart/... (docker flags)', readDockerRunFlags(args, env, false) !== undefined],
       ['--uidmap', (args.uidmap ?? []).length > 0],
       ['--gidmap', (args.gidmap ?? []).length > 0],
@@ -123,6 +124,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    securityOpt: args.securityOpt,
     docker: readDockerRunFlags(args, env, args.detach ?? false),
     userNamespace: readUserNamespaceFlags(args),
   };

@@ -9,6 +9,8 @@ import { readHostFacts } from '../host/read-host-facts.js';
 import { planDefaultSpec, planRootlessSpec } from '../plan/default-spec.js';
 import { CAPABILITY_NUMBERS } from '../plan/kernel-constants.js';
 import { supportedMountOptions } from '../plan/mount-options.js';
+import { seccompFeatures } from '../seccomp/features.js';
+import { release } from 'node:os';
 import type { CliEnvironment } from './main.js';
 
 export async function specVerb(bundle: string | undefined, rootless: boolean, cli: CliEnvironment): Promise<number> {
@@ -44,7 +46,7 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
       capabilities,
       // systemd: false: --systemd-cgroup takes a slice:prefix:name path but makes it through cgroupfs.
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(host.seccompActions ?? [], release()),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

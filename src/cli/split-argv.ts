@@ -28,6 +28,7 @@ const VALUE_OPTIONS = new Set([
   '--uidmap',
   '--gidmap',
   '--userns',
+  '--security-opt',
   '--log',
   '--log-format',
   // exec's

@@ -3,6 +3,7 @@
 
 import type { PlannedResources } from '../cgroups/resources.js';
 import type { IdMapping, PlannedUserNamespace } from '../userns/plan-user-namespace.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 
 export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
 
@@ -158,6 +159,8 @@ export interface ContainerPlan {
   loopbackUp: boolean;
   process: PlannedProcess;
   cgroup: PlannedCgroup;
+  /** linux.seccomp compiled; absent when the config has none. */
+  seccomp?: PlannedSeccomp | undefined;
   /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
   warnings: string[];
 }
@@ -183,4 +186,6 @@ export interface HostFacts {
   lastCapability: number;
   /** /proc/kcore exists (runc links /dev/core to it only then). */
   procKcore: boolean;
+  /** /proc/sys/kernel/seccomp/actions_avail; undefined when unread (not checked then). */
+  seccompActions?: string[] | undefined;
 }

@@ -1,3 +1,5 @@
+import type { OciSeccomp } from '../seccomp/profile.js';
+
 // The part of the OCI runtime-spec config (config.json, 1.0–1.3) the planner reads. Fields the runtime does
 // not implement are still named here so that readOciConfig can refuse them by name.
 
@@ -108,6 +110,7 @@ export interface OciLinux {
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  seccomp?: OciSeccomp;
 }
 
 /** The namespace types of config-linux.md. */

@@ -7,6 +7,8 @@ import { RuntimeError } from '../errors.js';
 import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
+import type { SeccompCache } from '../seccomp/filter-cache.js';
+import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
@@ -50,6 +52,8 @@ export interface PlanRequest {
   /** --systemd-cgroup: a slice:prefix:name cgroupsPath is mapped onto a plain path (with a warning). */
   systemdCgroup?: boolean | undefined;
   host: HostFacts;
+  /** Compiled seccomp filters of earlier runs (src/seccomp/filter-cache.ts). */
+  seccompCache?: SeccompCache | undefined;
 }
 
 const NAMESPACE_KINDS: Record<OciNamespaceType, NamespaceKind> = {
@@ -125,6 +129,12 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   }
   const process = planProcess(config.process, host, warnings);
 
+  const seccomp = planSeccomp(
+    linux.seccomp,
+    { containerId: request.containerId, bundleDir: request.bundleDir, annotations: config.annotations, host, cache: request.seccompCache },
+    warnings,
+  );
+
   if ((config.hostname || config.domainname) && !isNew('uts')) {
     throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
   }
@@ -150,6 +160,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
       resources,
     },
+    seccomp,
     warnings,
   };
 }

@@ -6,6 +6,7 @@ import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
 import type { ExecPlan } from '../plan/plan-exec.js';
 import type { IdMapping } from '../userns/plan-user-namespace.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -115,6 +116,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     consoleSocket: options.consoleSocket ?? '',
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
+    ...encodeSeccomp(plan.seccomp),
     initReaper: options.initReaper ?? false,
     attachSocket: options.attachSocket ?? '',
     attachWaitFirst: options.attachWaitFirst ?? false,
@@ -148,6 +150,17 @@ export function encodeCopySpec(
   return pb.Spec.encode(spec).finish();
 }
 
+/** The compiled seccomp filter, for the container's init and for every process exec'd into it. */
+function encodeSeccomp(seccomp: PlannedSeccomp | undefined): shim.v1.ISpec {
+  if (!seccomp) return {};
+  return {
+    seccompFilter: Buffer.from(seccomp.program, 'base64'),
+    seccompFlags: seccomp.flags,
+    seccompListenerPath: seccomp.listenerPath ?? '',
+    seccompListenerState: seccomp.listenerState ?? [],
+  };
+}
+
 /** An exec: the helper joins every namespace and the root of targetPid and runs one more process there. */
 export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array {
   const spec: shim.v1.ISpec = {
@@ -160,6 +173,7 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     finish: pb.Finish.FINISH_EXEC_NOW,
     monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
     consoleSocket: plan.consoleSocket ?? '',
+    ...encodeSeccomp(plan.seccomp),
   };
   return pb.Spec.encode(spec).finish();
 }
