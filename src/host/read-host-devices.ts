@@ -1,4 +1,5 @@
-// The host facts --privileged needs: the last capability the kernel knows, and its device nodes (docker
+// The host facts --privileged needs: the last capability the kernel knows, the capabilities this process
+// holds in its bounding set, and its device nodes (docker
 // gives a privileged container every one of them).
 
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
@@ -15,6 +16,13 @@ export function readPrivilegedHost(): PrivilegedHost {
     capLast = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
   } catch {
     // No /proc here: CAP_CHECKPOINT_RESTORE (40), the last of Linux 5.9+.
+  }
+  let bounding: bigint | undefined;
+  try {
+    const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (line) bounding = BigInt(`0x${line[1]}`);
+  } catch {
+    // No /proc: every capability up to capLast, and capset will say if one is not ours.
   }
   const devices: OciDevice[] = [];
   const walk = (dir: string) => {
@@ -43,5 +51,5 @@ export function readPrivilegedHost(): PrivilegedHost {
     }
   };
   walk('/dev');
-  return { capLast, devices };
+  return { capLast, bounding, devices };
 }

@@ -22,6 +22,12 @@ export interface DockerRunFlags {
 export interface PrivilegedHost {
   /** /proc/sys/kernel/cap_last_cap. */
   capLast: number;
+  /**
+   * The capabilities this process may hand on (its bounding set, CapBnd in /proc/self/status), bit N for
+   * capability N; undefined: all up to capLast. A capability outside it cannot be raised by anyone here
+   * (capset fails with EPERM), so --privileged means every one of these, as podman's does.
+   */
+  bounding?: bigint | undefined;
   /** The host's device nodes (--privileged gives the container all of them). */
   devices: OciDevice[];
 }
@@ -77,7 +83,8 @@ export function capabilityName(value: string): string {
  * cgroup mount writable, every host device node made and allowed.
  */
 function applyPrivileged(config: OciConfig, host: PrivilegedHost): void {
-  const all = Object.keys(CAPABILITY_NUMBERS).filter((name) => CAPABILITY_NUMBERS[name]! <= host.capLast);
+  const all = Object.keys(CAPABILITY_NUMBERS).filter((name) => CAPABILITY_NUMBERS[name]! <= host.capLast &&
+    (host.bounding === undefined || ((host.bounding >> BigInt(CAPABILITY_NUMBERS[name]!)) & 1n) === 1n));
   config.process!.capabilities = { bounding: [...all], effective: [...all], permitted: [...all] };
   config.process!.noNewPrivileges = false;
   const linux = (config.linux ??= {});

@@ -107,6 +107,15 @@ describe('run flags', () => {
     expect(readOnly.stderr).toContain('Read-only file system');
   });
 
+  it('--privileged: every capability this process holds, no seccomp filter, no masked /proc paths, the host\'s devices', async () => {
+    const status = await ok(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'grep -E "^(CapEff|Seccomp):" /proc/self/status; ls /dev/loop-control']);
+    const hostBounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]!;
+    expect(status).toMatch(new RegExp(`^CapEff:\\s+${hostBounding}\nSeccomp:\\s+0\n`));
+    expect(status).toContain('/dev/loop-control');
+    const confined = await ok(['run', '--rm', 'busybox', 'grep', 'Seccomp:', '/proc/self/status']);
+    expect(confined).toMatch(/Seccomp:\s+2/);
+  });
+
   it('--init reaps zombies: an orphan that ends is gone, not <defunct>', async () => {
     // PID 1 becomes `sleep`, which never waits: the orphaned `sleep 0.2` stays a zombie unless init reaps it.
     const script = '(sleep 0.2 &); exec sleep 100';

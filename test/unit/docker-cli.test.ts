@@ -37,6 +37,17 @@ describe('run flags to the config', () => {
     expect(config.mounts!.find((mount) => mount.destination === '/sys')!.options).not.toContain('ro');
   });
 
+
+  it('--privileged gives every capability of the caller\'s bounding set, none it lacks', () => {
+    // This sandbox's root lacks CAP_SYS_RESOURCE (24) in its bounding set: asking for it would fail capset.
+    const bounding = ((1n << 41n) - 1n) & ~(1n << 24n);
+    const config = applyDockerRunFlags(baseConfig(), { ...noFlags, privileged: true }, { capLast: 40, bounding, devices: [] });
+    const caps = config.process!.capabilities!;
+    expect(caps.bounding).toContain('CAP_SYS_ADMIN');
+    expect(caps.bounding).not.toContain('CAP_SYS_RESOURCE');
+    expect(caps.bounding).toHaveLength(40);
+    expect(caps.effective).toEqual(caps.bounding);
+  });
   it('--read-only, --tmpfs with docker\'s defaults first, --ulimit replacing the default nofile', () => {
     const config = applyDockerRunFlags(baseConfig(), { ...noFlags, readOnly: true, tmpfs: ['/tmp:size=1m'], ulimits: ['nofile=10:20'] });
     expect(config.root!.readonly).toBe(true);
