@@ -74,8 +74,11 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
       '-m': 'memory',
       '--cpus': 'cpus',
       '--pids-limit': 'pidsLimit',
+      '--net': 'net',
+      '--network': 'net',
+      '--ip': 'ip',
     },
-    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume' },
+    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume', '--publish': 'publish', '-p': 'publish', '--dns': 'dns', '--add-host': 'addHost' },
     choices: { format: ['text', 'json'] },
   },
   exec: {

@@ -60,6 +60,11 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['--net', args.net !== undefined],
+      ['-p', (args.publish ?? []).length > 0],
+      ['--ip', args.ip !== undefined],
+      ['--dns', (args.dns ?? []).length > 0],
+      ['--add-host', (args.addHost ?? []).length > 0],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -83,6 +88,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    network: { net: args.net, publish: args.publish ?? [], ip: args.ip, dns: args.dns ?? [], addHost: args.addHost ?? [] },
   };
 }
 

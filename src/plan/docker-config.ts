@@ -45,6 +45,8 @@ export interface DockerRunRequest {
   cgroupNamespace: boolean;
   /** --memory, --cpus, --pids-limit. */
   resources?: OciResources | undefined;
+  /** --net: a namespace to join by path, the host's (no namespace), or a new one (the default). */
+  networkNamespace?: { path: string } | 'host' | 'new' | undefined;
 }
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
@@ -63,7 +65,9 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
       options: ['rbind', volume.propagation ?? 'rprivate', volume.readonly ? 'ro' : 'rw'],
     });
   }
-  const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const network = request.networkNamespace ?? 'new';
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (network !== 'host') namespaces.splice(1, 0, network === 'new' ? { type: 'network' } : { type: 'network', path: network.path });
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
   return {
     ociVersion: '1.2.0',

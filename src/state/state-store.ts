@@ -12,6 +12,7 @@ import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
 import { validateContainerId } from './container-id.js';
+import type { ContainerNetworkState } from '../network/container-network.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -62,6 +63,8 @@ export interface ContainerState {
   monitorStartTime?: string | undefined;
   /** `run -d`: the container's stdout and stderr. */
   logPath?: string | undefined;
+  /** Docker-style runs: the network mode, and for bridge networks what CNI DEL needs (src/network/). */
+  network?: ContainerNetworkState | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */
