@@ -88,7 +88,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
-    network: { net: args.net, publish: args.publish ?? [], ip: args.ip, dns: args.dns ?? [], addHost: args.addHost ?? [] },
+    network: { net: args.net ?? (env.SHIM_NETWORK || undefined), publish: args.publish ?? [], ip: args.ip, dns: args.dns ?? [], addHost: args.addHost ?? [] },
   };
 }
 

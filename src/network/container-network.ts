@@ -217,7 +217,7 @@ export async function acquireNetwork(input: AcquireNetworkInput, writeState: () 
     readResultInto(record, result);
     await writeState();
   }
-  if (input.initDir) writeNetworkFiles(input.initDir, record, await peersOf(input.root, state.id, record), input.root);
+  if (input.initDir) writeNetworkFiles(input.initDir, state.id, record, await peersOf(input.root, state.id, record), input.root);
   if (record.mode === 'bridge' && record.network !== DEFAULT_NETWORK) await refreshPeers(input.root, state.id, record.network!, log);
 }
 
@@ -245,7 +245,7 @@ export async function releaseNetwork(root: string, state: ContainerState, log: L
   }
   if (failure) throw failure;
   record.released = true;
-  if (record.network !== DEFAULT_NETWORK) await refreshPeers(root, state.id, record.network!, log);
+  if (record.network !== DEFAULT_NETWORK) await refreshPeers(root, state.id, record.network!, log, { leaving: true });
 }
 
 /** CNI CHECK of a container's network: the plugins confirm what ADD set up is still there. */
@@ -379,9 +379,14 @@ async function peersOf(root: string, id: string, record: ContainerNetworkState):
   );
 }
 
-/** Rewrites every peer's hosts file with the current members of the network (in place: the init layer is mounted). */
-async function refreshPeers(root: string, id: string, network: string, log: Logger): Promise<void> {
-  const members = (await otherStates(root, '')).filter((state) => state.network?.mode === 'bridge' && state.network.network === network && !state.network.released);
+/**
+ * Rewrites every peer's hosts file with the current members of the network (in place: the init layer is
+ * mounted as a lower layer, and the file keeps its inode). `leaving`: `id` is going, whatever its file says.
+ */
+async function refreshPeers(root: string, id: string, network: string, log: Logger, options: { leaving?: boolean } = {}): Promise<void> {
+  const members = (await otherStates(root, options.leaving ? id : '')).filter(
+    (state) => state.network?.mode === 'bridge' && state.network.network === network && !state.network.released,
+  );
   for (const member of members) {
     if (member.id === id || !member.containerDir || !member.network) continue;
     const peers = members.filter((other) => other.id !== member.id && other.network?.ipAddress);
@@ -405,7 +410,7 @@ function hostsText(id: string, record: ContainerNetworkState, peers: ContainerSt
   return `${lines.join('\n')}\n`;
 }
 
-function writeNetworkFiles(initDir: string, record: ContainerNetworkState, peers: ContainerState[], root: string): void {
+function writeNetworkFiles(initDir: string, id: string, record: ContainerNetworkState, peers: ContainerState[], root: string): void {
   const hostsPath = join(initDir, 'etc/hosts');
   const resolvPath = join(initDir, 'etc/resolv.conf');
   try {
@@ -423,7 +428,7 @@ function writeNetworkFiles(initDir: string, record: ContainerNetworkState, peers
         return;
       }
     }
-    writeFileSync(hostsPath, hostsText(record.hostname, record, peers));
+    writeFileSync(hostsPath, hostsText(id, record, peers));
     writeFileSync(resolvPath, resolvText(record, record.mode === 'bridge'));
   } catch (error) {
     throw systemError(error, 'write /etc/hosts and /etc/resolv.conf', { stage: 'network', path: initDir });
