@@ -27,6 +27,10 @@ while IFS= read -r name; do
 	unset "$name"
 done < <(compgen -e | grep -E '^(NODE_|UV_|SHIM_HELPER$|SHIM_CGROUP_PARENT$)' || true)
 
+# runc, crun and bwrap run without a network: so do shim's docker-style runs, except in section 3c, which
+# measures what the default bridge network adds (bench/network.sh).
+export SHIM_NETWORK=none
+
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHIM=$REPO/dist/shim
 HELPER=$REPO/dist/shim-helper
@@ -244,6 +248,14 @@ if [ -x "$REPO/bench/exec.sh" ] || [ -f "$REPO/bench/exec.sh" ]; then
 	RUNS=$RUNS JSON=$RES/exec.json bash "$REPO/bench/exec.sh" >"$RES/exec.txt" 2>&1 || note "exec: bench/exec.sh failed"
 else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
+fi
+
+# --- 3c. what networking adds: shim (CNI) and podman (netavark), bridge minus none, one call ----------------
+if command -v podman >/dev/null && [ -x /usr/lib/cni/bridge ]; then
+	SHIM_NETWORK= RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/network.json bash "$REPO/bench/network.sh" >"$RES/network.txt" 2>&1 ||
+		{ cat "$RES/network.txt" >&2; note "network: bench/network.sh failed"; }
+else
+	note "network: not measured (needs podman and containernetworking-plugins)"
 fi
 
 # --- 3b. where the time goes: the stage timings `--debug` prints, a few runs, interleaved with node -e 0 -------
