@@ -400,7 +400,8 @@ async function refreshPeers(root: string, id: string, network: string, log: Logg
 
 function hostsText(id: string, record: ContainerNetworkState, peers: ContainerState[]): string {
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
-  const names = [...new Set([record.hostname, id])].join(' ');
+  // A generated id (64 hex digits) is left out: the hostname is its first 12, as docker writes it.
+  const names = [...new Set([record.hostname, ...(id.length === 64 && id.startsWith(record.hostname) ? [] : [id])])].join(' ');
   lines.push(record.ipAddress ? `${record.ipAddress}\t${names}` : `127.0.1.1\t${names}`);
   for (const host of record.extraHosts) lines.push(`${host.address}\t${host.name}`);
   for (const peer of peers) {

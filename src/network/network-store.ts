@@ -130,7 +130,14 @@ export class NetworkStore {
     const subnet = options.subnet !== undefined ? parseCidr(options.subnet, '--subnet') : isDefault ? parseCidr(DEFAULT_SUBNET, 'subnet') : pickSubnet(others);
     checkSubnetFree(subnet, others, bridge);
     const gateway = planGateway(subnet, options.gateway);
-    const conflist = planConflist(name, { bridge, subnet: formatCidr(subnet), gateway, internal: options.internal ?? false, ipamDir: this.ipamDir });
+    const conflist = planConflist(name, {
+      bridge,
+      subnet: formatCidr(subnet),
+      gateway,
+      internal: options.internal ?? false,
+      ipamDir: this.ipamDir,
+      forwardDrops: await forwardPolicyDrops(),
+    });
     // VERSION of each plugin once, here, rather than a surprise at the first run.
     for (const plugin of conflist.plugins) {
       const versions = await pluginVersions(plugin.type, log);
@@ -159,7 +166,22 @@ export function networkId(name: string): string {
   return createHash('sha256').update(`shim-network:${name}`).digest('hex');
 }
 
-export function planConflist(name: string, values: { bridge: string; subnet: string; gateway: string; internal: boolean; ipamDir: string }): CniConfList {
+export interface ConflistValues {
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  ipamDir: string;
+  /**
+   * The host's FORWARD chain drops by default (as on a host with docker): the firewall plugin then adds an
+   * ACCEPT for each container's address (removed by DEL). Where FORWARD accepts, it would be one Go exec and
+   * a few iptables calls per ADD and DEL for nothing, so it is left out.
+   */
+  forwardDrops?: boolean | undefined;
+}
+
+export function planConflist(name: string, values: ConflistValues): CniConfList {
+  const firewall: CniPluginConf[] = values.forwardDrops ? [{ type: 'firewall', backend: 'iptables' }] : [];
   return {
     cniVersion: CNI_VERSION,
     name,
@@ -179,9 +201,18 @@ export function planConflist(name: string, values: { bridge: string; subnet: str
           dataDir: values.ipamDir,
         },
       },
+      ...firewall,
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
     ],
   };
+}
+
+/** `iptables -S FORWARD` starts with "-P FORWARD DROP" on a host that drops forwarded packets by default. */
+async function forwardPolicyDrops(): Promise<boolean> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile('iptables', ['-w', '-S', 'FORWARD'], (error, stdout) => resolve(!error && /^-P FORWARD (DROP|REJECT)/m.test(String(stdout))));
+  });
 }
 
 function planGateway(subnet: Cidr, gateway: string | undefined): string {

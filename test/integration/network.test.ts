@@ -223,6 +223,14 @@ describe.skipIf(!hasPlugins)('bridge networks', () => {
     ok(await shim(roots, ['delete', '--force', 'k']));
     // Only now: the helper, which outlives the killed CLI until the container ends, holds its stdout.
     await background.result;
+    expect(await networkLeaks()).toEqual([]);
+    // Killed while the network is being set up: the record (written before the namespace, and after each
+    // plugin) is all delete --force has. The kill lands somewhere in ADD, or just after it.
+    const early = startShimInBackground(roots, ['run', '--name', 'k2', '--net', net!.name, '-p', '127.0.0.1:18082:80', 'busybox', 'sleep', '60']);
+    await waitFor('the network record', async () => (await readFile(join(roots.root, 'k2/state.json'), 'utf8').catch(() => '')).includes('"netnsPath"'), 30_000);
+    early.kill('SIGKILL');
+    ok(await shim(roots, ['delete', '--force', 'k2']));
+    await early.result;
     // afterEach: no veth, lease, netns mount or rule is left.
   });
 

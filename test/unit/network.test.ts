@@ -62,6 +62,8 @@ describe('the conflist and each plugin\'s stdin', () => {
     expect(list.plugins[0]).toMatchObject({ bridge: 'shim-x', isGateway: true, isDefaultGateway: true, ipMasq: true, ipam: { type: 'host-local', dataDir: '/d/networks/ipam' } });
     const internal = planConflist('in', { bridge: 'b', subnet: '10.121.0.0/24', gateway: '10.121.0.1', internal: true, ipamDir: '/d' });
     expect(internal.plugins[0]).toMatchObject({ isDefaultGateway: false, ipMasq: false });
+    const dropping = planConflist('d', { bridge: 'b', subnet: '10.122.0.0/24', gateway: '10.122.0.1', internal: false, ipamDir: '/d', forwardDrops: true });
+    expect(dropping.plugins.map((plugin) => plugin.type)).toEqual(['bridge', 'firewall', 'portmap']);
   });
 
   it('gives a plugin name, cniVersion, prevResult, and runtimeConfig only for capabilities it declares', () => {
