@@ -157,6 +157,11 @@ describe.skipIf(!hasPlugins)('bridge networks', () => {
     await network();
     ok(await shim(roots, ['run', '-d', '--name', 'web', '--net', net!.name, '--ip', `${net!.prefix}77`, 'busybox', 'sleep', '60']));
     expect(await ipOf('web')).toBe(`${net!.prefix}77`);
+    // The same address again: the plugin's own error, as one line naming it; nothing of the second is left.
+    const taken = await shim(roots, ['run', '--rm', '--name', 'web2', '--net', net!.name, '--ip', `${net!.prefix}77`, 'busybox', 'true']);
+    expect(taken.exitCode).toBe(125);
+    expect(taken.stderr).toMatch(new RegExp(`^shim: run web2: cni plugin bridge: ADD: .*requested IP address ${net!.prefix.replace(/\./g, '\\.')}77 is not available[^\n]*\n$`));
+    expect(await readdir(roots.root)).toEqual(['web']);
     ok(await shim(roots, ['run', '-d', '--name', 'db', '--net', net!.name, '--dns', '10.9.9.9', '--add-host', 'extra.example:10.1.2.3', 'busybox', 'sleep', '60']));
     // Both ways: db was given web's name when it started, web learnt db's afterwards.
     expect(ok(await shim(roots, ['exec', 'db', 'ping', '-c', '1', '-W', '5', 'web'])).stdout).toContain(`(${net!.prefix}77)`);
