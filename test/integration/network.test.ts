@@ -256,6 +256,11 @@ describe.skipIf(!hasPlugins)('bridge networks', () => {
     const twice = await shim(roots, ['network', 'create', '--subnet', net!.subnet, 'other']);
     expect(twice.stderr).toMatch(new RegExp(`overlaps network ${net!.name}`));
     expect(ok(await shim(roots, ['network', 'ls', '-q'])).stdout).toBe(`${net!.name}\n`);
+    expect(await networkLeaks()).toEqual([]);
+    // prune takes every network no container uses.
+    expect(ok(await shim(roots, ['network', 'prune'])).stdout).toBe(`${net!.name}\n`);
+    expect(ok(await shim(roots, ['network', 'ls', '-q'])).stdout).toBe('');
+    net = undefined;
   });
 });
 
