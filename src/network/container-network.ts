@@ -195,7 +195,7 @@ export interface AcquireNetworkInput {
 /**
  * Sets the container's network up: for bridge, the namespace (bind mount) and the CNI ADD, the result into the
  * record; for every mode the init layer's hosts and resolv.conf. The record is in `state` (written by the
- * caller before this starts). `release` is the undo, safe to call whatever point this reached.
+ * caller before this starts). releaseNetwork is the undo, safe to call whatever point this reached.
  */
 export async function acquireNetwork(input: AcquireNetworkInput, writeState: () => Promise<void>): Promise<void> {
   const { state, log } = input;

@@ -79,7 +79,13 @@ export class NetworkStore {
       if (hasErrnoCode(error, 'ENOENT')) return undefined;
       throw systemError(error, `read network ${name}`, { path: file });
     }
-    const conflist = JSON.parse(text) as CniConfList;
+    let conflist: CniConfList;
+    try {
+      conflist = JSON.parse(text) as CniConfList;
+      if (!Array.isArray(conflist.plugins)) throw new Error('no plugins list');
+    } catch (error) {
+      throw new RuntimeError('invalid-config', `network ${name}: ${(error as Error).message}`, { path: file });
+    }
     const bridge = conflist.plugins.find((plugin) => plugin.type === 'bridge') ?? ({} as CniPluginConf);
     const range = ((bridge.ipam as { ranges?: { subnet: string; gateway: string }[][] } | undefined)?.ranges ?? [[]])[0]?.[0];
     return {
