@@ -250,6 +250,15 @@ else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
 fi
 
+# --- 3a. podman run with shim, runc and crun as podman's runtime (bench/podman.sh, one hyperfine call) ------
+if command -v podman >/dev/null && command -v conmon >/dev/null; then
+	echo "bench: podman" >&2
+	RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/podman.json bash "$REPO/bench/podman.sh" >"$RES/podman.txt" 2>&1 ||
+		note "podman: bench/podman.sh failed (its output: podman.txt in the raw results)"
+else
+	note "podman: not measured, podman or conmon is not installed"
+fi
+
 # --- 3c. what networking adds: shim (CNI) and podman (netavark), bridge minus none, one call ----------------
 if command -v podman >/dev/null && [ -x /usr/lib/cni/bridge ]; then
 	SHIM_NETWORK= RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/network.json bash "$REPO/bench/network.sh" >"$RES/network.txt" 2>&1 ||
