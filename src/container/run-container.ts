@@ -28,6 +28,7 @@ import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js'
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
 import { acquireNetwork, planNetwork, releaseNetwork, type NetworkFlags, type PlannedNetwork } from '../network/container-network.js';
+import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -69,6 +70,8 @@ export interface ImageRunRequest {
   resources?: OciResources | undefined;
   /** --net, -p, --ip, --dns, --add-host (src/network/); without them the default bridge network. */
   network?: NetworkFlags | undefined;
+  /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -102,6 +105,8 @@ export interface PreparedRun {
   attachWarmup?: AttachWarmup | undefined;
   /** Docker-style runs: the network mode and the record its setup starts from. */
   network?: PlannedNetwork | undefined;
+  /** docker run's options (image runs only). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /**
@@ -176,7 +181,9 @@ async function prepareImageRun(
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
     networkNamespace: network.namespace,
+    tty: request.docker?.tty,
   });
+  if (request.docker) await applyDockerRun(config, request.docker, image);
   const plan = planContainer({
     containerId,
     config,
@@ -194,7 +201,7 @@ async function prepareImageRun(
   });
   // A namespace shim made for a bridge network has lo down until the helper brings it up, as in a new one.
   if (network.namespace !== 'host' && network.namespace !== 'new') plan.loopbackUp = network.loopbackUp;
-  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, network };
+  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, network, docker: request.docker };
 }
 
 /** Host paths for every -v: named and anonymous volumes live in the volume store (created at run time). */
@@ -341,6 +348,7 @@ export async function acquireContainer(
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
     network: prepared.network && structuredClone(prepared.network.record),
+    docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
   // from a bundle that may have changed since; inspect shows the plan.
@@ -376,8 +384,9 @@ export async function acquireContainer(
         // A kept container's record says the network is gone (its state directory goes after this, if at all).
         await store.writeState(state).catch(() => {});
       },
-      // It lives as long as the cgroup: until `delete` for create and run -d, until the end of a foreground run.
-      { keepOnSuccess: options.keepCgroup },
+      // It lives as long as the container's layers: until `delete`/`rm` for create, run -d and a kept foreground
+      // run (so that `start` of a stopped container joins the same namespace again), to the end of a --rm run.
+      { keepOnSuccess: options.keepLayers },
     );
   }
 
@@ -405,7 +414,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
     let helper: Promise<HelperOutcome> | undefined;
     const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
-      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug, initReaper: prepared.docker?.init });
       helper = runHelper({
         helperPath: context.helperPath,
         spec: new Promise<Uint8Array | undefined>((resolve) => {

@@ -65,6 +65,8 @@ export interface ContainerState {
   logPath?: string | undefined;
   /** Docker-style runs: the network mode, and for bridge networks what CNI DEL needs (src/network/). */
   network?: ContainerNetworkState | undefined;
+  /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
+  docker?: import('../container/docker-run.js').DockerState | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */
