@@ -196,6 +196,25 @@ if (groups.has('podman')) {
   line();
 }
 
+// --- 3c. networking's cost (bench/network.sh) --------------------------------------------------------------
+const netShim = beyondValue(median('network', 'shim run --rm --net bridge busybox true'), median('network', 'shim run --rm --net none busybox true'));
+const netPodman = beyondValue(median('network', 'podman run --rm (netavark bridge) true'), median('network', 'podman run --rm --net none true'));
+line("## 3c. What networking adds");
+line();
+if (!groups.has('network')) line('Not measured on this build (see the notes).');
+else {
+  groupTable('network', 'docker-style run with a bridge network and without, shim and podman in one call', 'shim run --rm --net none busybox true');
+  line(`The cost of the network (bridge minus none, medians): shim ${ms(netShim)}, podman ${ms(netPodman)}: ${times(ratio(netShim, netPodman))} podman's`);
+  line(`(goal ≤ 1.0×: ${netShim === undefined || netPodman === undefined ? 'not measured' : netShim <= netPodman ? '**met**' : 'missed'}). shim's is the CNI chain, one Go exec per plugin: bridge, which`);
+  line('execs host-local for the address and iptables about nine times for the masquerade chain, at ADD; the same in');
+  line('reverse at DEL when the run ends; portmap only for a container that publishes ports (network.txt has one');
+  line('run\'s per-plugin timings). podman runs netavark (one Rust exec, netlink and iptables) for setup and teardown.');
+}
+line();
+function beyondValue(a, b) {
+  return a === undefined || b === undefined ? undefined : a - b;
+}
+
 // --- where the time goes: the --debug stage timings of a few interleaved rounds -------------------------
 /** Reads one breakdown file into { name: ms }: the lines it recognises, nothing else (lines come and go). */
 function parseDebug(text) {

@@ -27,6 +27,10 @@ while IFS= read -r name; do
 	unset "$name"
 done < <(compgen -e | grep -E '^(NODE_|UV_|SHIM_HELPER$|SHIM_CGROUP_PARENT$)' || true)
 
+# runc, crun and bwrap run without a network: so do shim's docker-style runs, except in section 3c, which
+# measures what the default bridge network adds (bench/network.sh).
+export SHIM_NETWORK=none
+
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHIM=$REPO/dist/shim
 HELPER=$REPO/dist/shim-helper
@@ -253,6 +257,14 @@ if command -v podman >/dev/null && command -v conmon >/dev/null; then
 		note "podman: bench/podman.sh failed (its output: podman.txt in the raw results)"
 else
 	note "podman: not measured, podman or conmon is not installed"
+fi
+
+# --- 3c. what networking adds: shim (CNI) and podman (netavark), bridge minus none, one call ----------------
+if command -v podman >/dev/null && [ -x /usr/lib/cni/bridge ]; then
+	SHIM_NETWORK= RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/network.json bash "$REPO/bench/network.sh" >"$RES/network.txt" 2>&1 ||
+		{ cat "$RES/network.txt" >&2; note "network: bench/network.sh failed"; }
+else
+	note "network: not measured (needs podman and containernetworking-plugins)"
 fi
 
 # --- 3b. where the time goes: the stage timings `--debug` prints, a few runs, interleaved with node -e 0 -------

@@ -74,8 +74,11 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
       '-m': 'memory',
       '--cpus': 'cpus',
       '--pids-limit': 'pidsLimit',
+      '--net': 'net',
+      '--network': 'net',
+      '--ip': 'ip',
     },
-    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume', '--device': 'device', '--device-cgroup-rule': 'deviceCgroupRule', '--security-opt': 'securityOpt' },
+    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume', '--device': 'device', '--device-cgroup-rule': 'deviceCgroupRule', '--security-opt': 'securityOpt', '--publish': 'publish', '-p': 'publish', '--dns': 'dns', '--add-host': 'addHost' },
     choices: { format: ['text', 'json'] },
   },
   exec: {

@@ -9,7 +9,7 @@ import { RuntimeError } from '../errors.js';
 import type { ContainerPlan } from '../plan/container-plan.js';
 import { MS_REC } from '../plan/kernel-constants.js';
 import { propagationName, readMountPropagation } from '../live/propagation.js';
-import { CONFIG_FILE, PLAN_FILE, StateStore } from '../state/state-store.js';
+import { CONFIG_FILE, PLAN_FILE, StateStore, type ContainerState } from '../state/state-store.js';
 import type { CliEnvironment } from './main.js';
 
 const NS_FILES: Record<string, string> = { mount: 'mnt', pid: 'pid', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup', user: 'user', time: 'time' };
@@ -112,6 +112,7 @@ export async function inspectVerb(root: string, id: string, format: string | und
     Cgroups: { Dirs: state.cgroupDirs, RemovableParents: state.cgroupParentDirs ?? [] },
     Process: plan?.process ?? null,
     OciConfig: config ?? null,
+    NetworkSettings: networkSettings(state),
   };
   let text: string;
   try {
@@ -236,4 +237,31 @@ function walk(document: unknown, path: string): unknown {
     value = (value as Record<string, unknown>)[key];
   }
   return value;
+}
+
+/** docker's NetworkSettings: the address, gateway and MAC of a bridge network, its ports, by network name. */
+function networkSettings(state: ContainerState) {
+  const record = state.network;
+  const attached = record?.mode === 'bridge' && !record.released ? record : undefined;
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const port of attached?.ports ?? []) {
+    (ports[`${port.containerPort}/${port.protocol}`] ??= []).push({ HostIp: port.hostIP, HostPort: String(port.hostPort) });
+  }
+  const endpoint = attached && {
+    IPAddress: attached.ipAddress ?? '',
+    IPPrefixLen: attached.prefixLen ?? 0,
+    Gateway: attached.gateway ?? '',
+    MacAddress: attached.macAddress ?? '',
+    SandboxKey: attached.netnsPath ?? '',
+  };
+  return {
+    Mode: record ? (record.mode === 'container' ? `container:${record.container}` : record.mode === 'bridge' ? record.network : record.mode) : null,
+    SandboxKey: attached?.netnsPath ?? '',
+    IPAddress: endpoint?.IPAddress ?? '',
+    IPPrefixLen: endpoint?.IPPrefixLen ?? 0,
+    Gateway: endpoint?.Gateway ?? '',
+    MacAddress: endpoint?.MacAddress ?? '',
+    Ports: ports,
+    Networks: attached ? { [attached.network!]: endpoint } : {},
+  };
 }

@@ -94,6 +94,12 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** Networking (src/network/): --net/--network, -p/--publish, --ip, --dns, --add-host. */
+  net?: string | undefined;
+  publish?: string[] | undefined;
+  ip?: string | undefined;
+  dns?: string[] | undefined;
+  addHost?: string[] | undefined;
   /** --security-opt seccomp=unconfined|FILE (--privileged, in `docker`, also drops the filter). */
   securityOpt?: string[] | undefined;
   /** docker run's person-at-a-terminal flags (src/cli/docker-run-args.ts). */
@@ -215,6 +221,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
+      network: handle(async (raw, context) => (await import('./network.js')).networkVerb(raw, context, cli)),
+      port: handle(async (raw, context) => (await import('./network.js')).portVerb(context, String(raw.id), cli)),
       ...dockerVerbHandlers((body) => handle(body), cli, command),
       device: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('device', raw), context, cli)),
       mount: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('mount', raw), context, cli)),
@@ -260,6 +268,9 @@ interface VerbHandlers extends DockerVerbHandlers {
   update(args: Record<string, unknown>): Promise<void>;
   stats(args: Record<string, unknown>): Promise<void>;
   events(args: Record<string, unknown>): Promise<void>;
+  /** network, port (src/cli/network.ts). */
+  network(args: Record<string, unknown>): Promise<void>;
+  port(args: Record<string, unknown>): Promise<void>;
   /** device, mount: live changes to a running container (src/cli/live.ts). */
   device(args: Record<string, unknown>): Promise<void>;
   mount(args: Record<string, unknown>): Promise<void>;
@@ -333,6 +344,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
           .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .options(RUN_NETWORK_OPTIONS)
           .option('uidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'run in a new user namespace: map CONTAINER:HOST:SIZE uids (repeatable)' })
           .option('gidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'map CONTAINER:HOST:SIZE gids (repeatable; default: as --uidmap)' })
           .option('userns', { type: 'string', requiresArg: true, describe: 'host: share the host\'s user namespace (the default)' })
@@ -518,6 +530,22 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
     )
+    .command(
+      'network <sub> [args..]',
+      'manage networks: create [--subnet CIDR] [--gateway IP] [--internal] [--bridge NAME] NAME | ls | inspect NAME... | rm NAME... | prune',
+      (y) =>
+        y
+          .positional('sub', { type: 'string', choices: ['create', 'ls', 'inspect', 'rm', 'prune', 'check'] })
+          .positional('args', { type: 'string', array: true })
+          .option('subnet', { type: 'string', requiresArg: true, describe: 'create: IPv4 subnet, e.g. 10.120.0.0/24' })
+          .option('gateway', { type: 'string', requiresArg: true, describe: 'create: the bridge\'s address (default: the first of the subnet)' })
+          .option('internal', { type: 'boolean', default: false, describe: 'create: no default route and no masquerade' })
+          .option('bridge', { type: 'string', requiresArg: true, describe: 'create: the host bridge\'s name' })
+          .option('opt', { alias: 'o', type: 'string', nargs: 1, requiresArg: true, describe: 'create: com.docker.network.bridge.name=NAME' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' }),
+      (args) => handlers.network(args as unknown as Record<string, unknown>),
+    )
+    .command('port <id>', 'the container\'s published ports', idPositional, (args) => handlers.port(args as unknown as Record<string, unknown>))
     .command('device <sub> [args..]', 'devices of a running container: add ID HOST[:CTR][:rwm] | rm ID CTR | ls ID', (y) =>
       y
         .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
@@ -614,12 +642,26 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    ...toRunNetworkArgs(args),
     securityOpt: listOf(args.securityOpt),
     docker: toDockerRunArgs(args),
     uidmap: listOf(args.uidmap),
     gidmap: listOf(args.gidmap),
     userns: optionalString(args.userns),
   };
+}
+
+/** run's network options (src/network/), kept together for yargs and for the fast path's reading. */
+const RUN_NETWORK_OPTIONS = {
+  net: { alias: 'network', type: 'string', requiresArg: true, describe: 'none, host, bridge (default), NAME or container:ID' },
+  publish: { alias: 'p', type: 'string', nargs: 1, requiresArg: true, describe: '[HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (repeatable)' },
+  ip: { type: 'string', requiresArg: true, describe: 'the container\'s address on a network you created' },
+  dns: { type: 'string', nargs: 1, requiresArg: true, describe: 'a nameserver for /etc/resolv.conf (repeatable)' },
+  'add-host': { type: 'string', nargs: 1, requiresArg: true, describe: 'NAME:IP in /etc/hosts (repeatable)' },
+} as const;
+
+function toRunNetworkArgs(args: Record<string, unknown>): Pick<RunArgs, 'net' | 'publish' | 'ip' | 'dns' | 'addHost'> {
+  return { net: optionalString(args.net), publish: listOf(args.publish), ip: optionalString(args.ip), dns: listOf(args.dns), addHost: listOf(args.addHost) };
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -31,6 +31,13 @@ const VALUE_OPTIONS = new Set([
   '--security-opt',
   '--log',
   '--log-format',
+  // run's network options (-p is listed below)
+  '--net',
+  '--network',
+  '--publish',
+  '--ip',
+  '--dns',
+  '--add-host',
   // exec's
   '--cwd',
   '-u',

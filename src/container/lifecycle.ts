@@ -23,6 +23,7 @@ import { StateStore, removeTree, type ContainerState, type ContainerStatus, type
 import { parseSignal } from './signals.js';
 import { signalProcess } from '../host/signal-process.js';
 import { readOomKillCount } from '../cgroups/cgroup-files.js';
+import { netnsSharers, releaseNetwork } from '../network/container-network.js';
 
 const DEATH_WAIT_MS = 5_000;
 const START_WAIT_MS = 10_000;
@@ -211,7 +212,8 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
       if (state && (status === 'running' || status === 'paused' || status === 'creating') && !options.force) {
         throw refused('delete', id, status, 'stop it first, or use --force');
       }
-      if (state) await destroyContainer(state, log);
+      if (state?.network && !options.force) await refuseWhileShared(root, id);
+      if (state) await destroyContainer(root, state, log);
       await store.remove(id);
     });
   } catch (error) {
@@ -219,8 +221,26 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
   }
 }
 
-/** Kills the init (and the rest of its cgroup), waits for its monitor, removes its cgroup and layer dir. */
-async function destroyContainer(state: ContainerState, log: Logger): Promise<void> {
+/**
+ * A container whose network namespace others joined (--net container:ID) stays while they run: removing it
+ * would take their eth0 away under them. --force removes it anyway.
+ */
+export async function refuseWhileShared(root: string, id: string): Promise<void> {
+  const sharers = await netnsSharers(root, id);
+  if (sharers.length > 0) {
+    throw new RuntimeError('invalid-state', `cannot delete a container whose network namespace ${sharers.join(', ')} ${sharers.length === 1 ? 'uses' : 'use'}`, {
+      stage: 'network',
+      containerId: id,
+      hint: 'remove those first, or use --force',
+    });
+  }
+}
+
+/**
+ * Kills the init (and the rest of its cgroup), waits for its monitor, releases its network (CNI DEL, the
+ * namespace's bind mount), removes its cgroup and layer dir.
+ */
+async function destroyContainer(root: string, state: ContainerState, log: Logger): Promise<void> {
   if (await isLiveProcess(state.pid, state.pidStartTime)) {
     try {
       signalProcess(state.pid, 'SIGKILL');
@@ -232,6 +252,8 @@ async function destroyContainer(state: ContainerState, log: Logger): Promise<voi
     await waitForEnd(state.pid, state.pidStartTime, `the container's init (pid ${state.pid})`, log);
   }
   await destroyCgroupDirs(state.cgroupDirs ?? [], state.cgroupParentDirs ?? [], log);
+  // After the process is gone, before the state directory (which holds the namespace's bind mount) goes.
+  await releaseNetwork(root, state, log);
   // The background monitor writes the exit status into the state directory: let it finish first, so that
   // removing the directory does not race its last write.
   if (state.monitorPid) await waitForEnd(state.monitorPid, state.monitorStartTime, `the monitor (pid ${state.monitorPid})`, log);

@@ -31,6 +31,7 @@ import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
+import { acquireNetwork, planNetwork, releaseNetwork, type NetworkFlags, type PlannedNetwork } from '../network/container-network.js';
 import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
 import { planRunDevices } from '../live/run-devices.js';
 
@@ -75,6 +76,8 @@ export interface ImageRunRequest {
   entrypoint?: string | undefined;
   /** --memory, --cpus, --pids-limit, as linux.resources. */
   resources?: OciResources | undefined;
+  /** --net, -p, --ip, --dns, --add-host (src/network/); without them the default bridge network. */
+  network?: NetworkFlags | undefined;
   /** --security-opt values; seccomp=unconfined|FILE (src/seccomp/run-profile.ts). */
   securityOpt?: string[] | undefined;
   /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
@@ -112,6 +115,8 @@ export interface PreparedRun {
   autoRemove: boolean;
   /** Started by prepareRun, stopped once the helper has placed the container's process (attach-warmup.ts). */
   attachWarmup?: AttachWarmup | undefined;
+  /** Docker-style runs: the network mode and the record its setup starts from. */
+  network?: PlannedNetwork | undefined;
   /** docker run's options (image runs only). */
   docker?: DockerRunOptions | undefined;
 }
@@ -165,6 +170,14 @@ async function prepareImageRun(
     throw new RuntimeError('usage', `no command given and ${image.reference} has no default command`);
   }
   const containerDir = join(context.dataRoot, 'containers', containerId);
+  const bundleDir = join(context.root, containerId);
+  const network = await planNetwork(
+    request.network ?? { publish: [], dns: [], addHost: [] },
+    context,
+    containerId,
+    bundleDir,
+    request.hostname ?? containerId.slice(0, 12),
+  );
   const config = planDockerConfig({
     containerId,
     rootfs: image.layerDirs[0]!,
@@ -177,10 +190,11 @@ async function prepareImageRun(
     imageUser: image.user,
     env: request.env,
     workdir: request.workdir,
-    hostname: request.hostname,
+    hostname: request.hostname ?? (network.namespace === 'host' ? network.record.hostname : undefined),
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
+    networkNamespace: network.namespace,
     tty: request.docker?.tty,
     ...planRunDevices(request.devices ?? [], request.deviceCgroupRules ?? []),
     userNamespace: request.userNamespace,
@@ -195,7 +209,6 @@ async function prepareImageRun(
     cwd: context.cwd,
   });
   if (seccomp) config.linux = { ...config.linux, seccomp };
-  const bundleDir = join(context.root, containerId);
   const plan = planContainer({
     containerId,
     config,
@@ -212,7 +225,9 @@ async function prepareImageRun(
     host,
     seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
   });
-  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, docker: request.docker };
+  // A namespace shim made for a bridge network has lo down until the helper brings it up, as in a new one.
+  if (network.namespace !== 'host' && network.namespace !== 'new') plan.loopbackUp = network.loopbackUp;
+  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, network, docker: request.docker };
 }
 
 /** Host paths for every -v: named and anonymous volumes live in the volume store (created at run time). */
@@ -361,6 +376,7 @@ export async function acquireContainer(
     freezeStateFile: freezeStateFile(plan.cgroup),
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
+    network: prepared.network && structuredClone(prepared.network.record),
     docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
@@ -380,10 +396,34 @@ export async function acquireContainer(
   }
   await acquireVolumes(prepared, context.dataRoot, undo, log);
 
+  // The network is set up while the cgroup is made (its mkdir may wait out a grace period); the helper gets
+  // its spec only after both, so the container's process never runs before its eth0 is there. The undo is
+  // registered now, before anything of the network exists, and waits for the setup to settle first.
+  let networkReady: Promise<void> | undefined;
+  if (state.network) {
+    const initDir = prepared.containerDir ? join(prepared.containerDir, 'init') : undefined;
+    const ready = acquireNetwork({ root: context.root, dataRoot: context.dataRoot, state, initDir, log }, () => store.writeState(state));
+    ready.catch(() => {});
+    networkReady = ready;
+    undo.push(
+      'release network',
+      async () => {
+        await ready.catch(() => {});
+        await releaseNetwork(context.root, state, log);
+        // A kept container's record says the network is gone (its state directory goes after this, if at all).
+        await store.writeState(state).catch(() => {});
+      },
+      // It lives as long as the container's layers: until `delete`/`rm` for create, run -d and a kept foreground
+      // run (so that `start` of a stopped container joins the same namespace again), to the end of a --rm run.
+      { keepOnSuccess: options.keepLayers },
+    );
+  }
+
   const cgroups = createCgroupManager(plan.cgroup, log);
   undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });
   options.beforeCgroup?.(prepared, state);
   await cgroups.apply();
+  if (networkReady) await networkReady;
   return { prepared, state, stateDir, cgroups };
 }
 

@@ -46,6 +46,8 @@ export interface DockerRunRequest {
   cgroupNamespace: boolean;
   /** --memory, --cpus, --pids-limit. */
   resources?: OciResources | undefined;
+  /** --net: a namespace to join by path, the host's (no namespace), or a new one (the default). */
+  networkNamespace?: { path: string } | 'host' | 'new' | undefined;
   /** --device nodes and the rules that allow them, then --device-cgroup-rule's (src/live/run-devices.ts). */
   devices?: OciDevice[] | undefined;
   deviceRules?: OciDeviceRule[] | undefined;
@@ -72,7 +74,9 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
   // As docker: a shared volume needs a shared root, or nothing the container mounts there could reach the
   // host (the container's copies of the host's mounts would be slaves); otherwise runc's default (rslave).
   const sharedVolume = request.volumes.some((volume) => volume.propagation === 'shared' || volume.propagation === 'rshared');
-  const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const network = request.networkNamespace ?? 'new';
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (network !== 'host') namespaces.splice(1, 0, network === 'new' ? { type: 'network' } : { type: 'network', path: network.path });
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
   if (request.userNamespace) namespaces.push({ type: 'user' });
   return {

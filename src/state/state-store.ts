@@ -13,6 +13,7 @@ import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
 import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
 import { validateContainerId } from './container-id.js';
+import type { ContainerNetworkState } from '../network/container-network.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -63,6 +64,8 @@ export interface ContainerState {
   monitorStartTime?: string | undefined;
   /** `run -d`: the container's stdout and stderr. */
   logPath?: string | undefined;
+  /** Docker-style runs: the network mode, and for bridge networks what CNI DEL needs (src/network/). */
+  network?: ContainerNetworkState | undefined;
   /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
   docker?: import('../container/docker-run.js').DockerState | undefined;
   /** `device add` / `mount add` on the running container (src/live/). */

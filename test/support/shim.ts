@@ -44,7 +44,9 @@ export async function makeRoots(): Promise<Roots> {
   await mkdir(root, { recursive: true });
   await mkdir(dataRoot, { recursive: true });
   const cgroupParent = basename(base);
-  const env = { SHIM_CGROUP_PARENT: cgroupParent, SHIM_TEST_TAG: base };
+  // SHIM_NETWORK=none: a docker-style run gets only loopback unless its test asks for a network (with one of
+  // its own: the default bridge network would put every test's containers on one shim0 bridge).
+  const env = { SHIM_CGROUP_PARENT: cgroupParent, SHIM_TEST_TAG: base, SHIM_NETWORK: 'none' };
   return {
     base, root, dataRoot, cgroupParent, env,
     async dispose() {
