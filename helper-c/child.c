@@ -1,10 +1,13 @@
 #define _GNU_SOURCE
 #include "child.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "process.h"
 #include "report.h"
 #include "sync.h"
@@ -24,18 +27,34 @@ _Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
 	_exit(code);
 }
 
-void hc_child_begin(const char *name, int sync_fd)
+/* Our pid as the host sees it, from the monitor's ACK: the pid the hooks' state names. */
+static pid_t host_pid;
+
+pid_t hc_child_begin(const char *name, int sync_fd)
 {
 	struct hc_error err;
+	struct hc_sync_msg msg;
+	int ret;
 
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 	/* If the monitor dies during setup, nobody is left to report or clean up: die with it. Cleared
 	 * before READY, since a detaching monitor exits right after. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Sync step 1 (child): wait until we are in our cgroups and our id maps exist. A monitor that died
-	 * before the line above shows up here as EOF. */
-	if (hc_sync_expect(sync_fd, HC_SYNC_ACK, shim_v1_Stage_STAGE_CLONE, &err) < 0)
+	 * before the line above shows up here as EOF. The ACK carries our host pid: in a new pid namespace
+	 * getpid() says 1, and the hooks' state must name the process as the host sees it. */
+	ret = hc_sync_recv(sync_fd, &msg, shim_v1_Stage_STAGE_CLONE, &err);
+	if (ret == 0)
+		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, EPIPE, NULL, "sync: expected %s, got EOF", hc_sync_name(HC_SYNC_ACK));
+	else if (ret > 0 && msg.type != HC_SYNC_ACK)
+		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, EPROTO, NULL, "sync: expected %s, got 0x%x",
+			hc_sync_name(HC_SYNC_ACK), msg.type);
+	if (ret <= 0 || msg.type != HC_SYNC_ACK)
 		hc_child_fail(sync_fd, &err);
+	if (msg.fd >= 0)
+		close(msg.fd);
+	host_pid = msg.value;
+	return host_pid;
 }
 
 _Noreturn void hc_child_finish(const struct hc_child *child)
@@ -66,6 +85,21 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	hc_report_stage(shim_v1_Stage_STAGE_CWD);
 	if (hc_process_cwd(process, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* Before READY, as runc looks the program up before it waits on its exec FIFO: a missing or
+	 * non-executable program fails create (its message reaching the caller), not start. After the cwd
+	 * and the user change, which a relative name and the permission to search PATH depend on. */
+	hc_report_stage(shim_v1_Stage_STAGE_LOOKUP);
+	if (hc_process_find(process, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+	/* linux.personality. The persona is inherited by what we exec (and by the startContainer hooks). */
+	if (child->spec->has_personality) {
+		hc_report_stage(shim_v1_Stage_STAGE_PERSONALITY);
+		if (personality(child->spec->personality) < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_PERSONALITY, errno, NULL, "personality 0x%x",
+				child->spec->personality);
+			hc_child_fail(sync_fd, &err);
+		}
+	}
 
 	/* Sync step 2 (child): READY. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -82,6 +116,15 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	if (child->fifo_fd >= 0) {
 		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
 		if (hc_process_wait_start(child->fifo_fd, &err) < 0)
+			hc_child_fail(sync_fd, &err);
+	}
+	/* startContainer hooks: after start and before the program, inside the container, as the process's
+	 * user (runc runs them at this same point, after its exec FIFO). A failure is this process's: it
+	 * reports and exits, and the container is stopped. */
+	if (child->spec->start_container_hooks.commands_count > 0) {
+		hc_report_stage(shim_v1_Stage_STAGE_START_CONTAINER_HOOKS);
+		if (hc_hooks_run(&child->spec->start_container_hooks, shim_v1_Stage_STAGE_START_CONTAINER_HOOKS,
+				 host_pid, &err) < 0)
 			hc_child_fail(sync_fd, &err);
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);

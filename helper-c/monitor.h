@@ -25,6 +25,11 @@ int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_
 /* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. */
 int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd);
 
+/* Spec.pause_for_hooks: the descriptor the shim's HookResume frame comes on (main.c keeps the spec's open).
+ * The init closes its copy at once; the monitor after the answer. */
+void hc_monitor_set_resume_fd(int fd);
+void hc_monitor_close_resume_fd(void);
+
 /* The helper's exit code after reporting err from the monitor: kill and reap pid first when > 0. */
 int hc_monitor_fail(pid_t pid, const struct hc_error *err);
 

@@ -31,6 +31,10 @@ const char *hc_sync_name(uint32_t type)
 		return "REPORTED (0x44)";
 	case HC_SYNC_PTY:
 		return "PTY (0x45)";
+	case HC_SYNC_HOOKS:
+		return "HOOKS (0x46)";
+	case HC_SYNC_RESUME:
+		return "RESUME (0x47)";
 	default:
 		return "an unknown message";
 	}

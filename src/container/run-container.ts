@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm, stat } from '../host/fs-async.js';
 import { join, posix, resolve } from 'node:path';
-import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
+import { RuntimeError, errnoText, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import { elapsedMs, type Logger, nowMs } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
@@ -450,11 +450,30 @@ async function readOomKills(cgroups: CgroupManager, log: Logger): Promise<RunRes
 }
 
 export function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
+  if (report.stage === 'lookup') return lookupFailure(report);
   return new RuntimeError(report.stage === 'exec' ? 'exec-failed' : 'setup-failed', report.message || `stage ${report.stage} failed`, {
     stage: report.stage,
     errno: report.errno,
     path: report.path,
   });
+}
+
+const EACCES = 13;
+
+/**
+ * The program was not found (or is no executable file) before READY, where runc's init looks it up: worded as
+ * runc 1.1 words it (Go's exec.LookPath error), since that line is what podman and containerd pass on and what
+ * their users search for. `exec: "x": executable file not found in $PATH`, `exec: "/x": stat /x: no such
+ * file or directory`, `exec: "/etc/passwd": permission denied`; the errno name follows, as on every line.
+ */
+function lookupFailure(report: { errno: number; path: string }): RuntimeError {
+  const name = report.path;
+  const quoted = JSON.stringify(name);
+  let words: string;
+  if (!name.includes('/')) words = `exec: ${quoted}: executable file not found in $PATH`;
+  else if (report.errno === EACCES) words = `exec: ${quoted}: permission denied`;
+  else words = `exec: ${quoted}: stat ${name}: ${errnoText(report.errno)}`;
+  return new RuntimeError('exec-failed', words, { stage: 'lookup', errno: report.errno, reasonInWords: true });
 }
 
 export function logStatus(log: Logger, status: HelperStatus): void {
@@ -466,6 +485,7 @@ export function logStatus(log: Logger, status: HelperStatus): void {
       return;
     case 'ready':
     case 'started':
+    case 'paused':
       log.debug(`helper: ${status.kind} pid ${status.pid} ${at}`);
       return;
     case 'exited':

@@ -148,6 +148,9 @@ function record(outcome: HelperOutcome, status: HelperStatus): void {
     case 'error':
       outcome.error = status.error;
       return;
+    case 'paused':
+      outcome.pid = status.pid;
+      return;
     case 'stage':
       return;
   }

@@ -175,6 +175,8 @@ export type HelperStatus =
   | (StatusBase & { kind: 'stage'; stage: string })
   | (StatusBase & { kind: 'ready'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'started'; pid: number; pidStartTime: string | undefined })
+  /** Spec.pause_for_hooks: the mounts are made; the helper waits for a HookResume frame (src/hooks/). */
+  | (StatusBase & { kind: 'paused'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'exited'; exitCode: number; termSignal: number; coreDumped: boolean })
   | (StatusBase & { kind: 'error'; error: HelperErrorReport });
 
@@ -199,6 +201,8 @@ export function decodeStatus(bytes: Uint8Array): HelperStatus {
       return { kind: 'ready', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_STARTED:
       return { kind: 'started', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
+    case pb.StatusKind.STATUS_KIND_PAUSED:
+      return { kind: 'paused', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_EXITED:
       return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
     case pb.StatusKind.STATUS_KIND_ERROR: {
