@@ -12,6 +12,7 @@
 #include "report.h"
 #include "sync.h"
 #include "terminal.h"
+#include "util.h"
 
 _Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
 {
@@ -113,19 +114,34 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	if (child->spec->monitor == shim_v1_Monitor_MONITOR_DETACH)
 		hc_report_set_debug(false);
 
-	if (child->fifo_fd >= 0) {
+	if (child->fifo_fd >= 0 && child->spec->start_container_hooks.commands_count == 0) {
 		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
 		if (hc_process_wait_start(child->fifo_fd, &err) < 0)
 			hc_child_fail(sync_fd, &err);
-	}
-	/* startContainer hooks: after start and before the program, inside the container, as the process's
-	 * user (runc runs them at this same point, after its exec FIFO). A failure is this process's: it
-	 * reports and exits, and the container is stopped. */
-	if (child->spec->start_container_hooks.commands_count > 0) {
+	} else if (child->spec->start_container_hooks.commands_count > 0) {
+		/* startContainer hooks: after start and before the program, inside the container, as the
+		 * process's user (runc runs them at this same point, after its exec FIFO). `shim start` holds
+		 * the FIFO open until we answer on it: "0" when they succeeded, else "E" and the ERROR frame,
+		 * since it stopped reading the status pipe at READY and must still fail with the hook's words.
+		 * We then exit, which stops the container. */
+		hc_cleanup_close int start_fd = -1;
+
+		if (child->fifo_fd >= 0) {
+			hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
+			start_fd = hc_process_open_start(child->fifo_fd, &err);
+			if (start_fd < 0)
+				hc_child_fail(sync_fd, &err);
+		}
 		hc_report_stage(shim_v1_Stage_STAGE_START_CONTAINER_HOOKS);
 		if (hc_hooks_run(&child->spec->start_container_hooks, shim_v1_Stage_STAGE_START_CONTAINER_HOOKS,
-				 host_pid, &err) < 0)
+				 host_pid, &err) < 0) {
+			hc_report_error_on(start_fd, "E", &err);
 			hc_child_fail(sync_fd, &err);
+		}
+		if (start_fd >= 0 && hc_write_all(start_fd, "0", 1) < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_WAIT_START, errno, NULL, "write start fifo");
+			hc_child_fail(sync_fd, &err);
+		}
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);
 	/* Sync step 4 (child): on success execve() closes our end of the socket, which the monitor reads

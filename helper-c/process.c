@@ -255,10 +255,10 @@ int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *co
 	return 0;
 }
 
-int hc_process_wait_start(int fifo_fd, struct hc_error *err)
+int hc_process_open_start(int fifo_fd, struct hc_error *err)
 {
 	char path[32];
-	hc_cleanup_close int fd = -1;
+	int fd;
 
 	/* Opened through /proc/self/fd: the FIFO's host path is not reachable from inside the container. */
 	hc_format(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
@@ -267,8 +267,17 @@ int hc_process_wait_start(int fifo_fd, struct hc_error *err)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "open start fifo");
+	return fd;
+}
+
+int hc_process_wait_start(int fifo_fd, struct hc_error *err)
+{
+	hc_cleanup_close int fd = hc_process_open_start(fifo_fd, err);
+
+	if (fd < 0)
+		return -1;
 	if (hc_write_all(fd, "0", 1) < 0)
-		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "write start fifo");
+		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, NULL, "write start fifo");
 	return 0;
 }
 

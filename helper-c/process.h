@@ -31,6 +31,8 @@ int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *co
 /* FINISH_WAIT_FOR_START, in the child: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
  * opens it for reading, then write one byte. */
 int hc_process_wait_start(int fifo_fd, struct hc_error *err);
+/* The first half of that: block until `shim start` opens the FIFO, and return our writing end. */
+int hc_process_open_start(int fifo_fd, struct hc_error *err);
 /* Find process.args[0] as runc does before it waits on its exec FIFO (exec.LookPath, in the container's
  * root, as the process's user, from its cwd), so that a missing or non-executable program fails create, not
  * start. Stage LOOKUP; path = args[0]; errno ENOENT when a bare name is in no PATH entry. */

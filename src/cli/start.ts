@@ -6,6 +6,6 @@ import { startContainer } from '../container/lifecycle.js';
 import type { RuntimeContext } from '../container/run-container.js';
 
 export async function startVerb(id: string, context: RuntimeContext): Promise<number> {
-  await startContainer(context.root, id);
+  await startContainer(context.root, id, context.log);
   return 0;
 }

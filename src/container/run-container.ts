@@ -24,6 +24,7 @@ import { generateContainerId, validateContainerId } from '../state/container-id.
 import { readProcessStartTime } from '../state/process-start-time.js';
 import { StateStore, removeTree, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
+import { HookPause, helperHookFailure, hooksForLater, runPoststartHooks, runPoststopHooks } from '../hooks/container-hooks.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
@@ -329,6 +330,7 @@ export async function acquireContainer(
     freezeStateFile: freezeStateFile(plan.cgroup),
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
+    hooks: hooksForLater(plan.hooks),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
   // from a bundle that may have changed since; inspect shows the plan.
@@ -351,6 +353,11 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   const forwarder = new SignalForwarder(options.signals, log);
   let succeeded = false;
   const started = nowMs();
+  // First on the stack, so last to run: poststop hooks once a failed run's container is gone.
+  const hooks = preparedFirst.plan.hooks;
+  if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
+  const hookPause = hooks ? new HookPause(hooks, log) : undefined;
+  let poststartFailure: RuntimeError | undefined;
   try {
     // The helper is started just before the cgroup is made and handed its spec once it is: the spec's
     // encoding and the helper's exec overlap the cgroup mkdirs' wait for the grace period the attach warm-up
@@ -359,8 +366,9 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
     let helper: Promise<HelperOutcome> | undefined;
     const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
-      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug, runtimeEnv: runtimeEnvironment() });
       helper = runHelper({
+        onPause: hookPause?.onPause,
         helperPath: context.helperPath,
         spec: new Promise<Uint8Array | undefined>((resolve) => {
           sendSpec = resolve;
@@ -377,6 +385,11 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
             // named by pid + start time. Reading /proc here would race that exit.
             runState.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
             await store.writeState(runState);
+            // poststart: the program runs; a failure stops the container (runc kills it) and fails the run.
+            await runPoststartHooks(hooks, status.pid, log).catch((error: unknown) => {
+              poststartFailure = error as RuntimeError;
+              killQuietly(status.pid);
+            });
           } else if (status.kind === 'exited') {
             forwarder.detach();
           }
@@ -404,7 +417,8 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     const outcome = await helper;
     forwarder.detach();
 
-    if (outcome.error) throw helperFailure(outcome.error);
+    if (outcome.error) throw hookPause?.failure ?? helperFailure(outcome.error);
+    if (poststartFailure) throw poststartFailure;
     if (!outcome.exited) {
       const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
       throw new RuntimeError('helper-failed', `helper ${how} without reporting the container's exit`, { stage: 'wait' });
@@ -434,6 +448,21 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     preparedFirst.attachWarmup?.stop();
     forwarder.close();
     await undo.unwind(succeeded);
+    // A run that removes its container (runc run without --keep) is its delete: poststop now that it is gone.
+    if (succeeded && autoRemove) await runPoststopHooks(hooks, log);
+  }
+}
+
+/** The shim's environment as KEY=VALUE strings: what a hook without env gets, as runc's hooks get runc's. */
+export function runtimeEnvironment(): string[] {
+  return Object.entries(process.env).map(([key, value]) => `${key}=${value ?? ''}`);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    signalProcess(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
   }
 }
 
@@ -451,6 +480,8 @@ async function readOomKills(cgroups: CgroupManager, log: Logger): Promise<RunRes
 
 export function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
   if (report.stage === 'lookup') return lookupFailure(report);
+  const hookFailure = helperHookFailure(report);
+  if (hookFailure) return hookFailure;
   return new RuntimeError(report.stage === 'exec' ? 'exec-failed' : 'setup-failed', report.message || `stage ${report.stage} failed`, {
     stage: report.stage,
     errno: report.errno,

@@ -2,6 +2,7 @@
 // values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
 
 import type { PlannedResources } from '../cgroups/resources.js';
+import type { PlannedHooks } from '../hooks/oci-hooks.js';
 
 export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
 
@@ -143,6 +144,8 @@ export interface ContainerPlan {
   cgroup: PlannedCgroup;
   /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
   warnings: string[];
+  /** config.json hooks (src/hooks/oci-hooks.ts); absent when there are none. */
+  hooks?: PlannedHooks | undefined;
 }
 
 /** One mounted cgroup hierarchy of the host, as the planner needs it. */

@@ -1,3 +1,5 @@
+import type { OciHooks } from '../hooks/oci-hooks.js';
+
 // The part of the OCI runtime-spec config (config.json, 1.0–1.3) the planner reads. Fields the runtime does
 // not implement are still named here so that readOciConfig can refuse them by name.
 
@@ -10,6 +12,7 @@ export interface OciConfig {
   mounts?: OciMount[];
   annotations?: Record<string, string>;
   linux?: OciLinux;
+  hooks?: OciHooks;
 }
 
 export interface OciRoot {

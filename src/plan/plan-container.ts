@@ -8,6 +8,7 @@ import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
 import type { OciCapabilities, OciConfig, OciDevice, OciNamespaceType, OciProcess } from './oci-config.js';
@@ -143,6 +144,12 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       resources,
     },
     warnings,
+    hooks: planHooks(config.hooks, {
+      ociVersion: HOOK_STATE_OCI_VERSION,
+      id: request.containerId,
+      bundle: request.bundleDir,
+      annotations: config.annotations,
+    }),
   };
 }
 

@@ -104,6 +104,8 @@ const LINUX: Schema = {
   memoryPolicy: 'refuse',
 };
 
+const HOOK: Schema = { path: 'string', args: 'string[]', env: 'string[]', timeout: 'number' };
+
 const CONFIG: Schema = {
   ociVersion: 'string',
   root: { object: { path: 'string', readonly: 'boolean' } },
@@ -113,7 +115,17 @@ const CONFIG: Schema = {
   process: { object: PROCESS },
   hostname: 'string',
   domainname: 'string',
-  hooks: 'refuse',
+  // Each kind is run where and when runtime-spec 1.3 says (src/hooks/oci-hooks.ts); paths and timeouts are checked there.
+  hooks: {
+    object: {
+      prestart: { array: HOOK },
+      createRuntime: { array: HOOK },
+      createContainer: { array: HOOK },
+      startContainer: { array: HOOK },
+      poststart: { array: HOOK },
+      poststop: { array: HOOK },
+    },
+  },
   annotations: 'string-map',
   linux: { object: LINUX },
   solaris: 'refuse',

@@ -5,6 +5,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
 import type { ExecPlan } from '../plan/plan-exec.js';
+import { hookEnvironment, hookStateTemplate, type HookStatus, type OciHook, type PlannedHooks } from '../hooks/oci-hooks.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -43,6 +44,8 @@ export interface SpecOptions {
   logPath?: string | undefined;
   exitStatusPath?: string | undefined;
   preserveFds?: number | undefined;
+  /** The shim's own environment: what a createContainer hook without env gets (runc: the runtime's). */
+  runtimeEnv?: readonly string[] | undefined;
 }
 
 const MONITORS = {
@@ -100,8 +103,38 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     consoleSocket: options.consoleSocket ?? '',
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
+    ...encodeHooks(plan.hooks, plan.process.env, options.runtimeEnv ?? []),
   };
   return pb.Spec.encode(spec).finish();
+}
+
+/**
+ * The hooks' part of the spec: a pause for the shim's prestart and createRuntime hooks, and the two kinds the
+ * helper runs inside the container, each with its state split around the pid the helper fills in.
+ */
+function encodeHooks(planned: PlannedHooks | undefined, processEnv: readonly string[], runtimeEnv: readonly string[]): shim.v1.ISpec {
+  if (!planned) return {};
+  const { hooks, state } = planned;
+  const stage = (list: OciHook[] | undefined, status: HookStatus, defaultEnv: readonly string[]): shim.v1.IHookStage | undefined => {
+    if (!list || list.length === 0) return undefined;
+    const template = hookStateTemplate(state, status);
+    return {
+      commands: list.map((hook) => ({
+        path: hook.path,
+        args: hook.args ?? [],
+        env: hookEnvironment(hook, defaultEnv),
+        timeoutSec: hook.timeout ?? 0,
+      })),
+      stateBeforePid: Buffer.from(template.before),
+      stateAfterPid: Buffer.from(template.after),
+    };
+  };
+  return {
+    pauseForHooks: (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0,
+    createContainerHooks: stage(hooks.createContainer, 'creating', runtimeEnv),
+    // runc: a startContainer hook without env gets the container process's (a "de facto historical thing").
+    startContainerHooks: stage(hooks.startContainer, 'created', processEnv),
+  };
 }
 
 /** An exec: the helper joins every namespace and the root of targetPid and runs one more process there. */
@@ -149,6 +182,11 @@ function encodeProcess(process: PlannedProcess, preserveFds: number): shim.v1.IP
 // 0xffffffffffffffff: RLIM_INFINITY exactly, which no positive JS number can express.
 function uint64Limit(value: RlimitValue): number {
   return value === 'unlimited' ? -1 : value;
+}
+
+/** The shim's answer to a PAUSED status (Spec.pause_for_hooks), sent as one frame on the spec descriptor. */
+export function encodeHookResume(proceed: boolean): Uint8Array {
+  return pb.HookResume.encode({ proceed }).finish();
 }
 
 /** For tests and debugging: the Spec back as a plain object (enums as numbers, uint64 as numbers). */

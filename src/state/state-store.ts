@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
+import type { PlannedHooks } from '../hooks/oci-hooks.js';
 import { validateContainerId } from './container-id.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
@@ -62,6 +63,8 @@ export interface ContainerState {
   monitorStartTime?: string | undefined;
   /** `run -d`: the container's stdout and stderr. */
   logPath?: string | undefined;
+  /** config.json's poststart and poststop hooks and the state they get, for start and delete (src/hooks/). */
+  hooks?: PlannedHooks | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */

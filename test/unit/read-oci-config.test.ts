@@ -23,7 +23,6 @@ function refusal(mutate: (config: any) => void): RuntimeError {
 describe('readOciConfig', () => {
   const unsupported: [string, (c: any) => void][] = [
     ['linux.seccomp', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' })],
-    ['hooks', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
     ['linux.resources.memory.kernel', (c) => (c.linux.resources.memory = { limit: 1048576, kernel: 1048576 })],
     ['linux.resources.cpu.realtimeRuntime', (c) => (c.linux.resources.cpu = { shares: 512, realtimeRuntime: 1000 })],
     ['linux.resources.blockIO.weightDevice', (c) => (c.linux.resources.blockIO = { weightDevice: [{ major: 8, minor: 0, weight: 10 }] })],
