@@ -61,11 +61,18 @@ async function runOne(hook: OciHook, stdin: string): Promise<Failure | undefined
       env: environmentObject(env),
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: '/',
+      // Its own process group, so that a timeout kills what it started too (a `sleep` under a shell script),
+      // not only the hook: runc's leaves those behind, holding the output pipes.
+      detached: true,
     });
     const timer = hook.timeout
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          try {
+            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
         }, hook.timeout * 1000)
       : undefined;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -82,14 +89,18 @@ async function runOne(hook: OciHook, stdin: string): Promise<Failure | undefined
       const errno = typeof error.errno === 'number' ? Math.abs(error.errno) : undefined;
       resolve({ text: `exec ${hook.path}: ${errno ? errnoText(errno) : error.message}`, errno });
     });
-    child.once('close', (code, signal) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (timer) clearTimeout(timer);
       if (timedOut) return resolve({ text: `hook ran past specified timeout of ${hook.timeout}s` });
       if (code === 0) return resolve(undefined);
       // Worded as runc's (Go's exec.ExitError, then its stdout and stderr).
       const how = signal ? `signal: ${signal}` : `exit status ${code}`;
       resolve({ text: `${how}, stdout: ${trim(stdout)}, stderr: ${trim(stderr)}` });
-    });
+    };
+    // 'close' (the output is all read) normally; but something the hook left running may hold its pipes, so
+    // a moment after 'exit' its status counts without the rest.
+    child.once('close', finish);
+    child.once('exit', (code, signal) => setTimeout(() => finish(code, signal), 200).unref());
   });
 }
 
