@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -74,6 +75,16 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	 * user change: the pty is chowned to the user. */
 	if (process->terminal && hc_terminal_setup(process, child->console_fd, sync_fd, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* process.consoleSize: the pty is our stdin now; its size is set before the program can ask for it. */
+	if (process->terminal && child->spec->console_height > 0 && child->spec->console_width > 0) {
+		struct winsize size = { .ws_row = (unsigned short)child->spec->console_height,
+					.ws_col = (unsigned short)child->spec->console_width };
+
+		if (ioctl(0, TIOCSWINSZ, &size) < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_TERMINAL, errno, NULL, "terminal: set console size");
+			hc_child_fail(sync_fd, &err);
+		}
+	}
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
 	if (hc_process_credentials(process, child->cap_last, &err) < 0)
 		hc_child_fail(sync_fd, &err);

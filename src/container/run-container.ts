@@ -123,6 +123,7 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext, o
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
+  for (const note of prepared.plan.notes ?? []) context.log.debug(`config.json: ${note}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
   return prepared;
 }

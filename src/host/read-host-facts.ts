@@ -15,7 +15,24 @@ export function readHostFactsSync(): HostFacts {
     // Kernels older than 3.2 lack the file; CAP_BLOCK_SUSPEND (36) is what they could know at most.
     lastCapability = 36;
   }
-  return { cgroupHierarchies, cgroupNamespaces: existsSync('/proc/self/ns/cgroup'), lastCapability, procKcore: existsSync('/proc/kcore') };
+  return {
+    cgroupHierarchies,
+    cgroupNamespaces: existsSync('/proc/self/ns/cgroup'),
+    lastCapability,
+    procKcore: existsSync('/proc/kcore'),
+    // As runc and crun tell: selinuxfs mounted; AppArmor's module parameter; resctrl mounted.
+    selinux: existsSync('/sys/fs/selinux/enforce'),
+    apparmor: readFlag('/sys/module/apparmor/parameters/enabled'),
+    resctrl: existsSync('/sys/fs/resctrl/schemata'),
+  };
+}
+
+function readFlag(path: string): boolean {
+  try {
+    return readFileSync(path, 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
 }
 
 export async function readHostFacts(): Promise<HostFacts> {

@@ -146,6 +146,12 @@ export interface ContainerPlan {
   warnings: string[];
   /** config.json hooks (src/hooks/oci-hooks.ts); absent when there are none. */
   hooks?: PlannedHooks | undefined;
+  /** linux.personality as personality(2) takes it (src/plan/other-fields.ts). */
+  personality?: number | undefined;
+  /** process.consoleSize, with a terminal. */
+  consoleSize?: { height: number; width: number } | undefined;
+  /** Fields ignored and why, shown with --debug. */
+  notes?: string[] | undefined;
 }
 
 /** One mounted cgroup hierarchy of the host, as the planner needs it. */
@@ -169,4 +175,8 @@ export interface HostFacts {
   lastCapability: number;
   /** /proc/kcore exists (runc links /dev/core to it only then). */
   procKcore: boolean;
+  /** SELinux, AppArmor, Intel RDT (resctrl) are there; unset means no. */
+  selinux?: boolean | undefined;
+  apparmor?: boolean | undefined;
+  resctrl?: boolean | undefined;
 }

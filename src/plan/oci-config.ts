@@ -30,6 +30,10 @@ export interface OciProcess {
   rlimits?: OciRlimit[];
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  consoleSize?: { height: number; width: number };
+  commandLine?: string;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
 }
 
 export interface OciUser {
@@ -37,6 +41,7 @@ export interface OciUser {
   gid: number;
   umask?: number;
   additionalGids?: number[];
+  username?: string;
 }
 
 export interface OciCapabilities {
@@ -89,6 +94,10 @@ export interface OciResources {
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
   blockIO?: { weight?: number };
+  unified?: Record<string, string>;
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  rdma?: Record<string, unknown>;
 }
 
 export interface OciLinux {
@@ -100,6 +109,9 @@ export interface OciLinux {
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  personality?: { domain: string; flags?: string[] };
+  mountLabel?: string;
+  intelRdt?: Record<string, unknown>;
 }
 
 /** The namespace types of config-linux.md. */

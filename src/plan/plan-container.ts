@@ -8,6 +8,7 @@ import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { planOtherFields } from './other-fields.js';
 import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
@@ -75,7 +76,8 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     systemdCgroup: request.systemdCgroup,
   });
   const deviceRules = planDeviceRules(linux.resources?.devices ?? [], linux.devices ?? []);
-  const resources = planResources(linux.resources);
+  const other = planOtherFields(config, host);
+  const resources = { ...planResources(linux.resources), ...(other.unified ? { unified: other.unified } : {}) };
 
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
@@ -119,8 +121,10 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   }
   const process = planProcess(config.process, host, warnings);
 
-  if ((config.hostname || config.domainname) && !isNew('uts')) {
-    throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
+  // runc's validator asks only that a uts namespace be listed (configs.Namespaces.Contains(NEWUTS)), new or
+  // joined by path: in a joined one the names are set there, as runc does.
+  if ((config.hostname || config.domainname) && !namespaces.some((ns) => ns.type === 'uts')) {
+    throw new RuntimeError('invalid-config', 'config.json: unable to set hostname without a private UTS namespace');
   }
 
   return {
@@ -150,6 +154,9 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       bundle: request.bundleDir,
       annotations: config.annotations,
     }),
+    personality: other.personality,
+    consoleSize: other.consoleSize,
+    notes: other.notes.length > 0 ? other.notes : undefined,
   };
 }
 

@@ -14,6 +14,8 @@ type Rule =
   | 'string-map'
   /** Known to the spec, not implemented: refused unless empty. */
   | 'refuse'
+  /** Known to the spec; taken or refused by the planner, which knows the host (src/plan/other-fields.ts). */
+  | 'planner'
   | { object: Schema }
   | { array: Schema };
 
@@ -24,7 +26,8 @@ const USER: Schema = {
   gid: 'number',
   umask: 'number',
   additionalGids: 'number[]',
-  username: 'refuse',
+  // Windows only (config.md); noted with --debug (other-fields.ts).
+  username: 'string',
 };
 
 const CAPABILITIES: Schema = {
@@ -37,19 +40,21 @@ const CAPABILITIES: Schema = {
 
 const PROCESS: Schema = {
   terminal: 'boolean',
-  consoleSize: 'refuse',
+  consoleSize: { object: { height: 'number', width: 'number' } },
   user: { object: USER },
   args: 'string[]',
-  commandLine: 'refuse',
+  // Windows only; noted with --debug.
+  commandLine: 'string',
   env: 'string[]',
   cwd: 'string',
   capabilities: { object: CAPABILITIES },
   rlimits: { array: { type: 'string', soft: 'number', hard: 'number' } },
   noNewPrivileges: 'boolean',
-  apparmorProfile: 'refuse',
+  // Ignored on a host without AppArmor, as crun; refused where it is (other-fields.ts).
+  apparmorProfile: 'string',
   oomScoreAdj: 'number',
   scheduler: 'refuse',
-  selinuxLabel: 'refuse',
+  selinuxLabel: 'string',
   ioPriority: 'refuse',
   execCPUAffinity: 'refuse',
 };
@@ -75,11 +80,13 @@ const RESOURCES: Schema = {
       throttleWriteBpsDevice: 'refuse', throttleReadIOPSDevice: 'refuse', throttleWriteIOPSDevice: 'refuse',
     },
   },
-  hugepageLimits: 'refuse',
-  network: 'refuse',
+  // Refused in runc's words where the host has no such controller (other-fields.ts).
+  hugepageLimits: { array: { pageSize: 'string', limit: 'number' } },
+  network: { object: { classID: 'number', priorities: { array: { name: 'string', priority: 'number' } } } },
   pids: { object: { limit: 'number' } },
-  rdma: 'refuse',
-  unified: 'refuse',
+  rdma: 'planner',
+  // Pure cgroup v2: written into the container's cgroup; elsewhere runc's "cannot use unified on cgroup v1".
+  unified: 'string-map',
 };
 
 const LINUX: Schema = {
@@ -93,14 +100,14 @@ const LINUX: Schema = {
   netDevices: 'refuse',
   cgroupsPath: 'string',
   resources: { object: RESOURCES },
-  intelRdt: 'refuse',
+  intelRdt: 'planner',
   sysctl: 'string-map',
   seccomp: 'refuse',
   rootfsPropagation: 'string',
   maskedPaths: 'string[]',
   readonlyPaths: 'string[]',
-  mountLabel: 'refuse',
-  personality: 'refuse',
+  mountLabel: 'string',
+  personality: { object: { domain: 'string', flags: 'string[]' } },
   memoryPolicy: 'refuse',
 };
 
@@ -185,6 +192,10 @@ function checkObject(value: Record<string, unknown>, schema: Schema, path: strin
 
 function checkValue(value: unknown, rule: Rule, path: string, source: string, warnings: string[]): void {
   if (value === undefined || value === null) return;
+  if (rule === 'planner') {
+    if (!isPlainObject(value)) throw invalid(source, path, 'must be an object');
+    return;
+  }
   if (rule === 'refuse') {
     if (!isEmpty(value)) throw new RuntimeError('unsupported', `${source}: ${path} is not supported yet`);
     return;

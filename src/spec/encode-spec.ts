@@ -104,6 +104,10 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
     ...encodeHooks(plan.hooks, plan.process.env, options.runtimeEnv ?? []),
+    hasPersonality: plan.personality !== undefined,
+    personality: plan.personality ?? 0,
+    consoleHeight: plan.consoleSize?.height ?? 0,
+    consoleWidth: plan.consoleSize?.width ?? 0,
   };
   return pb.Spec.encode(spec).finish();
 }

@@ -378,8 +378,8 @@ describe('bad input: one clear line, nothing left', () => {
       /^shim: create x3: config.json: ociVersion 2.0.0 is not supported \(1.0.x to 1.3.x are\)$/],
     ['a missing rootfs', async () => ['--bundle', await bundle('true', (c) => (c.root.path = 'nothere')), 'x4'],
       /^shim: create x4: rootfs .*\/nothere: no such file or directory \(ENOENT\) \(config.json root.path names it, relative to the bundle\)$/],
-    ['an unsupported field', async () => ['--bundle', await bundle('true', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })), 'x5'],
-      /^shim: create x5: config.json: hooks is not supported yet$/],
+    ['an unsupported field', async () => ['--bundle', await bundle('true', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } })), 'x5'],
+      /^shim: create x5: config.json: linux.timeOffsets is not supported yet$/],
     ['an invalid id', async () => ['--bundle', await bundle('true'), '../x6'], /^shim: create: container id "..\/x6" is not valid/],
     ['a helper failure halfway', async () => ['--bundle', await bundle('true', (c) => c.mounts.push({ destination: '/m', type: 'bind', source: '/nonexistent-shim', options: ['rbind'] })), 'x7'],
       /^shim: create x7: .*nonexistent-shim.*: no such file or directory \(ENOENT\)$/],
@@ -442,7 +442,7 @@ describe('spec, features, inspect', () => {
 
   it('prints a features document that says what shim does not do', async () => {
     const features = JSON.parse((await shim(roots, ['features'])).stdout);
-    expect(features).toMatchObject({ ociVersionMin: '1.0.0', hooks: [], linux: { cgroup: { v1: true, v2: true, systemd: false }, seccomp: { enabled: false } } });
+    expect(features).toMatchObject({ ociVersionMin: '1.0.0', hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'], linux: { cgroup: { v1: true, v2: true, systemd: false }, seccomp: { enabled: false } } });
     // v2 has no device files; its eBPF device control is not implemented, and the document says so.
     expect(features.annotations['io.github.shim.cgroup.v2.devices']).toBe('not enforced');
     expect(features.linux.namespaces).not.toContain('user');
