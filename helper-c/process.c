@@ -326,15 +326,15 @@ int hc_process_find(const shim_v1_Process *process, struct hc_error *err)
 		memcpy(found_program, file, file_len + 1);
 		return 0;
 	}
-	/* As exec.LookPath(): the first PATH entry holding an executable file wins; an empty entry is ".".
+	/* As exec.LookPath(): the first PATH entry holding an executable file wins; an empty entry is the cwd.
 	 * Nothing found is ENOENT whatever the entries said: runc's "executable file not found in $PATH". */
 	for (dirs = env_path(process->env);; dirs++) {
 		size_t dir_len = strcspn(dirs, ":");
 
-		if ((dir_len == 0 ? 2 : dir_len + 1) + file_len < sizeof(found_program)) {
+		if (dir_len + 1 + file_len < sizeof(found_program)) {
+			/* Go's filepath.Join(".", file) is file itself: the kernel then resolves it from the cwd. */
 			if (dir_len == 0) {
-				memcpy(found_program, "./", 2);
-				memcpy(found_program + 2, file, file_len + 1);
+				memcpy(found_program, file, file_len + 1);
 			} else {
 				memcpy(found_program, dirs, dir_len);
 				found_program[dir_len] = '/';
