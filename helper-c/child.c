@@ -85,6 +85,10 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 			hc_child_fail(sync_fd, &err);
 		}
 	}
+	/* process.scheduler and process.ioPriority: before the credentials, while CAP_SYS_NICE (a real-time
+	 * policy, the RT io class) is still ours, as runc's init sets them before finalizeNamespace. */
+	if (hc_process_scheduling(child->spec, &err) < 0)
+		hc_child_fail(sync_fd, &err);
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
 	if (hc_process_credentials(process, child->cap_last, &err) < 0)
 		hc_child_fail(sync_fd, &err);

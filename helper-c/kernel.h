@@ -40,4 +40,19 @@ struct hc_cap_data {
 #define HC_FSCONFIG_CMD_CREATE 6
 #define HC_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 
+/* linux/sched/types.h: sched_setattr(2)'s argument (SCHED_ATTR_SIZE_VER0, without the utilization clamps). */
+struct hc_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+/* linux/ioprio.h */
+#define HC_IOPRIO_WHO_PROCESS 1
+
 #endif

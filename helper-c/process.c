@@ -64,6 +64,29 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 	return 0;
 }
 
+int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (spec->has_scheduler) {
+		const shim_v1_SchedulerAttr *want = &spec->scheduler;
+		struct hc_sched_attr attr = {
+			.size = sizeof(attr),
+			.sched_policy = want->policy,
+			.sched_flags = want->flags,
+			.sched_nice = want->nice,
+			.sched_priority = want->priority,
+			.sched_runtime = want->runtime,
+			.sched_deadline = want->deadline,
+			.sched_period = want->period,
+		};
+
+		if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_RLIMITS, errno, NULL, "sched_setattr policy %u", want->policy);
+	}
+	if (spec->io_priority != 0 && syscall(SYS_ioprio_set, HC_IOPRIO_WHO_PROCESS, 0, (int)spec->io_priority) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_RLIMITS, errno, NULL, "ioprio_set 0x%x", spec->io_priority);
+	return 0;
+}
+
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err)
 {
 	if (process->new_session && setsid() < 0)

@@ -13,6 +13,8 @@ int hc_cap_last(void);
 
 /* rlimits, oom_score_adj and umask. */
 int hc_process_limits(const shim_v1_Process *process, struct hc_error *err);
+/* Spec.scheduler (sched_setattr) and Spec.io_priority (ioprio_set), each only when set. Stage RLIMITS. */
+int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err);
 /* setsid() when process.new_session. */
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err);
 /* The bounding set, user and groups, the other capability sets, no_new_privs. */

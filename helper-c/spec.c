@@ -63,6 +63,7 @@ static const struct {
 	{ &shim_v1_HookStage_msg, "shim.v1.HookStage" },
 	{ &shim_v1_HookCommand_msg, "shim.v1.HookCommand" },
 	{ &shim_v1_HookResume_msg, "shim.v1.HookResume" },
+	{ &shim_v1_SchedulerAttr_msg, "shim.v1.SchedulerAttr" },
 };
 
 static const char *message_name(const pb_msgdesc_t *desc)

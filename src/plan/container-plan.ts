@@ -150,8 +150,23 @@ export interface ContainerPlan {
   personality?: number | undefined;
   /** process.consoleSize, with a terminal. */
   consoleSize?: { height: number; width: number } | undefined;
+  /** process.ioPriority as ioprio_set(2) takes it (class << 13 | priority). */
+  ioPriority?: number | undefined;
+  /** process.scheduler as sched_setattr(2) takes it. */
+  scheduler?: PlannedScheduler | undefined;
   /** Fields ignored and why, shown with --debug. */
   notes?: string[] | undefined;
+}
+
+/** struct sched_attr's fields (runc 1.2's ToSchedAttr). */
+export interface PlannedScheduler {
+  policy: number;
+  flags: number;
+  nice: number;
+  priority: number;
+  runtime: number;
+  deadline: number;
+  period: number;
 }
 
 /** One mounted cgroup hierarchy of the host, as the planner needs it. */

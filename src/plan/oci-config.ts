@@ -34,6 +34,8 @@ export interface OciProcess {
   commandLine?: string;
   apparmorProfile?: string;
   selinuxLabel?: string;
+  scheduler?: { policy: string; nice?: number; priority?: number; flags?: string[]; runtime?: number; deadline?: number; period?: number };
+  ioPriority?: { class: string; priority: number };
 }
 
 export interface OciUser {

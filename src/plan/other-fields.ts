@@ -3,7 +3,7 @@
 // What is ignored is said with --debug (ContainerPlan.notes), never silently.
 
 import { RuntimeError } from '../errors.js';
-import type { CgroupHierarchy, HostFacts } from './container-plan.js';
+import type { CgroupHierarchy, HostFacts, PlannedScheduler } from './container-plan.js';
 import type { OciConfig } from './oci-config.js';
 
 export interface OtherFields {
@@ -13,9 +13,35 @@ export interface OtherFields {
   consoleSize?: { height: number; width: number } | undefined;
   /** linux.resources.unified, pure cgroup v2 only: file -> value, written into the container's cgroup. */
   unified?: Record<string, string> | undefined;
+  /** process.ioPriority: class << 13 | priority. */
+  ioPriority?: number | undefined;
+  /** process.scheduler. */
+  scheduler?: PlannedScheduler | undefined;
   /** Said with --debug: fields ignored, and why. */
   notes: string[];
 }
+
+// runtime-spec 1.2 scheduler policies and flags, numbered as runc 1.2's ToSchedAttr (linux/sched.h).
+const SCHED_POLICIES: Record<string, number> = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+};
+const SCHED_FLAGS: Record<string, number> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+};
+// linux/ioprio.h classes.
+const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
 // linux/personality.h. runc 1.2+ takes LINUX and LINUX32 and warns that it ignores flags; crun applies the flags
 // too, which is what a caller asking for ADDR_NO_RANDOMIZE wants, so shim does as crun.
@@ -57,6 +83,42 @@ export function planOtherFields(config: OciConfig, host: HostFacts): OtherFields
       flags |= bit;
     }
     planned.personality = domain | flags;
+  }
+
+  // process.scheduler and process.ioPriority (runtime-spec 1.2): applied by the init as runc 1.2 and crun do,
+  // refused in the words of runc 1.2's validator.
+  if (process?.scheduler) {
+    const s = process.scheduler;
+    const invalid = (text: string) => new RuntimeError('invalid-config', `config.json: process.scheduler: ${text}`);
+    if (!s.policy) throw invalid('scheduler policy is required');
+    const policy = SCHED_POLICIES[s.policy];
+    if (policy === undefined) throw invalid(`invalid scheduler policy: ${s.policy}`);
+    const nice = s.nice ?? 0;
+    if ((s.policy === 'SCHED_OTHER' || s.policy === 'SCHED_BATCH') && (nice < -20 || nice > 19)) {
+      throw invalid(`invalid scheduler.nice: ${nice} when scheduler.policy is ${s.policy}`);
+    }
+    if ((s.priority ?? 0) !== 0 && s.policy !== 'SCHED_FIFO' && s.policy !== 'SCHED_RR') {
+      throw invalid('scheduler.priority can only be specified for SchedFIFO or SchedRR policy');
+    }
+    if (s.policy !== 'SCHED_DEADLINE' && (s.runtime || s.deadline || s.period)) {
+      throw invalid('scheduler runtime/deadline/period can only be specified for SchedDeadline policy');
+    }
+    let flags = 0;
+    for (const flag of s.flags ?? []) {
+      const bit = SCHED_FLAGS[flag];
+      if (bit === undefined) throw invalid(`invalid scheduler flag: ${flag}`);
+      flags |= bit;
+    }
+    planned.scheduler = { policy, flags, nice, priority: s.priority ?? 0, runtime: s.runtime ?? 0, deadline: s.deadline ?? 0, period: s.period ?? 0 };
+  }
+  if (process?.ioPriority) {
+    const { priority } = process.ioPriority;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 7) {
+      throw new RuntimeError('invalid-config', `config.json: process.ioPriority: invalid ioPriority.Priority: ${priority}`);
+    }
+    const ioClass = IOPRIO_CLASSES[process.ioPriority.class];
+    if (ioClass === undefined) throw new RuntimeError('invalid-config', `config.json: process.ioPriority: invalid ioPriority.Class: "${process.ioPriority.class}"`);
+    planned.ioPriority = (ioClass << 13) | priority;
   }
 
   // runc applies consoleSize to the pty it makes (before the process runs); without a terminal there is none.

@@ -156,6 +156,8 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     }),
     personality: other.personality,
     consoleSize: other.consoleSize,
+    ioPriority: other.ioPriority,
+    scheduler: other.scheduler,
     notes: other.notes.length > 0 ? other.notes : undefined,
   };
 }

@@ -53,9 +53,12 @@ const PROCESS: Schema = {
   // Ignored on a host without AppArmor, as crun; refused where it is (other-fields.ts).
   apparmorProfile: 'string',
   oomScoreAdj: 'number',
-  scheduler: 'refuse',
+  // runtime-spec 1.2; runc 1.2 and crun apply both in the init (src/plan/other-fields.ts).
+  scheduler: {
+    object: { policy: 'string', nice: 'number', priority: 'number', flags: 'string[]', runtime: 'number', deadline: 'number', period: 'number' },
+  },
   selinuxLabel: 'string',
-  ioPriority: 'refuse',
+  ioPriority: { object: { class: 'string', priority: 'number' } },
   execCPUAffinity: 'refuse',
 };
 

@@ -108,6 +108,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     personality: plan.personality ?? 0,
     consoleHeight: plan.consoleSize?.height ?? 0,
     consoleWidth: plan.consoleSize?.width ?? 0,
+    ioPriority: plan.ioPriority ?? 0,
+    scheduler: plan.scheduler ? { ...plan.scheduler } : undefined,
   };
   return pb.Spec.encode(spec).finish();
 }

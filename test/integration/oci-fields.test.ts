@@ -1,5 +1,5 @@
-// Config fields beyond the core against real containers: personality(2), a uts namespace joined by path with
-// a hostname, and SELinux/AppArmor labels ignored on this host (said with --debug).
+// Config fields beyond the core against real containers: personality(2), scheduler and io priority, a uts
+// namespace joined by path with a hostname, and SELinux/AppArmor labels ignored on this host (said with --debug).
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +39,21 @@ describe('config fields', () => {
     // /proc/self/personality is the value in hex.
     const flags = await shim(roots, ['run', '--bundle', await bundle(['cat', '/proc/self/personality'], (c) => (c.linux.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] })), 'p2']);
     expect(flags.stdout).toBe('00040000\n');
+  });
+
+  it('runs under process.scheduler SCHED_BATCH nice 5 and process.ioPriority best-effort 4', async () => {
+    const dir = await bundle(['sh', '-c', 'cat /proc/self/stat; ionice -p $$'], (c) => {
+      c.process.scheduler = { policy: 'SCHED_BATCH', nice: 5 };
+      c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 4 };
+    });
+    const result = await shim(roots, ['run', '--bundle', dir, 's1']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [stat, ionice] = result.stdout.trim().split('\n');
+    // proc(5): after the ")" of comm, field 19 is nice and field 41 the policy (SCHED_BATCH is 3).
+    const fields = stat!.slice(stat!.lastIndexOf(')') + 2).split(' ');
+    expect(fields[19 - 3]).toBe('5');
+    expect(fields[41 - 3]).toBe('3');
+    expect(ionice).toBe('best-effort: prio 4');
   });
 
   it('sets the hostname in a uts namespace joined by path, as runc does', async () => {

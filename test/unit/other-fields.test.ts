@@ -138,3 +138,25 @@ describe('namespaces and the rest', () => {
     expect(warnings).toEqual(['config.json: unknown field process.vendorExtension ignored', 'config.json: unknown field linux.somethingNew ignored']);
   });
 });
+
+describe('process.scheduler and process.ioPriority', () => {
+  it('takes them as runc 1.2 does: sched_attr fields and class << 13 | priority', () => {
+    const planned = plan((c) => {
+      c.process.scheduler = { policy: 'SCHED_BATCH', nice: 5, flags: ['SCHED_FLAG_RESET_ON_FORK'] };
+      c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 4 };
+    }).plan;
+    expect(planned.scheduler).toEqual({ policy: 3, flags: 1, nice: 5, priority: 0, runtime: 0, deadline: 0, period: 0 });
+    expect(planned.ioPriority).toBe((2 << 13) | 4);
+    expect(decodeSpec(encodeRunSpec(planned, { debug: false }))).toMatchObject({ ioPriority: 16388, scheduler: { policy: 3, nice: 5 } });
+  });
+
+  it("refuses what runc 1.2's validator refuses, in its words", () => {
+    expect(() => plan((c) => (c.process.scheduler = { policy: 'SCHED_OTHER', priority: 3 }))).toThrow(
+      'scheduler.priority can only be specified for SchedFIFO or SchedRR policy',
+    );
+    expect(() => plan((c) => (c.process.scheduler = { policy: 'SCHED_OTHER', nice: 40 }))).toThrow('invalid scheduler.nice: 40 when scheduler.policy is SCHED_OTHER');
+    expect(() => plan((c) => (c.process.scheduler = { policy: 'SCHED_X' }))).toThrow('invalid scheduler policy: SCHED_X');
+    expect(() => plan((c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 }))).toThrow('invalid ioPriority.Priority: 8');
+    expect(() => plan((c) => (c.process.ioPriority = { class: 'NOPE', priority: 1 }))).toThrow('invalid ioPriority.Class: "NOPE"');
+  });
+});

@@ -28,7 +28,6 @@ describe('readOciConfig', () => {
     ['linux.resources.blockIO.weightDevice', (c) => (c.linux.resources.blockIO = { weightDevice: [{ major: 8, minor: 0, weight: 10 }] })],
     ['linux.uidMappings', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])],
     ['linux.timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } })],
-    ['process.scheduler', (c) => (c.process.scheduler = { policy: 'SCHED_OTHER' })],
     ['mounts[0].uidMappings', (c) => (c.mounts[0].uidMappings = [{ containerID: 0, hostID: 1, size: 1 }])],
   ];
   for (const [field, mutate] of unsupported) {
