@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "init.h"
 #include "process.h"
 #include "report.h"
 #include "sync.h"
@@ -157,6 +158,12 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 			hc_fail(&err, shim_v1_Stage_STAGE_WAIT_START, errno, NULL, "write start fifo");
 			hc_child_fail(sync_fd, &err);
 		}
+	}
+	/* After the start FIFO: until `start`, the container's PID 1 is the waiting init itself. */
+	if (child->spec->init_reaper) {
+		hc_report_stage(shim_v1_Stage_STAGE_INIT);
+		if (hc_init_fork(process->terminal, &err) < 0)
+			hc_child_fail(sync_fd, &err);
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);
 	/* Sync step 4 (child): on success execve() closes our end of the socket, which the monitor reads

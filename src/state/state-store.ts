@@ -65,6 +65,8 @@ export interface ContainerState {
   logPath?: string | undefined;
   /** config.json's poststart and poststop hooks and the state they get, for start and delete (src/hooks/). */
   hooks?: PlannedHooks | undefined;
+  /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
+  docker?: import('../container/docker-run.js').DockerState | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */
