@@ -31,10 +31,20 @@ const char *hc_sync_name(uint32_t type)
 		return "REPORTED (0x44)";
 	case HC_SYNC_PTY:
 		return "PTY (0x45)";
+	case HC_SYNC_PID:
+		return "PID (0x46)";
+	case HC_SYNC_IDMAP:
+		return "IDMAP (0x47)";
+	case HC_SYNC_MOUNT_FD:
+		return "MOUNT_FD (0x48)";
+	case HC_SYNC_SECCOMP:
+		return "SECCOMP (0x49)";
+	case HC_SYNC_SECCOMP_DONE:
+		return "SECCOMP_DONE (0x4a)";
 	case HC_SYNC_HOOKS:
-		return "HOOKS (0x46)";
+		return "HOOKS (0x4b)";
 	case HC_SYNC_RESUME:
-		return "RESUME (0x47)";
+		return "RESUME (0x4c)";
 	default:
 		return "an unknown message";
 	}

@@ -24,6 +24,7 @@ export function readHostFactsSync(): HostFacts {
     selinux: existsSync('/sys/fs/selinux/enforce'),
     apparmor: readFlag('/sys/module/apparmor/parameters/enabled'),
     resctrl: existsSync('/sys/fs/resctrl/schemata'),
+    seccompActions: readSeccompActions(),
   };
 }
 
@@ -32,6 +33,15 @@ function readFlag(path: string): boolean {
     return readFileSync(path, 'utf8').trim() === 'Y';
   } catch {
     return false;
+  }
+}
+
+/** The seccomp actions this kernel has (4.14+); an empty list when it has no seccomp filters at all. */
+function readSeccompActions(): string[] {
+  try {
+    return readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8').trim().split(/\s+/);
+  } catch {
+    return [];
   }
 }
 

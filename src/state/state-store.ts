@@ -12,6 +12,7 @@ import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
 import type { PlannedHooks } from '../hooks/oci-hooks.js';
+import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
 import { validateContainerId } from './container-id.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
@@ -67,6 +68,10 @@ export interface ContainerState {
   hooks?: PlannedHooks | undefined;
   /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
   docker?: import('../container/docker-run.js').DockerState | undefined;
+  /** `device add` / `mount add` on the running container (src/live/). */
+  liveDevices?: LiveDevice[] | undefined;
+  liveMounts?: LiveMount[] | undefined;
+  deviceProgram?: LiveDeviceProgram | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */
