@@ -4,6 +4,8 @@
 #ifndef HC_CHILD_H
 #define HC_CHILD_H
 
+#include <sys/types.h>
+
 #include "error.h"
 #include "shim.pb.h"
 
@@ -20,8 +22,8 @@ struct hc_child {
 	int cap_last;
 };
 
-/* Name the process (for ps), and wait for the monitor's ACK (sync step 1). */
-void hc_child_begin(const char *name, int sync_fd);
+/* Name the process (for ps), and wait for the monitor's ACK (sync step 1). Returns our host pid. */
+pid_t hc_child_begin(const char *name, int sync_fd);
 
 /* Steps j to p, once the process sits in its final namespaces and root: limits, session and terminal,
  * credentials, cwd, descriptors, READY, the start FIFO, execve. Never returns. */

@@ -21,7 +21,8 @@ int hc_fail(struct hc_error *err, shim_v1_Stage stage, int errnum, const char *p
 
 int hc_error_exit_code(const struct hc_error *err)
 {
-	if (err->stage != shim_v1_Stage_STAGE_EXEC)
+	/* LOOKUP is the same failure found earlier (before READY): the same codes. */
+	if (err->stage != shim_v1_Stage_STAGE_EXEC && err->stage != shim_v1_Stage_STAGE_LOOKUP)
 		return HC_EXIT_SETUP;
 	if (err->errno_value == ENOENT || err->errno_value == ENOTDIR)
 		return HC_EXIT_NOT_FOUND;

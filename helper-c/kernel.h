@@ -105,4 +105,19 @@ struct hc_sock_fprog {
 #define HC_SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #define HC_BPF_MAXINSNS 4096
 
+/* linux/sched/types.h: sched_setattr(2)'s argument (SCHED_ATTR_SIZE_VER0, without the utilization clamps). */
+struct hc_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+/* linux/ioprio.h */
+#define HC_IOPRIO_WHO_PROCESS 1
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "actions.h"
 #include "error.h"
+#include "monitor.h"
 #include "report.h"
 #include "self-clone.h"
 #include "spec.h"
@@ -59,7 +60,13 @@ int main(int argc, char **argv)
 		hc_report_error(&err);
 		return hc_error_exit_code(&err);
 	}
-	close(spec_fd);
+	/* With pause_for_hooks the shim answers the pause on the same descriptor (monitor.c); close-on-exec,
+	 * so neither the container nor a hook ever holds it. */
+	if (spec.action == shim_v1_Action_ACTION_RUN_CONTAINER && spec.pause_for_hooks &&
+	    fcntl(spec_fd, F_SETFD, FD_CLOEXEC) == 0)
+		hc_monitor_set_resume_fd(spec_fd);
+	else
+		close(spec_fd);
 	hc_report_set_debug(spec.debug);
 	if (hc_spec_validate(&spec, &err) < 0) {
 		hc_report_error(&err);

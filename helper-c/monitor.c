@@ -16,9 +16,43 @@
 #include "namespaces.h"
 #include "report.h"
 #include "seccomp.h"
+#include "spec.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
+
+/* Spec.pause_for_hooks: the spec descriptor, kept open for the shim's HookResume frame; else -1. */
+static int resume_fd = -1;
+
+void hc_monitor_set_resume_fd(int fd)
+{
+	resume_fd = fd;
+}
+
+void hc_monitor_close_resume_fd(void)
+{
+	hc_close_fdp(&resume_fd);
+}
+
+/* Sync steps H2 and H3 (monitor): the init paused before pivot_root (H1, run.c). Report PAUSED with its
+ * pid, which the shim needs for the state it hands its prestart and createRuntime hooks, and wait for its
+ * answer on the spec descriptor. H3: RESUME to the init when the shim says proceed; otherwise the caller
+ * kills the init (its mounts go with its mount namespace). */
+static int pause_for_hooks(pid_t pid, int sync_fd, struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_HOOKS;
+	bool proceed = false;
+
+	if (resume_fd < 0)
+		return hc_fail(err, stage, EPROTO, NULL, "sync: %s without Spec.pause_for_hooks", hc_sync_name(HC_SYNC_HOOKS));
+	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_PAUSED, pid);
+	if (hc_spec_read_resume(resume_fd, &proceed, err) < 0)
+		return -1;
+	hc_monitor_close_resume_fd();
+	if (!proceed)
+		return hc_fail(err, stage, 0, NULL, "stopped by the shim while paused for hooks");
+	return hc_sync_send(sync_fd, HC_SYNC_RESUME, 0, stage, err);
+}
 
 pid_t hc_clone(unsigned long ns_flags)
 {
@@ -91,7 +125,8 @@ int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_
 		if (hc_ns_write_id_maps(spec, pid, &err) < 0)
 			return hc_monitor_fail(pid, &err);
 	}
-	if (hc_sync_send(sync_fd, HC_SYNC_ACK, 0, shim_v1_Stage_STAGE_CLONE, &err) < 0)
+	/* The ACK carries the child's pid as we (the host) see it; see hc_child_begin(). */
+	if (hc_sync_send(sync_fd, HC_SYNC_ACK, (int32_t)pid, shim_v1_Stage_STAGE_CLONE, &err) < 0)
 		return hc_monitor_fail(pid, &err);
 	return 0;
 }
@@ -209,9 +244,15 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 
 	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
 	 * IDMAP when the child wants its idmapped mounts (idmap.c), PTY when we are to relay its terminal, and
-	 * SECCOMP when its filter's listener is to be handed on. */
+	 * SECCOMP when its filter's listener is to be handed on, HOOKS when the shim has hooks
+	 * to run (steps H2, H3). */
 	for (;;) {
 		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		if (ret > 0 && msg.type == HC_SYNC_HOOKS) {
+			if (pause_for_hooks(pid, sync_fd, &err) < 0)
+				return hc_monitor_fail(pid, &err);
+			continue;
+		}
 		if (ret > 0 && msg.type == HC_SYNC_IDMAP && !idmapped && master < 0) {
 			idmapped = true;
 			ret = hc_idmap_serve(spec, pid, sync_fd, &err);

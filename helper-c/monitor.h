@@ -41,6 +41,11 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 /* MONITOR_BACKGROUND: {"exitCode":...} to Spec.exit_status_path, atomically. */
 void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int wait_status);
 
+/* Spec.pause_for_hooks: the descriptor the shim's HookResume frame comes on (main.c keeps the spec's open).
+ * The init closes its copy at once; the monitor after the answer. */
+void hc_monitor_set_resume_fd(int fd);
+void hc_monitor_close_resume_fd(void);
+
 /* The helper's exit code after reporting err from the monitor: kill and reap pid first when > 0. */
 int hc_monitor_fail(pid_t pid, const struct hc_error *err);
 /* Wait for a child of ours that ended (or is ending) by itself. */

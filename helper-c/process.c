@@ -64,6 +64,29 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 	return 0;
 }
 
+int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (spec->has_scheduler) {
+		const shim_v1_SchedulerAttr *want = &spec->scheduler;
+		struct hc_sched_attr attr = {
+			.size = sizeof(attr),
+			.sched_policy = want->policy,
+			.sched_flags = want->flags,
+			.sched_nice = want->nice,
+			.sched_priority = want->priority,
+			.sched_runtime = want->runtime,
+			.sched_deadline = want->deadline,
+			.sched_period = want->period,
+		};
+
+		if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_RLIMITS, errno, NULL, "sched_setattr policy %u", want->policy);
+	}
+	if (spec->io_priority != 0 && syscall(SYS_ioprio_set, HC_IOPRIO_WHO_PROCESS, 0, (int)spec->io_priority) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_RLIMITS, errno, NULL, "ioprio_set 0x%x", spec->io_priority);
+	return 0;
+}
+
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err)
 {
 	if (process->new_session && setsid() < 0)
@@ -255,10 +278,10 @@ int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *co
 	return 0;
 }
 
-int hc_process_wait_start(int fifo_fd, struct hc_error *err)
+int hc_process_open_start(int fifo_fd, struct hc_error *err)
 {
 	char path[32];
-	hc_cleanup_close int fd = -1;
+	int fd;
 
 	/* Opened through /proc/self/fd: the FIFO's host path is not reachable from inside the container. */
 	hc_format(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
@@ -267,8 +290,17 @@ int hc_process_wait_start(int fifo_fd, struct hc_error *err)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "open start fifo");
+	return fd;
+}
+
+int hc_process_wait_start(int fifo_fd, struct hc_error *err)
+{
+	hc_cleanup_close int fd = hc_process_open_start(fifo_fd, err);
+
+	if (fd < 0)
+		return -1;
 	if (hc_write_all(fd, "0", 1) < 0)
-		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, path, "write start fifo");
+		return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, NULL, "write start fifo");
 	return 0;
 }
 
@@ -280,6 +312,68 @@ static const char *env_path(char *const *env)
 	return DEFAULT_PATH;
 }
 
+/* What hc_process_find() found: the path hc_process_exec() runs. Empty until then (and for a process whose
+ * program was never looked up), when hc_process_exec() searches the PATH itself. */
+static char found_program[PATH_MAX];
+
+/* Go's findExecutable(), which runc's exec.LookPath() uses: stat() follows links; a file that is not a
+ * directory and has any execute bit counts. The bits, not access(): runc's check, so that exactly what
+ * runc refuses at create is refused here (whether this user may run it is execve()'s to say, at start). */
+static int executable_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode) || (st.st_mode & 0111) == 0) {
+		errno = EACCES;
+		return -1;
+	}
+	return 0;
+}
+
+int hc_process_find(const shim_v1_Process *process, struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_LOOKUP;
+	const char *file = process->args[0];
+	size_t file_len = strlen(file);
+	const char *dirs;
+
+	/* A name with a slash is taken as it is (relative ones from the cwd, which is set by now). Its errno
+	 * goes to the shim: stat's own (ENOENT, ENOTDIR, ELOOP) or EACCES for "not an executable file". */
+	if (strchr(file, '/') != NULL) {
+		if (file_len >= sizeof(found_program))
+			return hc_fail(err, stage, ENAMETOOLONG, file, "look up program");
+		if (executable_file(file) < 0)
+			return hc_fail(err, stage, errno, file, "look up program");
+		memcpy(found_program, file, file_len + 1);
+		return 0;
+	}
+	/* As exec.LookPath(): the first PATH entry holding an executable file wins; an empty entry is the cwd.
+	 * Nothing found is ENOENT whatever the entries said: runc's "executable file not found in $PATH". */
+	for (dirs = env_path(process->env);; dirs++) {
+		size_t dir_len = strcspn(dirs, ":");
+
+		if (dir_len + 1 + file_len < sizeof(found_program)) {
+			/* Go's filepath.Join(".", file) is file itself: the kernel then resolves it from the cwd. */
+			if (dir_len == 0) {
+				memcpy(found_program, file, file_len + 1);
+			} else {
+				memcpy(found_program, dirs, dir_len);
+				found_program[dir_len] = '/';
+				memcpy(found_program + dir_len + 1, file, file_len + 1);
+			}
+			if (executable_file(found_program) == 0)
+				return 0;
+		}
+		dirs += dir_len;
+		if (*dirs == '\0')
+			break;
+	}
+	found_program[0] = '\0';
+	return hc_fail(err, stage, ENOENT, file, "look up program in PATH");
+}
+
 int hc_process_exec(const shim_v1_Process *process, struct hc_error *err)
 {
 	const char *file = process->args[0];
@@ -288,6 +382,10 @@ int hc_process_exec(const shim_v1_Process *process, struct hc_error *err)
 	bool seen_eacces = false;
 	int last_errno = ENOENT;
 
+	if (found_program[0] != '\0') {
+		execve(found_program, process->args, process->env);
+		return hc_fail(err, shim_v1_Stage_STAGE_EXEC, errno, file, "exec %s", found_program);
+	}
 	if (strchr(file, '/') != NULL) {
 		execve(file, process->args, process->env);
 		return hc_fail(err, shim_v1_Stage_STAGE_EXEC, errno, file, "exec");

@@ -13,6 +13,8 @@ int hc_cap_last(void);
 
 /* rlimits, oom_score_adj and umask. */
 int hc_process_limits(const shim_v1_Process *process, struct hc_error *err);
+/* Spec.scheduler (sched_setattr) and Spec.io_priority (ioprio_set), each only when set. Stage RLIMITS. */
+int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err);
 /* setsid() when process.new_session. */
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err);
 /* The bounding set, user and groups, the other capability sets, no_new_privs. */
@@ -31,7 +33,14 @@ int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *co
 /* FINISH_WAIT_FOR_START, in the child: block opening the FIFO (held as an O_PATH fd) for writing until `shim start`
  * opens it for reading, then write one byte. */
 int hc_process_wait_start(int fifo_fd, struct hc_error *err);
-/* execve() process.args, searching the PATH of process.env. Returns only on failure (stage EXEC). */
+/* The first half of that: block until `shim start` opens the FIFO, and return our writing end. */
+int hc_process_open_start(int fifo_fd, struct hc_error *err);
+/* Find process.args[0] as runc does before it waits on its exec FIFO (exec.LookPath, in the container's
+ * root, as the process's user, from its cwd), so that a missing or non-executable program fails create, not
+ * start. Stage LOOKUP; path = args[0]; errno ENOENT when a bare name is in no PATH entry. */
+int hc_process_find(const shim_v1_Process *process, struct hc_error *err);
+/* execve() what hc_process_find() found, or else process.args searching the PATH of process.env. Returns
+ * only on failure (stage EXEC). */
 int hc_process_exec(const shim_v1_Process *process, struct hc_error *err);
 
 #endif

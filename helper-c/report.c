@@ -50,24 +50,31 @@ static uint64_t elapsed_ns(void)
 
 /* Encode behind a 4-byte little-endian length and send it in one write(). A frame that cannot be sent is
  * dropped: the shim is gone or the pipe is broken, and nobody is left to tell. */
-static void send_status(shim_v1_Status *status)
+static void send_status_to(int fd, const char *prefix, shim_v1_Status *status)
 {
 	pb_byte_t frame[PIPE_BUF];
-	pb_ostream_t out = pb_ostream_from_buffer(frame + 4, sizeof(frame) - 4);
+	size_t skip = strlen(prefix);
+	pb_ostream_t out = pb_ostream_from_buffer(frame + skip + 4, sizeof(frame) - skip - 4);
 	ssize_t n;
 
-	if (status_fd < 0)
+	if (fd < 0)
 		return;
+	memcpy(frame, prefix, skip);
 	status->elapsed_ns = elapsed_ns();
 	if (!pb_encode(&out, shim_v1_Status_fields, status))
 		return;
-	frame[0] = (pb_byte_t)(out.bytes_written & 0xff);
-	frame[1] = (pb_byte_t)((out.bytes_written >> 8) & 0xff);
-	frame[2] = (pb_byte_t)((out.bytes_written >> 16) & 0xff);
-	frame[3] = (pb_byte_t)((out.bytes_written >> 24) & 0xff);
+	frame[skip + 0] = (pb_byte_t)(out.bytes_written & 0xff);
+	frame[skip + 1] = (pb_byte_t)((out.bytes_written >> 8) & 0xff);
+	frame[skip + 2] = (pb_byte_t)((out.bytes_written >> 16) & 0xff);
+	frame[skip + 3] = (pb_byte_t)((out.bytes_written >> 24) & 0xff);
 	do
-		n = write(status_fd, frame, out.bytes_written + 4);
+		n = write(fd, frame, skip + out.bytes_written + 4);
 	while (n < 0 && errno == EINTR);
+}
+
+static void send_status(shim_v1_Status *status)
+{
+	send_status_to(status_fd, "", status);
 }
 
 void hc_report_stage(shim_v1_Stage stage)
@@ -133,6 +140,25 @@ void hc_report_exited(pid_t pid, int wait_status)
 		status.exit_code = WEXITSTATUS(wait_status);
 	}
 	send_status(&status);
+}
+
+static void fill_error(shim_v1_Status *status, const struct hc_error *err)
+{
+	status->kind = shim_v1_StatusKind_STATUS_KIND_ERROR;
+	status->stage = err->stage;
+	status->has_error = true;
+	status->error.stage = err->stage;
+	status->error.errno_value = err->errno_value;
+	status->error.message = (char *)err->msg;
+	status->error.path = err->path[0] != '\0' ? (char *)err->path : NULL;
+}
+
+void hc_report_error_on(int fd, const char *prefix, const struct hc_error *err)
+{
+	shim_v1_Status status = shim_v1_Status_init_zero;
+
+	fill_error(&status, err);
+	send_status_to(fd, prefix, &status);
 }
 
 void hc_report_error(const struct hc_error *err)

@@ -27,5 +27,8 @@ void hc_report_pid(shim_v1_StatusKind kind, pid_t pid);
 /* STATUS_KIND_EXITED from a waitpid() status. */
 void hc_report_exited(pid_t pid, int wait_status);
 void hc_report_error(const struct hc_error *err);
+/* The same ERROR frame, after `prefix`, in one write() on another descriptor (the start FIFO, whose reader,
+ * `shim start`, no longer reads the status pipe). */
+void hc_report_error_on(int fd, const char *prefix, const struct hc_error *err);
 
 #endif

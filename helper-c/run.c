@@ -40,6 +40,7 @@
 #include "attach.h"
 #include "child.h"
 #include "devices.h"
+#include "hooks.h"
 #include "idmap.h"
 #include "monitor.h"
 #include "mounts.h"
@@ -96,8 +97,37 @@ static int loopback_up(struct hc_error *err)
 	return 0;
 }
 
+/* Between the mounts and pivot_root, where runtime-spec puts the create-time hooks (runc's prepareRootfs
+ * does the same): every namespace exists and the mounts are made, while the host's paths are still in view.
+ *   prestart, createRuntime: in the runtime namespace, so the shim runs them. Sync step H1 (init): HOOKS,
+ *     then wait for RESUME; the monitor's steps H2 and H3 (monitor.c) report PAUSED and ask the shim.
+ *   createContainer: in the container's mount namespace, so here, in the rootfs directory (as runc),
+ *     after the shim's, as the spec orders them. */
+static int run_create_hooks(const shim_v1_Spec *spec, int sync_fd, pid_t host_pid, int rootfd,
+			    struct hc_error *err)
+{
+	if (spec->pause_for_hooks) {
+		hc_report_stage(shim_v1_Stage_STAGE_HOOKS);
+		/* Sync step H1 (init). */
+		if (hc_sync_send(sync_fd, HC_SYNC_HOOKS, 0, shim_v1_Stage_STAGE_HOOKS, err) < 0 ||
+		    hc_sync_expect(sync_fd, HC_SYNC_RESUME, shim_v1_Stage_STAGE_HOOKS, err) < 0)
+			return -1;
+	}
+	if (spec->create_container_hooks.commands_count > 0) {
+		hc_report_stage(shim_v1_Stage_STAGE_CREATE_CONTAINER_HOOKS);
+		if (fchdir(rootfd) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_CREATE_CONTAINER_HOOKS, errno, spec->rootfs.path,
+				       "chdir to rootfs");
+		if (hc_hooks_run(&spec->create_container_hooks, shim_v1_Stage_STAGE_CREATE_CONTAINER_HOOKS, host_pid,
+				 err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Steps a to i, in the container's init; each failure reported by the caller. */
-static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int sync_fd, struct hc_error *err)
+static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int sync_fd, pid_t host_pid,
+			   struct hc_error *err)
 {
 	hc_cleanup_close int rootfd = -1;
 
@@ -142,6 +172,10 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int s
 		if (cwdfd < 0)
 			return hc_fail(err, shim_v1_Stage_STAGE_CWD, errno, spec->process.cwd, "create working directory");
 	}
+
+	/* e'. The hooks of create, before pivot_root. */
+	if (run_create_hooks(spec, sync_fd, host_pid, rootfd, err) < 0)
+		return -1;
 
 	/* f. */
 	hc_report_stage(shim_v1_Stage_STAGE_PIVOT_ROOT);
@@ -287,12 +321,15 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 		}
 	}
 	if (pid == 0) {
+		pid_t host_pid;
+
 		hc_close_fdp(&sync_fd);
+		hc_monitor_close_resume_fd();
 		/* The attach socket's descriptors are the monitor's alone. */
 		if (run != NULL && run->attach != NULL)
 			hc_attach_close_fds(run->attach);
-		hc_child_begin("shim:[1:INIT]", child_sync_fd);
-		if (build_container(spec, &ns, child_sync_fd, &err) < 0)
+		host_pid = hc_child_begin("shim:[1:INIT]", child_sync_fd);
+		if (build_container(spec, &ns, child_sync_fd, host_pid, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);
 		hc_child_finish(&(struct hc_child){ spec, child_sync_fd, fifo_fd, console_fd, cap_last });
 	}

@@ -62,6 +62,10 @@ static const struct {
 	{ &shim_v1_Process_msg, "shim.v1.Process" },
 	{ &shim_v1_FsNode_msg, "shim.v1.FsNode" },
 	{ &shim_v1_Xattr_msg, "shim.v1.Xattr" },
+	{ &shim_v1_HookStage_msg, "shim.v1.HookStage" },
+	{ &shim_v1_HookCommand_msg, "shim.v1.HookCommand" },
+	{ &shim_v1_HookResume_msg, "shim.v1.HookResume" },
+	{ &shim_v1_SchedulerAttr_msg, "shim.v1.SchedulerAttr" },
 	{ &shim_v1_LiveDevice_msg, "shim.v1.LiveDevice" },
 	{ &shim_v1_LiveMount_msg, "shim.v1.LiveMount" },
 };
@@ -141,6 +145,33 @@ int hc_spec_read(int fd, shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+int hc_spec_read_resume(int fd, bool *proceed, struct hc_error *err)
+{
+	shim_v1_HookResume resume = shim_v1_HookResume_init_zero;
+	pb_byte_t *bytes = NULL;
+	size_t len = 0;
+	pb_istream_t in;
+	int ret = 0;
+
+	/* EOF (a shim that died or gave up) reads as a truncated frame: stop, like an explicit no. */
+	if (read_frame(fd, &bytes, &len, err) < 0) {
+		err->stage = shim_v1_Stage_STAGE_HOOKS;
+		return -1;
+	}
+	in = pb_istream_from_buffer(bytes, len);
+	if (scan_unknown(&in, &shim_v1_HookResume_msg, err) < 0) {
+		ret = -1;
+	} else {
+		in = pb_istream_from_buffer(bytes, len);
+		if (!pb_decode(&in, shim_v1_HookResume_fields, &resume))
+			ret = hc_fail(err, shim_v1_Stage_STAGE_HOOKS, 0, NULL, "decode shim.v1.HookResume: %s",
+				      PB_GET_ERROR(&in));
+	}
+	free(bytes);
+	*proceed = resume.proceed;
+	return ret;
+}
+
 const shim_v1_Namespace *hc_spec_namespace(const shim_v1_Spec *spec, shim_v1_NamespaceType type)
 {
 	for (pb_size_t i = 0; i < spec->namespaces_count; i++)
@@ -184,6 +215,19 @@ static int validate_namespaces(const shim_v1_Spec *spec, struct hc_error *err)
 				       (int)ns->type);
 		seen |= 1U << ns->type;
 		if (hc_has(ns->path) && check_absolute(ns->path, "namespace path", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Hook paths must be absolute (runtime-spec); args and env are NULL-terminated here for execve. */
+static int validate_hooks(shim_v1_HookStage *hooks, const char *what, struct hc_error *err)
+{
+	for (pb_size_t i = 0; i < hooks->commands_count; i++) {
+		shim_v1_HookCommand *hook = &hooks->commands[i];
+
+		if (check_absolute(hook->path, what, err) < 0 || terminate_list(&hook->args, hook->args_count, err) < 0 ||
+		    terminate_list(&hook->env, hook->env_count, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -266,6 +310,9 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: hostname and domainname need a uts namespace");
 	if (spec->loopback_up && hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_NET) == NULL)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: loopback_up needs a network namespace");
+	if (validate_hooks(&spec->create_container_hooks, "createContainer hook path", err) < 0 ||
+	    validate_hooks(&spec->start_container_hooks, "startContainer hook path", err) < 0)
+		return -1;
 	return 0;
 }
 

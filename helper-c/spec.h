@@ -2,6 +2,8 @@
 #ifndef HC_SPEC_H
 #define HC_SPEC_H
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "shim.pb.h"
 
@@ -10,6 +12,10 @@
 
 /* Read exactly one frame from fd, check it for unknown fields and decode it into spec. */
 int hc_spec_read(int fd, shim_v1_Spec *spec, struct hc_error *err);
+
+/* The shim's answer to STATUS_KIND_PAUSED: one HookResume frame on fd. EOF or a bad frame is an error
+ * (stage HOOKS); *proceed is what it said. */
+int hc_spec_read_resume(int fd, bool *proceed, struct hc_error *err);
 
 /* Check what the kernel work relies on (required fields, absolute paths, known enum values), and
  * NULL-terminate process.args and process.env for execve. */

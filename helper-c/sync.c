@@ -41,6 +41,10 @@ const char *hc_sync_name(uint32_t type)
 		return "SECCOMP (0x49)";
 	case HC_SYNC_SECCOMP_DONE:
 		return "SECCOMP_DONE (0x4a)";
+	case HC_SYNC_HOOKS:
+		return "HOOKS (0x4b)";
+	case HC_SYNC_RESUME:
+		return "RESUME (0x4c)";
 	default:
 		return "an unknown message";
 	}

@@ -10,7 +10,8 @@
 #include "error.h"
 
 enum hc_sync_type {
-	/* monitor -> init: the pid is in its cgroups and the id maps are written; go on. */
+	/* monitor -> init: the pid is in its cgroups and the id maps are written; go on. value: the init's
+	 * pid as the host sees it. */
 	HC_SYNC_ACK = 0x41,
 	/* init -> monitor: fully set up; value is unused. */
 	HC_SYNC_READY = 0x42,
@@ -34,6 +35,11 @@ enum hc_sync_type {
 	HC_SYNC_SECCOMP = 0x49,
 	/* monitor -> init: the listener is handed over (or the monitor failed, and kills the init). */
 	HC_SYNC_SECCOMP_DONE = 0x4a,
+	/* init -> monitor: the mounts are made, pivot_root is next; pause for the shim's prestart and
+	 * createRuntime hooks (Spec.pause_for_hooks). */
+	HC_SYNC_HOOKS = 0x4b,
+	/* monitor -> init: the shim's hooks succeeded; go on to the createContainer hooks and pivot_root. */
+	HC_SYNC_RESUME = 0x4c,
 };
 
 struct hc_sync_msg {

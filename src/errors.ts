@@ -36,6 +36,8 @@ export interface ErrorDetails {
   hint?: string | undefined;
   containerId?: string | undefined;
   cause?: unknown;
+  /** The operation's words already say why (runc's exec messages, which callers know): only the errno name is added. */
+  reasonInWords?: boolean | undefined;
 }
 
 /**
@@ -187,6 +189,7 @@ function lookUpLibuvText(value: number): string | undefined {
 
 /** "mount overlay on /x: invalid argument (EINVAL)" */
 function describeFailure(operation: string, details: ErrorDetails): string {
+  if (details.reasonInWords) return details.errno ? `${operation} (${errnoName(details.errno)})` : operation;
   let text = operation;
   if (details.path && !operation.includes(details.path)) {
     // A mount is made "on" its target; every other operation names its object directly.

@@ -58,9 +58,15 @@ export class CgroupV2Manager implements CgroupManager {
 
   async setResources(resources: PlannedResources): Promise<void> {
     const writes = v2ResourceWrites(resources);
-    const controllers = [...new Set(writes.map((write) => write.controller))];
+    // linux.resources.unified last, as runc's fs2 does, so it has the final word: its controller is the file
+    // name's prefix ("memory.high"); cgroup.* files belong to no controller.
+    const unified = Object.entries(resources.unified ?? {});
+    const controllers = [
+      ...new Set([...writes.map((write) => write.controller as string), ...unified.map(([file]) => file.split('.')[0]!).filter((name) => name !== 'cgroup')]),
+    ];
     if (controllers.length > 0) await this.#enableControllers(controllers);
     for (const write of writes) await writeCgroupFile(this.#dir.dir, write.file, write.value);
+    for (const [file, value] of unified) await writeCgroupFile(this.#dir.dir, file, value);
   }
 
   /** Adds each controller to cgroup.subtree_control from the mount point down to the container's parent. */

@@ -14,6 +14,8 @@ export interface PlannedResources {
   pids?: { limit: number } | undefined;
   /** blkio.weight, 10..1000. */
   blkioWeight?: number | undefined;
+  /** linux.resources.unified (pure cgroup v2 only, src/plan/other-fields.ts): file -> value, written last. */
+  unified?: Record<string, string> | undefined;
 }
 
 /** One write: `value` into `file` of the hierarchy holding `controller`. */

@@ -45,7 +45,7 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
     if (request.kind === 'bundle') {
       // runc run -d: create, then start, and return; the init is the caller's subreaper's child.
       await createPrepared(prepared, context, { mode: 'create', pidFile: args.pidFile, consoleSocket });
-      await startContainer(context.root, prepared.containerId);
+      await startContainer(context.root, prepared.containerId, context.log);
       return 0;
     }
     // docker run -d: the helper's background monitor keeps the log and records the exit; the id is printed.

@@ -38,8 +38,8 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
     ociVersionMin: '1.0.0',
     // readOciConfig accepts 1.0.x to 1.3.x.
     ociVersionMax: '1.3.0',
-    // Hooks are refused (config.json: hooks is not supported yet).
-    hooks: [],
+    // src/hooks/: each where and when runtime-spec 1.3 says.
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: supportedMountOptions(),
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],

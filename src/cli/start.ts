@@ -18,7 +18,7 @@ export async function startVerb(
   try {
     // runc's start first and unchanged: it is the orchestrators' hot path.
     if (!options.attach && !options.interactive) {
-      await startContainer(context.root, id);
+      await startContainer(context.root, id, context.log);
       return 0;
     }
   } catch (error) {

@@ -17,7 +17,8 @@ import { lockContainer } from '../state/container-lock.js';
 import { readProcStat, readProcessStartTime } from '../state/process-start-time.js';
 import { EXIT_STATUS_FILE, START_FIFO, StateStore } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
-import { acquireContainer, helperFailure, logStatus, type PreparedRun, type RuntimeContext } from './run-container.js';
+import { acquireContainer, helperFailure, logStatus, runtimeEnvironment, type PreparedRun, type RuntimeContext } from './run-container.js';
+import { HookPause, runPoststopHooks } from '../hooks/container-hooks.js';
 import { signalProcess } from '../host/signal-process.js';
 import { backgroundSpecOptions } from './docker-run.js';
 
@@ -47,6 +48,10 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   const undo = new UndoStack(log);
   let succeeded = false;
   const started = nowMs();
+  // First on the stack, so last to run: a failed create is deleted, and poststop follows a delete (runc too).
+  const hooks = prepared.plan.hooks;
+  if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
+  const hookPause = hooks ? new HookPause(hooks, log) : undefined;
   const lock = await lockContainer(context.root, containerId).catch((error) => {
     throw (isRuntimeError(error) ? error : systemError(error, 'lock container')).forContainer(containerId);
   });
@@ -94,9 +99,11 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
         logPath: state.logPath,
         exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
         preserveFds: options.preserveFds,
+        runtimeEnv: runtimeEnvironment(),
         ...(background ? backgroundSpecOptions(state.docker, stateDir, options.attachNow ?? false) : {}),
       }),
       log,
+      onPause: hookPause?.onPause,
       stopAfterReady: !background,
       preserveFds: options.preserveFds,
       onStatus: (status) => {
@@ -110,7 +117,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
         }
       },
     });
-    if (outcome.error) throw helperFailure(outcome.error);
+    if (outcome.error) throw hookPause?.failure ?? helperFailure(outcome.error);
     if (pid === 0 || (background && !outcome.started)) {
       const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
       throw new RuntimeError('helper-failed', `helper ${how} before the container was ${background ? 'started' : 'ready'}`, { stage: 'wait' });

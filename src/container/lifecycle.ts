@@ -13,7 +13,7 @@ import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync
 import { unlink } from '../host/fs-async.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { destroyCgroupDirs, readCgroupPids, thawDirs } from '../cgroups/cgroup-v1-manager.js';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { withContainerLock } from '../state/container-lock.js';
@@ -99,17 +99,36 @@ function refused(verb: string, id: string, status: ContainerStatus, hint?: strin
 
 // --- start ---------------------------------------------------------------------------------------------------
 
-/** Lets a created container's init run: reads the byte it writes to the start FIFO, then removes the FIFO. */
-export async function startContainer(root: string, id: string): Promise<void> {
+/**
+ * Lets a created container's init run: reads the byte it writes to the start FIFO, then removes the FIFO. With
+ * hooks: the init's startContainer hooks ran before that byte (a failure comes instead of it), and the
+ * poststart hooks run here once the program runs; a failing one kills the container, as runc does.
+ */
+export async function startContainer(root: string, id: string, log: Logger = silentLogger): Promise<void> {
   validateContainerId(id);
   const store = new StateStore(root);
   await withContainerLock(root, id, async () => {
     const observed = await observeContainer(store, id);
     if (observed.status !== 'created' || !observed.state.startFifo) throw refused('start', id, observed.status);
-    await releaseInit(observed.state);
-    await unlink(observed.state.startFifo).catch(() => {});
+    try {
+      await releaseInit(observed.state);
+    } finally {
+      await unlink(observed.state.startFifo).catch(() => {});
+    }
     observed.state.status = 'running';
     await store.writeState(observed.state);
+    if (observed.state.hooks?.hooks.poststart) {
+      const { runPoststartHooks } = await import('../hooks/container-hooks.js');
+      await runPoststartHooks(observed.state.hooks, observed.state.pid, log).catch(async (error: unknown) => {
+        try {
+          signalProcess(observed.state.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+        await waitForEnd(observed.state.pid, observed.state.pidStartTime, `the container's init (pid ${observed.state.pid})`, log);
+        throw error;
+      });
+    }
   }).catch((error) => {
     throw (isRuntimeError(error) ? error : systemError(error, 'start container')).forContainer(id);
   });
@@ -126,25 +145,43 @@ async function releaseInit(state: ContainerState): Promise<void> {
     throw systemError(error, 'open start fifo', { stage: 'start', path: fifo });
   }
   try {
-    const buffer = Buffer.alloc(1);
+    const buffer = Buffer.alloc(4096);
     const deadline = Date.now() + START_WAIT_MS;
+    // The init opened its end: from then on it may be running startContainer hooks, which take what they take.
+    let opened = false;
+    let failure: Buffer | undefined;
     for (;;) {
       try {
-        // Non-blocking: returns at once, with the byte, 0 or EAGAIN.
-        if (readSync(fd, buffer, 0, 1, null) === 1) return;
-        // 0: the init has not opened its end yet (or never will: checked below).
+        // Non-blocking: returns at once, with bytes, 0 or EAGAIN.
+        const n = readSync(fd, buffer, 0, buffer.length, null);
+        if (n > 0 && failure === undefined && buffer[0] === 0x30) return; // "0": go.
+        if (n > 0) {
+          // "E" and an ERROR frame: a startContainer hook failed; the rest comes until the init exits.
+          failure = Buffer.concat([failure ?? Buffer.alloc(0), buffer.subarray(0, n)]);
+          continue;
+        }
+        // 0: the init has not opened its end yet (or never will: checked below), or, after a failure, is gone.
+        if (failure !== undefined) throw await startFailure(failure);
       } catch (error) {
-        if (!hasErrnoCode(error, 'EAGAIN')) throw systemError(error, 'read start fifo', { stage: 'start', path: fifo });
+        if (!hasErrnoCode(error, 'EAGAIN')) throw isRuntimeError(error) ? error : systemError(error, 'read start fifo', { stage: 'start', path: fifo });
+        opened = true;
       }
       if (!(await isLiveProcess(state.pid, state.pidStartTime))) {
+        if (failure !== undefined) throw await startFailure(failure);
         throw new RuntimeError('setup-failed', `the container's init (pid ${state.pid}) ended before it could start`, { stage: 'start' });
       }
-      if (Date.now() > deadline) throw new RuntimeError('system', 'start: the init did not answer on its start fifo', { stage: 'start', path: fifo });
+      if (!opened && Date.now() > deadline) throw new RuntimeError('system', 'start: the init did not answer on its start fifo', { stage: 'start', path: fifo });
       await sleep(2);
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** What the init wrote instead of "0" (src/hooks/start-failure.ts reads it; loaded only then). */
+async function startFailure(bytes: Buffer): Promise<RuntimeError> {
+  const { readStartFailure } = await import('../hooks/start-failure.js');
+  return readStartFailure(bytes);
 }
 
 // --- kill ----------------------------------------------------------------------------------------------------
@@ -215,6 +252,11 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
       if (state?.network && !options.force) await refuseWhileShared(root, id);
       if (state) await destroyContainer(root, state, log);
       await store.remove(id);
+      // Once the container is gone, before delete returns (runtime.md step 13); failures are warnings.
+      if (state?.hooks?.hooks.poststop) {
+        const { runPoststopHooks } = await import('../hooks/container-hooks.js');
+        await runPoststopHooks(state.hooks, log);
+      }
     });
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'delete container')).forContainer(id);

@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm, stat } from '../host/fs-async.js';
 import { join, posix, resolve } from 'node:path';
-import { RuntimeError, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
+import { RuntimeError, errnoText, hasErrnoCode, isRuntimeError, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import { elapsedMs, type Logger, nowMs } from '../log.js';
 import { createCgroupManager, freezeStateFile, type CgroupManager } from '../cgroups/cgroup-manager.js';
@@ -28,6 +28,7 @@ import { generateContainerId, validateContainerId } from '../state/container-id.
 import { readProcessStartTime } from '../state/process-start-time.js';
 import { StateStore, removeTree, type ContainerState } from '../state/state-store.js';
 import { UndoStack } from '../undo-stack.js';
+import { HookPause, helperHookFailure, hooksForLater, runPoststartHooks, runPoststopHooks } from '../hooks/container-hooks.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
@@ -144,6 +145,7 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext, o
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
+  for (const note of prepared.plan.notes ?? []) context.log.debug(`config.json: ${note}`);
   const unknownSyscalls = prepared.plan.seccomp?.unknownSyscalls;
   if (unknownSyscalls) context.log.debug(`linux.seccomp: syscalls no arch knows, skipped: ${unknownSyscalls.join(', ')}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
@@ -377,6 +379,7 @@ export async function acquireContainer(
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
     network: prepared.network && structuredClone(prepared.network.record),
+    hooks: hooksForLater(plan.hooks),
     docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
@@ -435,6 +438,11 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   const forwarder = new SignalForwarder(options.signals, log);
   let succeeded = false;
   const started = nowMs();
+  // First on the stack, so last to run: poststop hooks once a failed run's container is gone.
+  const hooks = preparedFirst.plan.hooks;
+  if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
+  const hookPause = hooks ? new HookPause(hooks, log) : undefined;
+  let poststartFailure: RuntimeError | undefined;
   try {
     // The helper is started just before the cgroup is made and handed its spec once it is: the spec's
     // encoding and the helper's exec overlap the cgroup mkdirs' wait for the grace period the attach warm-up
@@ -443,8 +451,9 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
     let helper: Promise<HelperOutcome> | undefined;
     const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
-      spec = encodeRunSpec(prepared.plan, { debug: context.debug, initReaper: prepared.docker?.init });
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug, runtimeEnv: runtimeEnvironment(), initReaper: prepared.docker?.init });
       helper = runHelper({
+        onPause: hookPause?.onPause,
         helperPath: context.helperPath,
         spec: new Promise<Uint8Array | undefined>((resolve) => {
           sendSpec = resolve;
@@ -461,6 +470,11 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
             // named by pid + start time. Reading /proc here would race that exit.
             runState.pidStartTime = status.pidStartTime ?? (await readProcessStartTime(status.pid));
             await store.writeState(runState);
+            // poststart: the program runs; a failure stops the container (runc kills it) and fails the run.
+            await runPoststartHooks(hooks, status.pid, log).catch((error: unknown) => {
+              poststartFailure = error as RuntimeError;
+              killQuietly(status.pid);
+            });
           } else if (status.kind === 'exited') {
             forwarder.detach();
           }
@@ -488,7 +502,8 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     const outcome = await helper;
     forwarder.detach();
 
-    if (outcome.error) throw helperFailure(outcome.error);
+    if (outcome.error) throw hookPause?.failure ?? helperFailure(outcome.error);
+    if (poststartFailure) throw poststartFailure;
     if (!outcome.exited) {
       const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
       throw new RuntimeError('helper-failed', `helper ${how} without reporting the container's exit`, { stage: 'wait' });
@@ -518,6 +533,21 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     preparedFirst.attachWarmup?.stop();
     forwarder.close();
     await undo.unwind(succeeded);
+    // A run that removes its container (runc run without --keep) is its delete: poststop now that it is gone.
+    if (succeeded && autoRemove) await runPoststopHooks(hooks, log);
+  }
+}
+
+/** The shim's environment as KEY=VALUE strings: what a hook without env gets, as runc's hooks get runc's. */
+export function runtimeEnvironment(): string[] {
+  return Object.entries(process.env).map(([key, value]) => `${key}=${value ?? ''}`);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    signalProcess(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
   }
 }
 
@@ -534,11 +564,32 @@ async function readOomKills(cgroups: CgroupManager, log: Logger): Promise<RunRes
 }
 
 export function helperFailure(report: { stage: string; errno: number; message: string; path: string }): RuntimeError {
+  if (report.stage === 'lookup') return lookupFailure(report);
+  const hookFailure = helperHookFailure(report);
+  if (hookFailure) return hookFailure;
   return new RuntimeError(report.stage === 'exec' ? 'exec-failed' : 'setup-failed', report.message || `stage ${report.stage} failed`, {
     stage: report.stage,
     errno: report.errno,
     path: report.path,
   });
+}
+
+const EACCES = 13;
+
+/**
+ * The program was not found (or is no executable file) before READY, where runc's init looks it up: worded as
+ * runc 1.1 words it (Go's exec.LookPath error), since that line is what podman and containerd pass on and what
+ * their users search for. `exec: "x": executable file not found in $PATH`, `exec: "/x": stat /x: no such
+ * file or directory`, `exec: "/etc/passwd": permission denied`; the errno name follows, as on every line.
+ */
+function lookupFailure(report: { errno: number; path: string }): RuntimeError {
+  const name = report.path;
+  const quoted = JSON.stringify(name);
+  let words: string;
+  if (!name.includes('/')) words = `exec: ${quoted}: executable file not found in $PATH`;
+  else if (report.errno === EACCES) words = `exec: ${quoted}: permission denied`;
+  else words = `exec: ${quoted}: stat ${name}: ${errnoText(report.errno)}`;
+  return new RuntimeError('exec-failed', words, { stage: 'lookup', errno: report.errno, reasonInWords: true });
 }
 
 export function logStatus(log: Logger, status: HelperStatus): void {
@@ -550,6 +601,7 @@ export function logStatus(log: Logger, status: HelperStatus): void {
       return;
     case 'ready':
     case 'started':
+    case 'paused':
       log.debug(`helper: ${status.kind} pid ${status.pid} ${at}`);
       return;
     case 'exited':

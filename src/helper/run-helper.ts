@@ -10,7 +10,7 @@ import { encodeFrame, FrameReader } from '../spec/frames.js';
 // Where the helper is: kept in its own small module so that verbs that only need the path (and main.ts, for
 // every verb) do not load protobufjs and the frame code with it.
 export { HELPER_NAME, locateHelper } from './locate-helper.js';
-import { decodeStatus, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
+import { decodeStatus, encodeHookResume, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 // The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
 // counts from 3, so the pipes move up past those).
@@ -41,6 +41,11 @@ export interface HelperRunOptions {
   stdout?: import('node:stream').Stream | undefined;
   /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
   onSpawn?: ((pid: number) => void) | undefined;
+  /**
+   * With Spec.pause_for_hooks: called at the PAUSED status (after onStatus); true lets the helper go on, false
+   * stops it (it kills the process and fails at stage hooks). The spec descriptor stays open until then.
+   */
+  onPause?: ((status: Extract<HelperStatus, { kind: 'paused' }>) => Promise<boolean>) | undefined;
 }
 
 export interface HelperOutcome {
@@ -80,13 +85,16 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const specStream = subprocess.stdio[specFd] as Writable | null;
   // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
   specStream?.on('error', () => {});
+  // With onPause the descriptor stays open after the spec: the answer to PAUSED goes on it too.
+  const keepOpen = options.onPause !== undefined;
+  const sendSpec = (spec: Uint8Array | undefined) => {
+    if (spec && keepOpen) specStream?.write(encodeFrame(spec));
+    else specStream?.end(spec ? encodeFrame(spec) : undefined);
+  };
   if (options.spec instanceof Uint8Array) {
-    specStream?.end(encodeFrame(options.spec));
+    sendSpec(options.spec);
   } else {
-    options.spec.then(
-      (spec) => specStream?.end(spec ? encodeFrame(spec) : undefined),
-      () => specStream?.end(),
-    );
+    options.spec.then(sendSpec, () => specStream?.end());
   }
 
   const outcome: HelperOutcome = { started: false };
@@ -102,6 +110,13 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
           const status = decodeStatus(frame);
           record(outcome, status);
           await options.onStatus?.(status);
+          if (status.kind === 'paused' && options.onPause) {
+            const proceed = await options.onPause(status).catch(() => false);
+            specStream?.end(encodeFrame(encodeHookResume(proceed)));
+          } else if (keepOpen && status.kind !== 'stage') {
+            // Anything but a stage report means there is no pause to answer (any more).
+            specStream?.end();
+          }
           if (options.stopAfterReady && (status.kind === 'ready' || status.kind === 'error')) {
             // Leaving the loop destroys the stream: a later frame (an exec failure at start) goes nowhere.
             stoppedEarly = true;
@@ -122,6 +137,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   }
 
   const result = await ended;
+  if (keepOpen) specStream?.end();
   if (result.spawnError !== undefined) {
     throw systemError(result.spawnError, `start helper ${options.helperPath}`, {
       stage: 'spawn helper',
@@ -149,6 +165,9 @@ function record(outcome: HelperOutcome, status: HelperStatus): void {
       return;
     case 'error':
       outcome.error = status.error;
+      return;
+    case 'paused':
+      outcome.pid = status.pid;
       return;
     case 'stage':
       return;

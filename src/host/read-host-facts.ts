@@ -20,8 +20,20 @@ export function readHostFactsSync(): HostFacts {
     cgroupNamespaces: existsSync('/proc/self/ns/cgroup'),
     lastCapability,
     procKcore: existsSync('/proc/kcore'),
+    // As runc and crun tell: selinuxfs mounted; AppArmor's module parameter; resctrl mounted.
+    selinux: existsSync('/sys/fs/selinux/enforce'),
+    apparmor: readFlag('/sys/module/apparmor/parameters/enabled'),
+    resctrl: existsSync('/sys/fs/resctrl/schemata'),
     seccompActions: readSeccompActions(),
   };
+}
+
+function readFlag(path: string): boolean {
+  try {
+    return readFileSync(path, 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
 }
 
 /** The seccomp actions this kernel has (4.14+); an empty list when it has no seccomp filters at all. */

@@ -2,6 +2,7 @@
 // values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
 
 import type { PlannedResources } from '../cgroups/resources.js';
+import type { PlannedHooks } from '../hooks/oci-hooks.js';
 import type { IdMapping, PlannedUserNamespace } from '../userns/plan-user-namespace.js';
 import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 
@@ -163,6 +164,29 @@ export interface ContainerPlan {
   seccomp?: PlannedSeccomp | undefined;
   /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
   warnings: string[];
+  /** config.json hooks (src/hooks/oci-hooks.ts); absent when there are none. */
+  hooks?: PlannedHooks | undefined;
+  /** linux.personality as personality(2) takes it (src/plan/other-fields.ts). */
+  personality?: number | undefined;
+  /** process.consoleSize, with a terminal. */
+  consoleSize?: { height: number; width: number } | undefined;
+  /** process.ioPriority as ioprio_set(2) takes it (class << 13 | priority). */
+  ioPriority?: number | undefined;
+  /** process.scheduler as sched_setattr(2) takes it. */
+  scheduler?: PlannedScheduler | undefined;
+  /** Fields ignored and why, shown with --debug. */
+  notes?: string[] | undefined;
+}
+
+/** struct sched_attr's fields (runc 1.2's ToSchedAttr). */
+export interface PlannedScheduler {
+  policy: number;
+  flags: number;
+  nice: number;
+  priority: number;
+  runtime: number;
+  deadline: number;
+  period: number;
 }
 
 /** One mounted cgroup hierarchy of the host, as the planner needs it. */
@@ -186,6 +210,10 @@ export interface HostFacts {
   lastCapability: number;
   /** /proc/kcore exists (runc links /dev/core to it only then). */
   procKcore: boolean;
+  /** SELinux, AppArmor, Intel RDT (resctrl) are there; unset means no. */
+  selinux?: boolean | undefined;
+  apparmor?: boolean | undefined;
+  resctrl?: boolean | undefined;
   /** /proc/sys/kernel/seccomp/actions_avail; undefined when unread (not checked then). */
   seccompActions?: string[] | undefined;
 }

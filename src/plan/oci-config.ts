@@ -1,3 +1,4 @@
+import type { OciHooks } from '../hooks/oci-hooks.js';
 import type { OciSeccomp } from '../seccomp/profile.js';
 
 // The part of the OCI runtime-spec config (config.json, 1.0–1.3) the planner reads. Fields the runtime does
@@ -12,6 +13,7 @@ export interface OciConfig {
   mounts?: OciMount[];
   annotations?: Record<string, string>;
   linux?: OciLinux;
+  hooks?: OciHooks;
 }
 
 export interface OciRoot {
@@ -29,6 +31,12 @@ export interface OciProcess {
   rlimits?: OciRlimit[];
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  consoleSize?: { height: number; width: number };
+  commandLine?: string;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+  scheduler?: { policy: string; nice?: number; priority?: number; flags?: string[]; runtime?: number; deadline?: number; period?: number };
+  ioPriority?: { class: string; priority: number };
 }
 
 export interface OciUser {
@@ -36,6 +44,7 @@ export interface OciUser {
   gid: number;
   umask?: number;
   additionalGids?: number[];
+  username?: string;
 }
 
 export interface OciCapabilities {
@@ -97,6 +106,10 @@ export interface OciResources {
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
   blockIO?: { weight?: number };
+  unified?: Record<string, string>;
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  rdma?: Record<string, unknown>;
 }
 
 export interface OciLinux {
@@ -110,6 +123,9 @@ export interface OciLinux {
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  personality?: { domain: string; flags?: string[] };
+  mountLabel?: string;
+  intelRdt?: Record<string, unknown>;
   seccomp?: OciSeccomp;
 }
 

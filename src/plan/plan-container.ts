@@ -10,6 +10,8 @@ import { planResources } from '../cgroups/resources.js';
 import type { SeccompCache } from '../seccomp/filter-cache.js';
 import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { planOtherFields } from './other-fields.js';
+import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
 import type { OciCapabilities, OciConfig, OciDevice, OciNamespaceType, OciProcess } from './oci-config.js';
@@ -83,7 +85,8 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     systemdCgroup: request.systemdCgroup,
   });
   const deviceRules = planDeviceRules(linux.resources?.devices ?? [], linux.devices ?? []);
-  const resources = planResources(linux.resources);
+  const other = planOtherFields(config, host);
+  const resources = { ...planResources(linux.resources), ...(other.unified ? { unified: other.unified } : {}) };
 
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
@@ -135,8 +138,10 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     warnings,
   );
 
-  if ((config.hostname || config.domainname) && !isNew('uts')) {
-    throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
+  // runc's validator asks only that a uts namespace be listed (configs.Namespaces.Contains(NEWUTS)), new or
+  // joined by path: in a joined one the names are set there, as runc does.
+  if ((config.hostname || config.domainname) && !namespaces.some((ns) => ns.type === 'uts')) {
+    throw new RuntimeError('invalid-config', 'config.json: unable to set hostname without a private UTS namespace');
   }
 
   return {
@@ -162,6 +167,17 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     },
     seccomp,
     warnings,
+    hooks: planHooks(config.hooks, {
+      ociVersion: HOOK_STATE_OCI_VERSION,
+      id: request.containerId,
+      bundle: request.bundleDir,
+      annotations: config.annotations,
+    }),
+    personality: other.personality,
+    consoleSize: other.consoleSize,
+    ioPriority: other.ioPriority,
+    scheduler: other.scheduler,
+    notes: other.notes.length > 0 ? other.notes : undefined,
   };
 }
 

@@ -16,6 +16,8 @@ type Rule =
   | 'uint64'
   /** Known to the spec, not implemented: refused unless empty. */
   | 'refuse'
+  /** Known to the spec; taken or refused by the planner, which knows the host (src/plan/other-fields.ts). */
+  | 'planner'
   | { object: Schema }
   | { array: Schema };
 
@@ -26,7 +28,8 @@ const USER: Schema = {
   gid: 'number',
   umask: 'number',
   additionalGids: 'number[]',
-  username: 'refuse',
+  // Windows only (config.md); noted with --debug (other-fields.ts).
+  username: 'string',
 };
 
 const CAPABILITIES: Schema = {
@@ -39,20 +42,25 @@ const CAPABILITIES: Schema = {
 
 const PROCESS: Schema = {
   terminal: 'boolean',
-  consoleSize: 'refuse',
+  consoleSize: { object: { height: 'number', width: 'number' } },
   user: { object: USER },
   args: 'string[]',
-  commandLine: 'refuse',
+  // Windows only; noted with --debug.
+  commandLine: 'string',
   env: 'string[]',
   cwd: 'string',
   capabilities: { object: CAPABILITIES },
   rlimits: { array: { type: 'string', soft: 'number', hard: 'number' } },
   noNewPrivileges: 'boolean',
-  apparmorProfile: 'refuse',
+  // Ignored on a host without AppArmor, as crun; refused where it is (other-fields.ts).
+  apparmorProfile: 'string',
   oomScoreAdj: 'number',
-  scheduler: 'refuse',
-  selinuxLabel: 'refuse',
-  ioPriority: 'refuse',
+  // runtime-spec 1.2; runc 1.2 and crun apply both in the init (src/plan/other-fields.ts).
+  scheduler: {
+    object: { policy: 'string', nice: 'number', priority: 'number', flags: 'string[]', runtime: 'number', deadline: 'number', period: 'number' },
+  },
+  selinuxLabel: 'string',
+  ioPriority: { object: { class: 'string', priority: 'number' } },
   execCPUAffinity: 'refuse',
 };
 
@@ -77,11 +85,13 @@ const RESOURCES: Schema = {
       throttleWriteBpsDevice: 'refuse', throttleReadIOPSDevice: 'refuse', throttleWriteIOPSDevice: 'refuse',
     },
   },
-  hugepageLimits: 'refuse',
-  network: 'refuse',
+  // Refused in runc's words where the host has no such controller (other-fields.ts).
+  hugepageLimits: { array: { pageSize: 'string', limit: 'number' } },
+  network: { object: { classID: 'number', priorities: { array: { name: 'string', priority: 'number' } } } },
   pids: { object: { limit: 'number' } },
-  rdma: 'refuse',
-  unified: 'refuse',
+  rdma: 'planner',
+  // Pure cgroup v2: written into the container's cgroup; elsewhere runc's "cannot use unified on cgroup v1".
+  unified: 'string-map',
 };
 
 /** One line of a uid_map or gid_map (linux.uidMappings, mounts[].uidMappings). */
@@ -98,17 +108,19 @@ const LINUX: Schema = {
   netDevices: 'refuse',
   cgroupsPath: 'string',
   resources: { object: RESOURCES },
-  intelRdt: 'refuse',
+  intelRdt: 'planner',
   sysctl: 'string-map',
   // Checked field by field by readSeccompProfile (src/seccomp/profile.ts) when planned.
   seccomp: { object: { defaultAction: 'string', defaultErrnoRet: 'number', architectures: 'string[]', flags: 'string[]', listenerPath: 'string', listenerMetadata: 'string', syscalls: { array: { names: 'string[]', action: 'string', errnoRet: 'number', comment: 'string', args: { array: { index: 'number', value: 'uint64', valueTwo: 'uint64', op: 'string' } } } } } },
   rootfsPropagation: 'string',
   maskedPaths: 'string[]',
   readonlyPaths: 'string[]',
-  mountLabel: 'refuse',
-  personality: 'refuse',
+  mountLabel: 'string',
+  personality: { object: { domain: 'string', flags: 'string[]' } },
   memoryPolicy: 'refuse',
 };
+
+const HOOK: Schema = { path: 'string', args: 'string[]', env: 'string[]', timeout: 'number' };
 
 const CONFIG: Schema = {
   ociVersion: 'string',
@@ -119,7 +131,17 @@ const CONFIG: Schema = {
   process: { object: PROCESS },
   hostname: 'string',
   domainname: 'string',
-  hooks: 'refuse',
+  // Each kind is run where and when runtime-spec 1.3 says (src/hooks/oci-hooks.ts); paths and timeouts are checked there.
+  hooks: {
+    object: {
+      prestart: { array: HOOK },
+      createRuntime: { array: HOOK },
+      createContainer: { array: HOOK },
+      startContainer: { array: HOOK },
+      poststart: { array: HOOK },
+      poststop: { array: HOOK },
+    },
+  },
   annotations: 'string-map',
   linux: { object: LINUX },
   solaris: 'refuse',
@@ -179,6 +201,10 @@ function checkObject(value: Record<string, unknown>, schema: Schema, path: strin
 
 function checkValue(value: unknown, rule: Rule, path: string, source: string, warnings: string[]): void {
   if (value === undefined || value === null) return;
+  if (rule === 'planner') {
+    if (!isPlainObject(value)) throw invalid(source, path, 'must be an object');
+    return;
+  }
   if (rule === 'refuse') {
     if (!isEmpty(value)) throw new RuntimeError('unsupported', `${source}: ${path} is not supported yet`);
     return;

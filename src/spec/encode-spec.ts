@@ -5,6 +5,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
 import type { ExecPlan } from '../plan/plan-exec.js';
+import { hookEnvironment, hookStateTemplate, type HookStatus, type OciHook, type PlannedHooks } from '../hooks/oci-hooks.js';
 import type { IdMapping } from '../userns/plan-user-namespace.js';
 import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 import { shim } from './generated/shim.js';
@@ -45,6 +46,8 @@ export interface SpecOptions {
   logPath?: string | undefined;
   exitStatusPath?: string | undefined;
   preserveFds?: number | undefined;
+  /** The shim's own environment: what a createContainer hook without env gets (runc: the runtime's). */
+  runtimeEnv?: readonly string[] | undefined;
   /** docker-style runs (src/container/docker-run.ts): the reaper as PID 1, the terminal's attach socket,
    * the pid file of each start, the restart policy as numbers. */
   initReaper?: boolean | undefined;
@@ -116,6 +119,13 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     consoleSocket: options.consoleSocket ?? '',
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
+    ...encodeHooks(plan.hooks, plan.process.env, options.runtimeEnv ?? []),
+    hasPersonality: plan.personality !== undefined,
+    personality: plan.personality ?? 0,
+    consoleHeight: plan.consoleSize?.height ?? 0,
+    consoleWidth: plan.consoleSize?.width ?? 0,
+    ioPriority: plan.ioPriority ?? 0,
+    scheduler: plan.scheduler ? { ...plan.scheduler } : undefined,
     ...encodeSeccomp(plan.seccomp),
     initReaper: options.initReaper ?? false,
     attachSocket: options.attachSocket ?? '',
@@ -148,6 +158,35 @@ export function encodeCopySpec(
         },
   };
   return pb.Spec.encode(spec).finish();
+}
+
+/**
+ * The hooks' part of the spec: a pause for the shim's prestart and createRuntime hooks, and the two kinds the
+ * helper runs inside the container, each with its state split around the pid the helper fills in.
+ */
+function encodeHooks(planned: PlannedHooks | undefined, processEnv: readonly string[], runtimeEnv: readonly string[]): shim.v1.ISpec {
+  if (!planned) return {};
+  const { hooks, state } = planned;
+  const stage = (list: OciHook[] | undefined, status: HookStatus, defaultEnv: readonly string[]): shim.v1.IHookStage | undefined => {
+    if (!list || list.length === 0) return undefined;
+    const template = hookStateTemplate(state, status);
+    return {
+      commands: list.map((hook) => ({
+        path: hook.path,
+        args: hook.args ?? [],
+        env: hookEnvironment(hook, defaultEnv),
+        timeoutSec: hook.timeout ?? 0,
+      })),
+      stateBeforePid: Buffer.from(template.before),
+      stateAfterPid: Buffer.from(template.after),
+    };
+  };
+  return {
+    pauseForHooks: (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0,
+    createContainerHooks: stage(hooks.createContainer, 'creating', runtimeEnv),
+    // runc: a startContainer hook without env gets the container process's (a "de facto historical thing").
+    startContainerHooks: stage(hooks.startContainer, 'created', processEnv),
+  };
 }
 
 /** The compiled seccomp filter, for the container's init and for every process exec'd into it. */
@@ -213,6 +252,11 @@ function uint64Limit(value: RlimitValue): number {
   return value === 'unlimited' ? -1 : value;
 }
 
+/** The shim's answer to a PAUSED status (Spec.pause_for_hooks), sent as one frame on the spec descriptor. */
+export function encodeHookResume(proceed: boolean): Uint8Array {
+  return pb.HookResume.encode({ proceed }).finish();
+}
+
 /** For tests and debugging: the Spec back as a plain object (enums as numbers, uint64 as numbers). */
 export function decodeSpec(bytes: Uint8Array): shim.v1.Spec {
   return pb.Spec.decode(bytes);
@@ -237,6 +281,8 @@ export type HelperStatus =
   | (StatusBase & { kind: 'stage'; stage: string })
   | (StatusBase & { kind: 'ready'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'started'; pid: number; pidStartTime: string | undefined })
+  /** Spec.pause_for_hooks: the mounts are made; the helper waits for a HookResume frame (src/hooks/). */
+  | (StatusBase & { kind: 'paused'; pid: number; pidStartTime: string | undefined })
   | (StatusBase & { kind: 'exited'; exitCode: number; termSignal: number; coreDumped: boolean })
   | (StatusBase & { kind: 'error'; error: HelperErrorReport });
 
@@ -261,6 +307,8 @@ export function decodeStatus(bytes: Uint8Array): HelperStatus {
       return { kind: 'ready', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_STARTED:
       return { kind: 'started', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
+    case pb.StatusKind.STATUS_KIND_PAUSED:
+      return { kind: 'paused', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
     case pb.StatusKind.STATUS_KIND_EXITED:
       return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
     case pb.StatusKind.STATUS_KIND_ERROR: {

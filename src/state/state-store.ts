@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
+import type { PlannedHooks } from '../hooks/oci-hooks.js';
 import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
 import { validateContainerId } from './container-id.js';
 import type { ContainerNetworkState } from '../network/container-network.js';
@@ -66,6 +67,8 @@ export interface ContainerState {
   logPath?: string | undefined;
   /** Docker-style runs: the network mode, and for bridge networks what CNI DEL needs (src/network/). */
   network?: ContainerNetworkState | undefined;
+  /** config.json's poststart and poststop hooks and the state they get, for start and delete (src/hooks/). */
+  hooks?: PlannedHooks | undefined;
   /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
   docker?: import('../container/docker-run.js').DockerState | undefined;
   /** `device add` / `mount add` on the running container (src/live/). */

@@ -217,19 +217,28 @@ describe('running a container', () => {
     expect(result.exitCode).toBe(7);
   });
 
-  it('reports a missing program as an EXEC error and exits 127', async () => {
+  it('reports a missing program before READY (runc looks it up at create) as a LOOKUP error, exit 127', async () => {
     const result = await run(containerSpec(['no-such-program']));
-    expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_ERROR']);
+    expect(kinds(result)).toEqual(['STATUS_KIND_ERROR']);
     const error = errorFrame(result).error!;
-    expect(error.stage).toBe(STAGE_EXEC);
+    expect(error.stage).toBe(v1.Stage.STAGE_LOOKUP);
     expect(error.errnoValue).toBe(ENOENT);
     expect(error.path).toBe('no-such-program');
     expect(result.exitCode).toBe(127);
   });
 
-  it('reports a program that cannot be executed and exits 126', async () => {
+  it('reports a file without execute bits before READY as LOOKUP EACCES, exit 126', async () => {
     await writeFile(join(rootfs, 'not-executable'), 'hello\n', { mode: 0o644 });
     const result = await run(containerSpec(['/not-executable']));
+    expect(kinds(result)).toEqual(['STATUS_KIND_ERROR']);
+    expect(errorFrame(result).error!).toMatchObject({ stage: v1.Stage.STAGE_LOOKUP, errnoValue: 13, path: '/not-executable' });
+    expect(result.exitCode).toBe(126);
+  });
+
+  it('reports a file with execute bits that the kernel cannot run at EXEC, after READY, exit 126', async () => {
+    await writeFile(join(rootfs, 'not-a-program'), 'hello\n', { mode: 0o755 });
+    const result = await run(containerSpec(['/not-a-program']));
+    expect(kinds(result)).toEqual(['STATUS_KIND_READY', 'STATUS_KIND_ERROR']);
     expect(errorFrame(result).error!.stage).toBe(STAGE_EXEC);
     expect(result.exitCode).toBe(126);
   });

@@ -129,7 +129,7 @@ describe('shim exec', () => {
     expect((await shim(roots, ['exec', 'c1', 'sh', '-c', 'exit 7'])).exitCode).toBe(7);
     const missing = await shim(roots, ['exec', 'c1', 'no-such-program']);
     expect(missing.exitCode).toBe(127);
-    expect(missing.stderr).toMatch(/^shim: exec c1: exec no-such-program: no such file or directory \(ENOENT\)\n$/);
+    expect(missing.stderr).toBe('shim: exec c1: exec: "no-such-program": executable file not found in $PATH (ENOENT)\n');
     expect((await shim(roots, ['exec', 'c1', 'sh', '-c', 'kill -9 $$'])).exitCode).toBe(137);
   });
 

@@ -206,7 +206,8 @@ describe("scenarios that need another branch's feature (gated on shim features)"
     const run = await p.run(['--rm', '--annotation', 'interop-hook=yes', BUSYBOX, 'true']);
     ok(run);
     const prestart = JSON.parse(await readFile(join(out, 'prestart.json'), 'utf8'));
-    expect(prestart).toMatchObject({ status: 'created' });
+    // runc's status for prestart (and so shim's, src/hooks/oci-hooks.ts); crun says 'created'.
+    expect(prestart).toMatchObject({ status: 'creating' });
     expect(prestart.pid).toBeGreaterThan(0);
     const poststop = JSON.parse(await waitFor('the poststop hook', () => readFile(join(out, 'poststop.json'), 'utf8').catch(() => undefined)));
     expect(poststop.id).toBe(prestart.id);

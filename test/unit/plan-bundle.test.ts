@@ -138,7 +138,7 @@ describe('planner refusals', () => {
     ['a new user namespace without maps', (c) => c.linux.namespaces.push({ type: 'user' }), /a new user namespace needs both linux\.uidMappings and linux\.gidMappings/],
     ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'mount')), /mount namespace/],
     ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'pid' }), /lists pid twice/],
-    ['a hostname without uts', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'uts')), /new uts namespace/],
+    ['a hostname without uts', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'uts')), /unable to set hostname without a private UTS namespace/],
     ['an unknown capability', (c) => c.process.capabilities.bounding.push('CAP_FLY'), /CAP_FLY is not a capability/],
     ['an unknown rlimit', (c) => (c.process.rlimits = [{ type: 'RLIMIT_FUN', soft: 1, hard: 1 }]), /RLIMIT_FUN is not a resource limit/],
     ['a relative cwd', (c) => (c.process.cwd = 'tmp'), /process\.cwd tmp must be an absolute path/],
