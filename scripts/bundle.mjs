@@ -72,6 +72,8 @@ const entryPoints = {
   ...Object.fromEntries(verbModules.map((name) => [name, `src/cli/${name}.ts`])),
   'vendor-yargs': join(stubs, 'vendor-yargs.cjs'),
   'vendor-execa': join(stubs, 'vendor-execa.mjs'),
+  // The runtime v2 server (src/containerd/): a file of its own, with containerd's API, which no verb loads.
+  'containerd-shim': 'src/containerd/shim-v2.ts',
 };
 
 const result = await build({
@@ -102,6 +104,18 @@ await build({
   logLevel: 'warning',
 });
 await chmod(launcher, 0o755);
+// containerd-shim-shim-v2: the runtime v2 server's launcher, beside dist/shim (src/containerd/launcher.ts).
+const shimV2 = join(dist, 'containerd-shim-shim-v2');
+await build({
+  ...shippedBundleOptions,
+  absWorkingDir: repo,
+  entryPoints: ['src/containerd/launcher.ts'],
+  outfile: shimV2,
+  external: ['./lib/containerd-shim.cjs'],
+  banner: { js: `#!${process.execPath}` },
+  logLevel: 'warning',
+});
+await chmod(shimV2, 0o755);
 
 const outputs = Object.entries(result.metafile.outputs);
 let total = 0;

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger, nowMs } from '../log.js';
-import { runHelper } from '../helper/run-helper.js';
+import { runHelper, type HelperStdio } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import { planExec, type ExecPlan, type ExecRequest } from '../plan/plan-exec.js';
@@ -84,6 +84,10 @@ export interface ExecOptions {
   pidFile?: string | undefined;
   /** 'ignore' gives the process /dev/null as stdin (exec without -i). */
   stdin?: 'inherit' | 'ignore' | undefined;
+  /** The process's stdin, stdout and stderr as descriptors of ours (the runtime v2 server's FIFOs), over `stdin`. */
+  stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
+  /** Called once the process has exec'd (a foreground exec returns only when it ends). */
+  onStarted?: ((pid: number) => void) | undefined;
 }
 
 export interface ExecResult {
@@ -107,6 +111,7 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
       log,
       preserveFds: plan.preserveFds,
       stdin: options.stdin,
+      stdio: options.stdio,
       // The monitor runs in a session of its own, so the terminal's SIGWINCH reaches only us.
       onSpawn: (helperPid) => resizer.attach(helperPid),
       onStatus: async (status) => {
@@ -116,6 +121,8 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
           // (or after a later failure) finds the pid already there.
           if (pidFile) await writePidFile(pidFile, status.pid);
           forwarder.attach(status.pid);
+        } else if (status.kind === 'started') {
+          options.onStarted?.(status.pid);
         } else if (status.kind === 'exited') {
           forwarder.detach();
           resizer.detach();

@@ -37,9 +37,16 @@ export interface HelperRunOptions {
   preserveFds?: number | undefined;
   /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
   stdin?: 'inherit' | 'ignore' | undefined;
+  /**
+   * The helper's (and so the process's) stdin, stdout and stderr, over `stdin` and our own: descriptors of
+   * ours (a long-lived server hands each container the FIFOs its caller named), 'ignore' or 'inherit'.
+   */
+  stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
   /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
   onSpawn?: ((pid: number) => void) | undefined;
 }
+
+export type HelperStdio = number | 'inherit' | 'ignore';
 
 export interface HelperOutcome {
   /** From READY or STARTED. */
@@ -60,7 +67,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const specFd = FIRST_FD + preserved.length;
   const statusFd = specFd + 1;
   const subprocess = spawn(options.helperPath, [String(specFd), String(statusFd)], {
-    stdio: [options.stdin ?? 'inherit', 'inherit', 'inherit', ...preserved, 'pipe', 'pipe'],
+    stdio: [...(options.stdio ?? [options.stdin ?? 'inherit', 'inherit', 'inherit']), ...preserved, 'pipe', 'pipe'],
     // Its own session: a Ctrl-C on the terminal reaches the shim alone, which forwards it to the container's
     // init, instead of also killing the helper halfway through. Nothing kills it when the shim exits either:
     // the helper and the container outlive neither more nor less than the shim decides.
