@@ -104,14 +104,22 @@ await build({
   logLevel: 'warning',
 });
 await chmod(launcher, 0o755);
-// containerd-shim-shim-v2: the runtime v2 server's launcher, beside dist/shim (src/containerd/launcher.ts).
+// containerd-shim-shim-v2: the runtime v2 server's launcher, beside dist/shim. The same launcher as the CLI's
+// (V8's code cache for lib/; src/cli/launcher.ts), loading lib/containerd-shim.cjs instead of lib/main.cjs.
 const shimV2 = join(dist, 'containerd-shim-shim-v2');
 await build({
   ...shippedBundleOptions,
   absWorkingDir: repo,
-  entryPoints: ['src/containerd/launcher.ts'],
+  entryPoints: ['src/cli/launcher.ts'],
   outfile: shimV2,
-  external: ['./lib/containerd-shim.cjs'],
+  plugins: [
+    {
+      name: 'containerd-entry',
+      setup(builder) {
+        builder.onResolve({ filter: /^\.\/lib\/main\.cjs$/ }, () => ({ path: './lib/containerd-shim.cjs', external: true }));
+      },
+    },
+  ],
   banner: { js: `#!${process.execPath}` },
   logLevel: 'warning',
 });

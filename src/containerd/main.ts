@@ -176,7 +176,7 @@ function spawnServer(argv: readonly string[], socket: string, launcherPath: stri
 // --- serve ---------------------------------------------------------------------------------------------------
 
 async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
-  const log = fileLogger(env, flags.debug);
+  const log = fileLogger(env, flags.debug || env.SHIM_CONTAINERD_DEBUG === '1');
   const tell = (word: string) => {
     try {
       writeSync(READY_FD, `${word}\n`);
@@ -236,6 +236,18 @@ async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: str
     onShutdown: () => setTimeout(leaveIfIdle, 10),
   });
   const taskMethods = service.methods();
+  if (log.debugEnabled) {
+    for (const [name, handler] of taskMethods) {
+      taskMethods.set(name, async (payload) => {
+        const started = Date.now();
+        try {
+          return await handler(payload);
+        } finally {
+          log.debug(`${name} took ${Date.now() - started} ms`);
+        }
+      });
+    }
+  }
   const create = taskMethods.get('Create')!;
   taskMethods.set('Create', async (payload) => {
     const id = containerd.task.v2.CreateTaskRequest.decode(payload).id;

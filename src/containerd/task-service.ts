@@ -241,7 +241,8 @@ export class TaskService {
     const entry = this.#container(req.id);
     if (!req.execId) {
       await startContainer(this.#options.context.root, req.id);
-      entry.init.status = 'running';
+      // The init may have ended already (its exit raced this answer): stopped stays stopped.
+      if (entry.init.status === 'created') entry.init.status = 'running';
       this.#options.events.publish('TaskStart', { containerId: req.id, pid: entry.init.pid });
       return { pid: entry.init.pid };
     }
@@ -313,7 +314,6 @@ export class TaskService {
       pid: init.pid,
       exitStatus: init.exitStatus,
       exitedAt: timestampOf(exitedAt),
-      id: req.id,
     });
     if (this.#containers.size === 0) this.#options.onEmpty();
     return { pid: init.pid, exitStatus: init.exitStatus, exitedAt: timestampOf(exitedAt) };
