@@ -30,6 +30,7 @@ const GROUP_SERVICE = 'shim.containerd.v1.Group';
 const JOIN_GRACE_MS = 30_000;
 /** The descriptor the server tells `start` it is listening on. */
 const READY_FD = 3;
+const DEFAULT_LINGER_MS = 2_000;
 
 interface ShimFlags {
   namespace: string;
@@ -190,6 +191,7 @@ async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: str
   process.on('unhandledRejection', (error) => log.warn(`unhandled: ${(error as Error)?.stack ?? String(error)}`));
   const context = runtimeContext(flags, env, launcherPath, log);
   mkdirSync(context.root, { recursive: true, mode: 0o711 });
+  const lingerMs = env.SHIM_CONTAINERD_LINGER_MS !== undefined && /^\d+$/.test(env.SHIM_CONTAINERD_LINGER_MS) ? Number(env.SHIM_CONTAINERD_LINGER_MS) : DEFAULT_LINGER_MS;
 
   const events = new EventPublisher({
     namespace: flags.namespace,
@@ -232,8 +234,10 @@ async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: str
     context,
     events,
     onEmpty: () => {},
-    // containerd sends Shutdown after each Delete; the server leaves with its last container.
-    onShutdown: () => setTimeout(leaveIfIdle, 10),
+    // containerd sends Shutdown after each Delete; the server leaves with its last container, after a short
+    // linger: a container started meanwhile (the next `ctr run` of a script) joins it instead of paying a
+    // new server's start-up. SHIM_CONTAINERD_LINGER_MS=0 leaves at once.
+    onShutdown: () => setTimeout(leaveIfIdle, lingerMs),
   });
   const taskMethods = service.methods();
   if (log.debugEnabled) {
