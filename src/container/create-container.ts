@@ -30,6 +30,8 @@ export interface CreateOptions {
    * 'monitored': wait on the start FIFO, the helper stays and reports the exit (CreateResult.exited).
    */
   mode: 'create' | 'background' | 'monitored';
+  /** Monitored mode with a terminal: the file the monitor sizes the pty from on SIGWINCH (ROWS COLS). */
+  windowSizePath?: string | undefined;
   /** The process's stdin, stdout and stderr (monitored mode); the caller's own otherwise. */
   stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
   /** Written (atomically) with the init's pid before the call returns. */
@@ -44,6 +46,8 @@ export interface CreateResult {
   pid: number;
   /** Monitored mode: the helper's outcome once the init has ended (its `exited`), or once the helper failed. */
   exited?: Promise<HelperOutcome> | undefined;
+  /** Monitored mode: the helper's pid (the monitor, which a SIGWINCH makes read windowSizePath). */
+  monitorPid?: number | undefined;
 }
 
 export async function createPrepared(prepared: PreparedRun, context: RuntimeContext, options: CreateOptions): Promise<CreateResult> {
@@ -92,6 +96,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     const background = options.mode === 'background';
     const monitored = options.mode === 'monitored';
     let pid = 0;
+    let monitorPid: number | undefined;
     let reportReady: () => void = () => {};
     const ready = new Promise<void>((resolveReady) => {
       reportReady = resolveReady;
@@ -106,8 +111,12 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
         logPath: state.logPath,
         exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
         preserveFds: options.preserveFds,
+        windowSizePath: options.windowSizePath,
       }),
       log,
+      onSpawn: (helperPid) => {
+        monitorPid = helperPid;
+      },
       stopAfterReady: options.mode === 'create',
       preserveFds: options.preserveFds,
       stdio: options.stdio,
@@ -155,7 +164,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     }
     succeeded = true;
     log.debug(`${options.mode}: pid ${pid} after ${elapsedMs(started)}`);
-    return { containerId, pid, exited: monitored ? running : undefined };
+    return { containerId, pid, exited: monitored ? running : undefined, monitorPid: monitored ? monitorPid : undefined };
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, `${options.mode} container`)).forContainer(containerId);
   } finally {

@@ -86,6 +86,10 @@ export interface ExecOptions {
   stdin?: 'inherit' | 'ignore' | undefined;
   /** The process's stdin, stdout and stderr as descriptors of ours (the runtime v2 server's FIFOs), over `stdin`. */
   stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
+  /** With a relayed terminal: the file the monitor sizes the pty from on SIGWINCH (ROWS COLS). */
+  windowSizePath?: string | undefined;
+  /** The helper's pid (its monitor), once it runs. */
+  onMonitor?: ((pid: number) => void) | undefined;
   /** Called once the process has exec'd (a foreground exec returns only when it ends). */
   onStarted?: ((pid: number) => void) | undefined;
 }
@@ -107,13 +111,16 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   try {
     const outcome = await runHelper({
       helperPath: context.helperPath,
-      spec: encodeExecSpec(plan, { debug: context.debug }),
+      spec: encodeExecSpec(plan, { debug: context.debug, windowSizePath: options.windowSizePath }),
       log,
       preserveFds: plan.preserveFds,
       stdin: options.stdin,
       stdio: options.stdio,
       // The monitor runs in a session of its own, so the terminal's SIGWINCH reaches only us.
-      onSpawn: (helperPid) => resizer.attach(helperPid),
+      onSpawn: (helperPid) => {
+        resizer.attach(helperPid);
+        options.onMonitor?.(helperPid);
+      },
       onStatus: async (status) => {
         if (status.kind !== 'stage') attachWarmup?.stop();
         if (status.kind === 'ready') {

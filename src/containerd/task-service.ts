@@ -9,7 +9,7 @@
 // a subreaper (which Node cannot become). If this server dies, the helpers and containers go on, as runc's
 // containers outlive its shim; containerd's `delete` clean-up then removes them.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkUpdateResources, pauseContainer, readContainerStats, resumeContainer, updateContainer } from '../container/container-cgroups.js';
 import { createPrepared } from '../container/create-container.js';
@@ -47,6 +47,9 @@ interface ProcessEntry {
   markExited: () => void;
   /** An exec's process spec, kept from Exec until Start. */
   spec?: unknown;
+  /** With a terminal: the helper relaying it, and the file it reads the size from on SIGWINCH. */
+  monitorPid?: number | undefined;
+  windowSizePath?: string | undefined;
 }
 
 interface ContainerEntry {
@@ -161,14 +164,17 @@ export class TaskService {
       throw new TtrpcError(Code.INVALID_ARGUMENT, `create ${req.id}: the request's terminal (${req.terminal}) and config.json's process.terminal disagree`);
     }
     const opened = openStdio(stdio);
+    const windowSizePath = req.terminal ? join(this.#store.dirOf(req.id), 'window-size') : undefined;
     let result;
     try {
-      result = await createPrepared(prepared, context, { mode: 'monitored', stdio: opened.fds });
+      result = await createPrepared(prepared, context, { mode: 'monitored', stdio: opened.fds, windowSizePath });
     } finally {
       opened.close();
     }
     const init = newProcess('', stdio);
     init.pid = result.pid;
+    init.monitorPid = result.monitorPid;
+    init.windowSizePath = windowSizePath;
     const state = await this.#store.readState(req.id);
     const entry: ContainerEntry = {
       id: req.id,
@@ -276,7 +282,15 @@ export class TaskService {
     const startedPid = new Promise<number>((resolvePromise) => {
       started = resolvePromise;
     });
-    const running = execPrepared(plan, execContext, { stdio: opened.fds, onStarted: (pid) => started(pid) });
+    if (process.stdio.terminal) process.windowSizePath = join(this.#store.dirOf(entry.id), `window-size-${process.execId.replace(/[^\w.-]/g, '_')}`);
+    const running = execPrepared(plan, execContext, {
+      stdio: opened.fds,
+      onStarted: (pid) => started(pid),
+      windowSizePath: process.windowSizePath,
+      onMonitor: (pid) => {
+        process.monitorPid = pid;
+      },
+    });
     try {
       // Started, or failed before it could (a missing binary, a stopped container): the RPC says which.
       process.pid = await Promise.race([startedPid, running.then((result) => result.pid)]);
@@ -403,10 +417,17 @@ export class TaskService {
   }
 
   async resizePty(req: containerd.task.v2.ResizePtyRequest): Promise<undefined> {
-    this.#process(req.id, req.execId);
-    // The helper's monitor relays the terminal and sizes it from its own stdin; it has no way yet to be told
-    // a size from outside. Said plainly, not pretended: containerd logs it and goes on.
-    throw new TtrpcError(Code.UNIMPLEMENTED, 'resize pty: not supported yet (the terminal keeps its first size)');
+    const process = this.#process(req.id, req.execId);
+    if (!process.stdio.terminal) throw new TtrpcError(Code.FAILED_PRECONDITION, `resize pty: ${req.execId || req.id} has no terminal`);
+    if (process.status === 'stopped' || !process.monitorPid || !process.windowSizePath) return undefined;
+    // The helper's monitor relays the terminal: it reads the size from this file when told by SIGWINCH.
+    writeFileSync(process.windowSizePath, `${req.height} ${req.width}\n`, { mode: 0o600 });
+    try {
+      signalProcess(process.monitorPid, 'SIGWINCH');
+    } catch {
+      // The monitor has gone with its process: nothing to size.
+    }
+    return undefined;
   }
 
   async closeIO(req: containerd.task.v2.CloseIORequest): Promise<undefined> {

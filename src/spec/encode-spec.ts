@@ -43,6 +43,8 @@ export interface SpecOptions {
   logPath?: string | undefined;
   exitStatusPath?: string | undefined;
   preserveFds?: number | undefined;
+  /** A relayed terminal's size, read by the monitor on SIGWINCH when its stdin is no terminal. */
+  windowSizePath?: string | undefined;
 }
 
 const MONITORS = {
@@ -100,6 +102,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     consoleSocket: options.consoleSocket ?? '',
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
+    windowSizePath: options.windowSizePath ?? '',
   };
   return pb.Spec.encode(spec).finish();
 }
@@ -116,6 +119,7 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     finish: pb.Finish.FINISH_EXEC_NOW,
     monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
     consoleSocket: plan.consoleSocket ?? '',
+    windowSizePath: options.windowSizePath ?? '',
   };
   return pb.Spec.encode(spec).finish();
 }

@@ -185,7 +185,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(await containersLeft()).toEqual([]);
   });
 
-  it('kill with SIGKILL, and run -t with a terminal', async () => {
+  it('kill with SIGKILL, and run -t with a terminal that follows ResizePty', async () => {
     expect((await run(['-d'], 'k1', ['sleep', '100'])).exitCode).toBe(0);
     expect((await ctr(['task', 'kill', '-s', 'KILL', 'k1'])).exitCode).toBe(0);
     await waitFor('k1 to stop', async () => /k1\s+\d+\s+STOPPED/.test((await ctr(['task', 'ls'])).stdout));
@@ -194,9 +194,11 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await ctr(['container', 'delete', 'k1']);
 
     // ctr -t wants a terminal of its own: script(1) gives it one.
-    const command = ['ctr', '--address', socket, '--namespace', namespace, 'run', '-t', '--rm', '--fifo-dir', join(roots.base, 'fifo'), '--runtime', shimV2, 'busybox:latest', 't1', 'sh', '-c', "'tty; exit 5'"].join(' ');
+    // ResizePty: ctr passes its terminal's size on, and the relaying monitor sizes the container's pty.
+    const command = ['stty rows 33 cols 101;', 'ctr', '--address', socket, '--namespace', namespace, 'run', '-t', '--rm', '--fifo-dir', join(roots.base, 'fifo'), '--runtime', shimV2, 'busybox:latest', 't1', 'sh', '-c', "'tty; sleep 0.3; stty size; exit 5'"].join(' ');
     const terminal = await execa('script', ['-qec', command, '/dev/null'], { reject: false, timeout: 40_000, env: { SHIM_TEST_TAG: roots.base }, stdin: 'ignore' });
     expect(String(terminal.stdout)).toContain('/dev/pts/0');
+    expect(String(terminal.stdout)).toContain('33 101');
     expect(terminal.exitCode).toBe(5);
   });
 
