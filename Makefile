@@ -131,6 +131,7 @@ test-integration: build
 
 bench: deps build
 	bash bench/run.sh
+	bash bench/containerd.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin
