@@ -43,6 +43,8 @@ const separateFiles = {
   setup(builder) {
     builder.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
       const name = args.path.slice(2, -3);
+      // The runtime v2 shim's cold entry loads its server the same way: a file of its own, required when needed.
+      if (args.importer === join(repo, 'src/containerd/shim-v2-main.ts') && name === 'server') return { path: './containerd-server.cjs', external: true };
       if (args.importer !== join(cliDir, 'main.ts') || !verbModules.includes(name)) return undefined;
       return { path: `./${name}.cjs`, external: true };
     });
@@ -72,8 +74,10 @@ const entryPoints = {
   ...Object.fromEntries(verbModules.map((name) => [name, `src/cli/${name}.ts`])),
   'vendor-yargs': join(stubs, 'vendor-yargs.cjs'),
   'vendor-execa': join(stubs, 'vendor-execa.mjs'),
-  // The runtime v2 server (src/containerd/): a file of its own, with containerd's API, which no verb loads.
+  // The runtime v2 shim (src/containerd/): its cold entry (start, delete), and the server with containerd's
+  // API and the container library, which no verb of the CLI loads.
   'containerd-shim': 'src/containerd/shim-v2.ts',
+  'containerd-server': 'src/containerd/server.ts',
 };
 
 const result = await build({

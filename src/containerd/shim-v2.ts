@@ -1,6 +1,6 @@
 // The process entry of containerd-shim-shim-v2 (dist/lib/containerd-shim.cjs, loaded by the launcher).
 
-import { main } from './main.js';
+import { main } from './shim-v2-main.js';
 
 main(process.argv.slice(2), process.env, process.argv[1] ?? '').then(
   (code) => {

@@ -1,77 +1,22 @@
-// containerd-shim-shim-v2: the runtime v2 contract (containerd runtime/v2/README.md, 1.6).
-//
-//   containerd-shim-shim-v2 -namespace NS -address SOCK -publish-binary BIN -id ID start     (cwd: the bundle)
-//     prints the ttrpc address of the server that is to serve ID: a running one of its group, or a new one
-//     started here (this process exits; the server stays). Writes it to the bundle's `address` file too,
-//     which containerd reads when it restarts.
-//   containerd-shim-shim-v2 -namespace NS -address SOCK -id ID -bundle DIR delete
-//     the clean-up after a server died: removes what is left of ID (process, cgroup, state) and prints a
-//     DeleteResponse.
-//   containerd-shim-shim-v2 ... -socket PATH       (no action: what start runs) the server itself.
+// The runtime v2 server (what `start` leaves running), and the clean-up of a container whose server died.
+// Loaded by shim-v2-main.ts only for those: with it come protobufjs, containerd's API and the container library.
 
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { deleteContainer, observeContainer } from '../container/lifecycle.js';
 import type { RuntimeContext } from '../container/run-container.js';
 import { formatErrorLine } from '../cli/report-error.js';
 import { locateHelper } from '../helper/locate-helper.js';
 import type { Logger } from '../log.js';
 import { StateStore } from '../state/state-store.js';
-import { EventPublisher, timestampOf } from './events.js';
+import { EventPublisher } from './events.js';
+import { DEFAULT_LINGER_MS, GROUP_SERVICE, JOIN_GRACE_MS, READY_FD, type ShimFlags } from './flags.js';
 import { containerd } from './generated/containerd.js';
-import { groupOf, socketPathOf, stateRootOf } from './shim-paths.js';
+import { stateRootOf } from './shim-paths.js';
 import { TaskService } from './task-service.js';
-import { TtrpcClient, TtrpcServer } from './ttrpc.js';
-
-const GROUP_SERVICE = 'shim.containerd.v1.Group';
-/** How long a server waits for the Create of a container whose `start` chose it. */
-const JOIN_GRACE_MS = 30_000;
-/** The descriptor the server tells `start` it is listening on. */
-const READY_FD = 3;
-const DEFAULT_LINGER_MS = 2_000;
-
-interface ShimFlags {
-  namespace: string;
-  address: string;
-  publishBinary: string;
-  id: string;
-  bundle: string;
-  socket: string;
-  debug: boolean;
-  action: string | undefined;
-}
-
-function parseFlags(argv: readonly string[]): ShimFlags {
-  const flags: ShimFlags = { namespace: '', address: '', publishBinary: '', id: '', bundle: '', socket: '', debug: false, action: undefined };
-  const valued: Record<string, keyof ShimFlags> = {
-    namespace: 'namespace',
-    address: 'address',
-    'publish-binary': 'publishBinary',
-    id: 'id',
-    bundle: 'bundle',
-    socket: 'socket',
-  };
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    const match = /^--?([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) {
-      flags.action ??= arg;
-      continue;
-    }
-    const [, name, inline] = match;
-    if (name === 'debug' || name === 'v') {
-      flags.debug = inline === undefined || inline === 'true';
-      continue;
-    }
-    const key = valued[name!];
-    const value = inline ?? argv[++index];
-    // Unknown flags with a value are skipped (containerd adds some, e.g. -systemd-cgroup in older versions).
-    if (key && value !== undefined) (flags as unknown as Record<string, string>)[key] = value;
-  }
-  return flags;
-}
+import { TtrpcServer } from './ttrpc.js';
+import { encodeDeleteResponse } from './wire.js';
 
 function fileLogger(env: NodeJS.ProcessEnv, debug: boolean): Logger {
   const path = env.SHIM_CONTAINERD_LOG;
@@ -86,26 +31,6 @@ function fileLogger(env: NodeJS.ProcessEnv, debug: boolean): Logger {
   return { debugEnabled: debug && Boolean(path), debug: (message) => debug && write('debug', message), warn: (message) => write('warn', message) };
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
-  const flags = parseFlags(argv);
-  if (!flags.namespace) flags.namespace = env.NAMESPACE ?? '';
-  if (!flags.namespace || !flags.id) {
-    process.stderr.write('containerd-shim-shim-v2: -namespace and -id are required (containerd passes them)\n');
-    return 2;
-  }
-  switch (flags.action) {
-    case 'start':
-      return startServer(flags, argv, launcherPath);
-    case 'delete':
-      return cleanUp(flags, env, launcherPath);
-    case undefined:
-      return serve(flags, env, launcherPath);
-    default:
-      process.stderr.write(`containerd-shim-shim-v2: unknown action ${flags.action} (start, delete)\n`);
-      return 2;
-  }
-}
-
 function runtimeContext(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string, log: Logger): RuntimeContext {
   return {
     root: stateRootOf(flags.namespace, env),
@@ -118,65 +43,9 @@ function runtimeContext(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: 
   };
 }
 
-// --- start ---------------------------------------------------------------------------------------------------
-
-async function startServer(flags: ShimFlags, argv: readonly string[], launcherPath: string): Promise<number> {
-  const bundle = process.cwd();
-  const socket = socketPathOf(flags.address, flags.namespace, groupOf(bundle, flags.namespace));
-  let joined = await joinServer(socket, flags.id);
-  if (!joined) {
-    const answer = await spawnServer(argv, socket, launcherPath);
-    // Another start won the race to listen: its server serves this container too.
-    joined = answer === 'listening' || (await joinServer(socket, flags.id));
-    if (!joined) {
-      process.stderr.write(`containerd-shim-shim-v2: start ${flags.id}: the server did not start (${answer})\n`);
-      return 1;
-    }
-  }
-  const address = `unix://${socket}`;
-  writeFileSync(join(bundle, 'address'), address, { mode: 0o600 });
-  process.stdout.write(address);
-  return 0;
-}
-
-/** Asks a running server to keep itself for this container; false when there is none (or it is leaving). */
-async function joinServer(socket: string, id: string): Promise<boolean> {
-  let client: TtrpcClient | undefined;
-  try {
-    client = await TtrpcClient.connect(socket);
-    await client.call(GROUP_SERVICE, 'Join', Buffer.from(id), 5_000);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client?.close();
-  }
-}
-
-/** Starts a server in a session of its own, detached from containerd and from us; says what it reported. */
-function spawnServer(argv: readonly string[], socket: string, launcherPath: string): Promise<string> {
-  const args = argv.filter((arg) => arg !== 'start');
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [launcherPath, ...args, '-socket', socket], {
-      // The server's stdout and stderr must not be ours: containerd reads our output to its end.
-      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-      detached: true,
-      cwd: '/',
-    });
-    let answer = '';
-    const readiness = child.stdio[READY_FD] as NodeJS.ReadableStream | null;
-    readiness?.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    readiness?.on('end', () => {
-      child.unref();
-      resolvePromise(answer.trim() || 'it exited without a word');
-    });
-    child.on('error', (error) => resolvePromise(error.message));
-  });
-}
-
 // --- serve ---------------------------------------------------------------------------------------------------
 
-async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
+export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
   const log = fileLogger(env, flags.debug || env.SHIM_CONTAINERD_DEBUG === '1');
   const tell = (word: string) => {
     try {
@@ -322,7 +191,7 @@ function isListening(path: string): Promise<boolean> {
  * status the state recorded, or 137 (SIGKILL) when it was still running and is killed here, as runc's shim
  * reports it.
  */
-async function cleanUp(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
+export async function cleanUp(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
   const log = fileLogger(env, flags.debug);
   const context = runtimeContext(flags, env, launcherPath, log);
   const store = new StateStore(context.root);
@@ -341,7 +210,6 @@ async function cleanUp(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: s
     process.stderr.write(`${formatErrorLine('delete', error)}\n`);
     return 1;
   }
-  const response = containerd.task.v2.DeleteResponse.encode({ pid, exitStatus, exitedAt: timestampOf(new Date()) }).finish();
-  writeSync(1, response);
+  writeSync(1, encodeDeleteResponse(pid, exitStatus, new Date()));
   return 0;
 }
