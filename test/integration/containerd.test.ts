@@ -44,19 +44,19 @@ interface CtrResult {
   stderr: string;
 }
 
-async function ctr(args: string[], options: { timeoutMs?: number } = {}): Promise<CtrResult> {
+async function ctr(args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<CtrResult> {
   const result = await execa('ctr', ['--address', socket, '--namespace', namespace, ...args], {
     reject: false,
     timeout: options.timeoutMs ?? 40_000,
     env: { SHIM_TEST_TAG: roots.base },
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** `ctr run` through this shim (IO FIFOs in the test's own directory, never /run/containerd). */
-function run(flags: string[], id: string, command: string[]): Promise<CtrResult> {
-  return ctr(['run', '--fifo-dir', join(roots.base, 'fifo'), '--runtime', shimV2, ...flags, 'busybox:latest', id, ...command]);
+function run(flags: string[], id: string, command: string[], input?: string): Promise<CtrResult> {
+  return ctr(['run', '--fifo-dir', join(roots.base, 'fifo'), '--runtime', shimV2, ...flags, 'busybox:latest', id, ...command], { input });
 }
 
 /** Pids of the servers (processes running the launcher with -socket) that this test's containerd started. */
@@ -135,8 +135,9 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
   });
 
   it('run --rm passes the output and the exit status through', async () => {
-    const result = await run(['--rm'], 'rm1', ['sh', '-c', 'echo out; echo err >&2; exit 3']);
-    expect(result.stdout).toBe('out');
+    // stdin is containerd's FIFO, held by the process itself: it reads to EOF.
+    const result = await run(['--rm'], 'rm1', ['sh', '-c', 'cat; echo out; echo err >&2; exit 3'], 'in\n');
+    expect(result.stdout).toBe('in\nout');
     expect(result.stderr).toContain('err');
     expect(result.exitCode).toBe(3);
     expect((await ctr(['container', 'ls', '-q'])).stdout).toBe('');
