@@ -309,14 +309,6 @@ export async function acquireContainer(
   const stateDir = await store.claim(containerId);
   undo.push('remove state directory', () => store.remove(containerId), { keepOnSuccess: options.keepLayers });
 
-  if (prepared.containerDir) {
-    const containerDir = prepared.containerDir;
-    makeContainerDirs(plan, containerDir);
-    undo.push('remove container directory', () => removeTree(containerDir), { keepOnSuccess: options.keepLayers });
-    writeInitLayer(join(containerDir, 'init'), plan.hostname);
-  }
-  await acquireVolumes(prepared, context.dataRoot, undo, log);
-
   const state: ContainerState = {
     ociVersion: STATE_OCI_VERSION,
     id: containerId,
@@ -343,6 +335,17 @@ export async function acquireContainer(
   await store.writeConfig(containerId, prepared.config);
   await store.writePlan(containerId, plan);
   await store.writeState(state);
+
+  // Only now, with every path they occupy on record in state.json: a shim killed from here on leaves a state
+  // that `delete --force` reads and removes whole (killed before the record, it would find a bare state dir
+  // and leave the layer directory behind).
+  if (prepared.containerDir) {
+    const containerDir = prepared.containerDir;
+    makeContainerDirs(plan, containerDir);
+    undo.push('remove container directory', () => removeTree(containerDir), { keepOnSuccess: options.keepLayers });
+    writeInitLayer(join(containerDir, 'init'), plan.hostname);
+  }
+  await acquireVolumes(prepared, context.dataRoot, undo, log);
 
   const cgroups = createCgroupManager(plan.cgroup, log);
   undo.push('remove cgroup', () => cgroups.destroy(), { keepOnSuccess: options.keepCgroup });

@@ -163,6 +163,11 @@ async function importOciLayout(store: ImageStore, work: string, name: string | u
     refName = `${stem}:${refName}`;
   }
   const layers = manifest.layers.map((layer) => ({ descriptor: layer, file: blobFile(work, layer.digest) }));
+  for (const layer of layers) {
+    await lstat(layer.file).catch((error: unknown) => {
+      throw systemError(error, `archive: layer ${layer.descriptor.digest} is named by the manifest but missing`);
+    });
+  }
   return storeImage(store, { manifestBytes, configBytes, config, layers, name: name ?? refName }, options);
 }
 

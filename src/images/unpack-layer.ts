@@ -95,8 +95,10 @@ export async function importLayer(store: ImageStore, source: LayerSource, option
   try {
     const compressed = new HashingStream(source.onBytes);
     const uncompressed = new HashingStream();
-    const input = createReadStream(source.file);
+    // Sniffed before the stream exists: a stream opened first could fail (a blob that is missing) while this
+    // awaits, with no 'error' listener yet, and take the whole process down with an unhandled error event.
     const gzip = await isGzip(source.file);
+    const input = createReadStream(source.file);
     // pipe() does not pass errors on: each stage's error is sent to the last one, which is what is read.
     let tail: NodeJS.ReadableStream = input.pipe(compressed);
     if (gzip) tail = tail.pipe(createGunzip().on('error', (error) => uncompressed.destroy(error)));

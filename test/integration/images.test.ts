@@ -109,6 +109,25 @@ describe('shim image import and run', () => {
     expect((await shim(roots, ['image', 'ls', '-q'])).stdout).toBe('');
   });
 
+  it('refuses an archive whose manifest names a layer blob that is not there, with one line and no residue', async () => {
+    const archive = await makeOciArchive(roots.base, [{ dir: await baseLayer() }], { Cmd: ['sh'] });
+    const work = join(roots.base, 'missing-blob');
+    await mkdir(work);
+    await execa('tar', ['-C', work, '-xf', archive]);
+    const index = JSON.parse(await readFile(join(work, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(join(work, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+      layers: { digest: string }[];
+    };
+    const layer = manifest.layers[0]!.digest;
+    await rm(join(work, 'blobs/sha256', layer.slice(7)));
+    await execa('tar', ['-C', work, '-cf', archive, '.']);
+    const result = await shim(roots, ['image', 'import', archive, 'missing:1']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^shim: image: archive: layer ${layer} is named by the manifest but missing .*\\(ENOENT\\)\n$`));
+    expect(await readdir(join(roots.dataRoot, 'images/tmp')).catch(() => [])).toEqual([]);
+    expect((await shim(roots, ['image', 'ls', '-q'])).stdout).toBe('');
+  });
+
   it('refuses a corrupt gzip layer without a crash or a trace', async () => {
     const archive = await makeOciArchive(roots.base, [{ dir: await baseLayer(), gzip: true }], { Cmd: ['sh'] });
     const work = join(roots.base, 'corrupt');
