@@ -320,7 +320,8 @@ export class TaskService {
     if (init.status === 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `cannot delete a running container`);
     // A created container (never started) is deleted as runc deletes it: its init is killed, nothing ran.
     await deleteContainer(this.#options.context.root, req.id, { force: init.status === 'created' }, this.#options.context.log);
-    if (init.status === 'created') await init.exited;
+    // Its monitor reports the killed init's end; bounded, so a monitor that is gone cannot hold Delete up.
+    if (init.status === 'created') await Promise.race([init.exited, new Promise((resolvePromise) => setTimeout(resolvePromise, 5_000).unref())]);
     this.#containers.delete(req.id);
     const exitedAt = init.exitedAt ?? new Date();
     this.#options.events.publish('TaskDelete', {
