@@ -5,6 +5,8 @@
 #   make demo     deps + build, then run a container from the built-in busybox image
 #   make test     deps + build, then every test tier (unit, helper, integration) with a leak check
 #   make bench    side-by-side benchmarks against runc, crun and bwrap (bench/RESULTS.md)
+#   make base-image            a Debian 12 rootfs tar made with debootstrap, cached in /var/cache/shim (once a month)
+#   make test-build-container  podman builds Dockerfile.build with shim as the runtime; the helper must match dist's
 #   make install  dist/ into $(PREFIX)/lib/shim and the `shim` command into $(PREFIX)/bin
 
 PREFIX      ?= /usr/local
@@ -30,8 +32,8 @@ APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compi
                 file runc procps \
                 iproute2 tmux util-linux
 
-.PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration bench install \
-        uninstall clean helper cli typecheck
+.PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration test-interop bench install \
+        uninstall clean helper cli typecheck base-image test-build-container
 
 all: build
 
@@ -44,6 +46,9 @@ APT_PACKAGES += podman conmon golang-github-containers-common containerd buildah
 APT_PACKAGES += linux-libc-dev linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross gcc-multilib libc6-dev-i386
 # Networking through the CNI plugins, and the firewall they program.
 APT_PACKAGES += containernetworking-plugins iptables
+
+# jq: scripts/build-container.sh and bench/podman.sh read `shim features` and podman's JSON with it.
+APT_PACKAGES += jq
 
 # getfattr: commit and diff read overlay's opaque-directory xattr from a container's upper dir with it.
 APT_PACKAGES += attr
@@ -119,6 +124,7 @@ demo: deps build
 
 test: deps build typecheck
 	node scripts/run-tests.mjs
+	bash scripts/build-container.sh
 
 test-unit: build
 	npx vitest run --project unit
@@ -128,6 +134,17 @@ test-helper: build
 
 test-integration: build
 	npx vitest run --project integration
+
+test-interop: build
+	npx vitest run --project interop
+
+# The base image of Dockerfile.build: debootstrap once per machine and month (scripts/base-image.sh).
+base-image:
+	bash scripts/base-image.sh
+
+# podman build of Dockerfile.build with shim as the runtime of every RUN step (scripts/build-container.sh).
+test-build-container: build
+	bash scripts/build-container.sh
 
 bench: deps build
 	bash bench/run.sh

@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers (STYLE.md): pure logic, raw bytes to the real helper, real containers through the real CLI.
+// Four tiers (STYLE.md): pure logic, raw bytes to the real helper, real containers through the real CLI, and
+// real orchestrators calling the real CLI.
 // The two root tiers start real containers; two workers keep them inside CI's two cores.
 export default defineConfig({
   test: {
@@ -22,6 +23,18 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          pool: 'forks',
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+        },
+      },
+      {
+        // Real callers (podman, containerd's ctr, buildah) driving dist/shim as their runtime: each file owns a
+        // private instance of its caller, so the files run side by side like the integration tier.
+        test: {
+          name: 'interop',
+          include: ['test/interop/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           pool: 'forks',
           poolOptions: { forks: { maxForks: 2, minForks: 1 } },
         },

@@ -174,6 +174,28 @@ if (execGroups.length === 0) line('Not measured on this build (see the notes).')
 for (const group of execGroups) groupTable(group, group, 'node -e 0');
 line();
 
+// --- podman run with each runtime (bench/podman.sh) ------------------------------------------------------
+const podmanShim = median('podman', 'podman run, runtime shim');
+const podmanRunc = median('podman', 'podman run, runtime runc');
+const podmanCrun = median('podman', 'podman run, runtime crun + wrapper') !== undefined ? median('podman', 'podman run, runtime crun + wrapper') - median('podman', 'crun wrapper alone') : undefined;
+if (groups.has('podman')) {
+  line('## 3a. `podman run --rm --net none busybox true`, with shim, runc and crun as podman\'s runtime');
+  line();
+  line('podman 4.3 and conmon (Debian\'s), private storage, the same flags for every runtime (`--ulimit` as root can set them');
+  line('here, seccomp as `shim features` allows); crun\'s podman runs inside the `unshare -m` wrapper, timed alone and subtracted.');
+  line('Each runtime\'s own `run` of a like bundle, in the same call, shows how much of a podman run is podman and conmon.');
+  line();
+  groupTable('podman', 'podman run (one hyperfine call)', 'podman run, runtime runc', [['podman run, runtime crun, net of the wrapper', podmanCrun]]);
+  line(`shim as podman's runtime: ${times(ratio(podmanShim, podmanRunc))} runc's time, ${times(ratio(podmanShim, podmanCrun))} crun's (net), by medians.`);
+  const podmanBeyond = (total, alone) => (total === undefined || alone === undefined ? undefined : total - alone);
+  line(`podman and conmon themselves took about ${ms(podmanBeyond(podmanRunc, median('podman', 'runc run alone')))} of each run (podman run with runc, less one \`runc run\` of a like`);
+  line('bundle, which does in one process what podman asks of three runc calls);');
+  line(`\`podman version\` alone (podman's start-up, no container) took ${ms(median('podman', "podman version (podman's own start-up)"))}.`);
+  line('podman calls its runtime three times per `run --rm` (create through conmon, start, delete --force): for shim that is');
+  line('three Node start-ups where runc and crun pay three Go or C ones.');
+  line();
+}
+
 // --- where the time goes: the --debug stage timings of a few interleaved rounds -------------------------
 /** Reads one breakdown file into { name: ms }: the lines it recognises, nothing else (lines come and go). */
 function parseDebug(text) {
@@ -374,6 +396,9 @@ const execShim = execGroups.map((group) => [group, [...groups.get(group).keys()]
 beyondTarget('`shim exec ID true` ≤ floor + 8 ms', execShim ? median(execShim[0], execShim[1]) : undefined, execShim ? median(execShim[0], FLOOR) : undefined, 8);
 target('detached monitor RSS ≤ 0.25× conmon\'s', rss['shim monitor']?.kib, rss['conmon (with runc)']?.kib, 0.25, undefined, 'KiB');
 target('create with 500 running ≤ 1.5× create with none', scale[2], scale[0], 1.5);
+// "Not the slowest of the three": at most as slow as the slower of runc and crun (net of crun's wrapper).
+target('`podman run` with shim as the runtime not the slowest of shim, runc, crun', podmanShim,
+  podmanRunc === undefined || podmanCrun === undefined ? undefined : Math.max(podmanRunc, podmanCrun), 1.0);
 
 line('## Targets');
 line();

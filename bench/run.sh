@@ -246,6 +246,15 @@ else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
 fi
 
+# --- 3a. podman run with shim, runc and crun as podman's runtime (bench/podman.sh, one hyperfine call) ------
+if command -v podman >/dev/null && command -v conmon >/dev/null; then
+	echo "bench: podman" >&2
+	RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/podman.json bash "$REPO/bench/podman.sh" >"$RES/podman.txt" 2>&1 ||
+		note "podman: bench/podman.sh failed (its output: podman.txt in the raw results)"
+else
+	note "podman: not measured, podman or conmon is not installed"
+fi
+
 # --- 3b. where the time goes: the stage timings `--debug` prints, a few runs, interleaved with node -e 0 -------
 # Each round runs `node -e 0`, `shim --debug run --rm busybox true` and (with a detached container to enter)
 # `shim --debug exec ID true`, one after another, so the three share the machine's noise. Each one's --debug

@@ -46,12 +46,16 @@ async function readExecRequest(args: ExecArgs, command: string[], cli: CliEnviro
       ['--user', args.user !== undefined],
       ['--cap', args.cap.length > 0],
       ['--no-new-privs', args.noNewPrivs],
-      ['--tty', args.tty],
     ] as const;
     for (const [flag, given] of conflicting) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --process`, { hint: 'the process file says it' });
     }
     processFile = await readProcessFile(resolve(cli.cwd, args.process));
+    // conmon (podman exec -t) sends --tty beside a file that says terminal: true. runc ignores the flag there;
+    // shim takes it when the two agree and refuses only a contradiction.
+    if (args.tty && processFile.terminal !== true) {
+      throw new RuntimeError('usage', '--tty cannot be used with a --process file whose terminal is false', { hint: 'the process file says it' });
+    }
   }
   if (args.preserveFds < 0 || !Number.isInteger(args.preserveFds)) throw new RuntimeError('usage', `--preserve-fds ${args.preserveFds}: expected a count`);
   return {

@@ -3,7 +3,7 @@
 // call loading yargs and building its whole command tree (30-45 ms on these machines, more than Node's own
 // start-up; docs/startup.md). It is a shortcut, not a second parser: it takes a command line only when it can
 // read it exactly as yargs would, and returns undefined for anything else (--help, --version, an unknown or
-// repeated option, --opt=value, combined short flags like -it, a value that starts with "-", a missing or
+// repeated option, --flag=value for a boolean, combined short flags like -it, a value that starts with "-", a missing or
 // extra word), which then goes to yargs unchanged, so help texts and usage errors are yargs' own.
 // test/unit/fast-path.test.ts holds both readers to that: each command line it lists must come out the same
 // from yargs and from here, or be declined here.
@@ -120,7 +120,14 @@ export function matchFastPath(
   let verb: FastVerb | undefined;
   let verbName = '';
   for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
+    let arg = argv[index]!;
+    // --opt=value, as conmon passes podman's runtime named runc (`--log-format=json`) and `--runtime-flag`
+    // gives any: the same option as `--opt value`, for options that take a value only.
+    let inlineValue: string | undefined;
+    if (arg.startsWith('--') && arg.includes('=')) {
+      inlineValue = arg.slice(arg.indexOf('=') + 1);
+      arg = arg.slice(0, arg.indexOf('='));
+    }
     if (arg.startsWith('-')) {
       const listKey = verb?.lists?.[arg];
       const valueKey = GLOBAL_VALUES[arg] ?? verb?.values?.[arg] ?? listKey;
@@ -132,17 +139,18 @@ export function matchFastPath(
       if (key === undefined || (listKey === undefined && seen.has(key))) return undefined;
       seen.add(key);
       if (booleanKey !== undefined || negatedKey !== undefined) {
+        if (inlineValue !== undefined) return undefined;
         args[key] = booleanKey !== undefined;
         continue;
       }
-      const value = argv[index + 1];
+      const value = inlineValue ?? argv[index + 1];
       if (value === undefined || value === '' || value.startsWith('-')) return undefined;
       const allowed = GLOBAL_CHOICES[key] ?? verb?.choices?.[key];
       if (allowed && !allowed.includes(value)) return undefined;
       if (verb?.numbers?.includes(key) && !/^\d+$/.test(value)) return undefined;
       if (listKey !== undefined) (args[listKey] as string[] | undefined) ? (args[listKey] as string[]).push(value) : (args[listKey] = [value]);
       else args[key] = value;
-      index++;
+      if (inlineValue === undefined) index++;
       continue;
     }
     if (verb === undefined) {

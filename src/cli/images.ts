@@ -126,7 +126,12 @@ async function imageVerb(
     }
     case 'export': {
       const { exportImage } = await import('../images/export-image.js');
-      await exportImage(args.dataRoot, need(first, 'an image NAME'), need(second, 'a FILE'));
+      const reference = need(first, 'an image NAME');
+      const file = need(second, 'a FILE');
+      // The built-in image exists once something used it; exporting it (to podman load, ctr import) is a use.
+      const { describeImage, ensureImage } = await import('../images/images.js');
+      await ensureImage(await describeImage(reference, args.dataRoot, cli.cwd), args.dataRoot, { helperPath: helperPath(), log });
+      await exportImage(args.dataRoot, reference, file);
       return 0;
     }
   }

@@ -185,10 +185,14 @@ function killQuietly(pid: number): void {
 /**
  * Node has no mkfifo(3); coreutils' mkfifo is on every host this runs on. Through node:child_process, which
  * create loads anyway for the helper: execa would add ~45 ms of loading to every create.
+ *
+ * Mode 0622, as runc's exec.fifo: the init reopens it for writing after it has taken the process's user, so a
+ * non-root user (podman --user, a config's process.user) must be allowed to write it. Only the write side is
+ * open to others, and the state dir (0700) keeps every other process from reaching it by path.
  */
 async function makeFifo(path: string): Promise<void> {
   const result = await new Promise<{ code: number | null; stderr: string; error?: Error }>((resolvePromise) => {
-    execFile('mkfifo', ['-m', '0600', path], (error, _stdout, stderr) => {
+    execFile('mkfifo', ['-m', '0622', path], (error, _stdout, stderr) => {
       resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr: String(stderr), error: error ?? undefined });
     });
   });

@@ -183,7 +183,13 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
         status = observed.status;
       } catch (error) {
         // Without --force only a container we can read is deleted; with it, whatever is there goes.
-        if (!options.force || !(await store.exists(id))) throw error;
+        if (!options.force) throw error;
+        // As runc: `delete --force` of a container that is not there succeeds silently. podman calls it after a
+        // create that failed (the container may never have been written) and logs an error on anything else.
+        if (!(await store.exists(id))) {
+          if (isRuntimeError(error) && error.code === 'not-found') return;
+          throw error;
+        }
         log.warn(`delete: ${(error as Error).message}; removing what is there`);
       }
       // A created container is deleted without --force, as runc does: its user process never ran. One still

@@ -232,6 +232,10 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
     throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });
   });
   if (!rootInfo.isDirectory()) throw new RuntimeError('invalid-config', `rootfs ${plan.rootfs.path} is not a directory`);
+  if (config.mounts?.some((mount) => mount.options?.includes('tmpcopyup'))) {
+    const { checkCopyUpMounts } = await import('./check-copy-up.js');
+    await checkCopyUpMounts(config, plan.rootfs.path);
+  }
   return { containerId, config, plan, bundleDir, volumes: [], storeVolumes: [], autoRemove: !request.keep };
 }
 

@@ -14,6 +14,12 @@ export interface MountOptions {
   /** Options the filesystem interprets itself ("mode=755,size=65536k"), comma-joined. */
   data: string;
   bind: boolean;
+  /**
+   * tmpcopyup (runc's extension, sent by podman for --read-only's tmpfs mounts): the tmpfs starts with a copy
+   * of what the directory under it held. The planner takes it only where that directory is empty or absent,
+   * so the copy is empty too (see copyUpTargets in the plan); the helper copies nothing.
+   */
+  copyUp: boolean;
 }
 
 // [flag, set?]: set adds the flag, clear removes one an earlier option added.
@@ -69,12 +75,12 @@ export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
 const UNSUPPORTED_OPTIONS = new Set([
   'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime',
   'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow',
-  'rsymfollow', 'idmap', 'ridmap', 'tmpcopyup',
+  'rsymfollow', 'idmap', 'ridmap',
 ]);
 
 /** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
 export function supportedMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind'].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'tmpcopyup'].sort();
 }
 
 /** `where` names the mount in errors ("mounts[3] (/data)"). */
@@ -83,6 +89,7 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
   let clearedFlags = 0;
   let propagation = 0;
   let bind = false;
+  let copyUp = false;
   const data: string[] = [];
   for (const option of options) {
     if (option === 'bind' || option === 'rbind') {
@@ -108,13 +115,17 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
       propagation = propagationOption;
       continue;
     }
+    if (option === 'tmpcopyup') {
+      copyUp = true;
+      continue;
+    }
     if (UNSUPPORTED_OPTIONS.has(option)) {
       throw new RuntimeError('unsupported', `${where}: mount option ${option} is not supported yet`);
     }
     if (option === '') continue;
     data.push(option);
   }
-  return { flags, clearedFlags, propagation, data: data.join(','), bind };
+  return { flags, clearedFlags, propagation, data: data.join(','), bind, copyUp };
 }
 
 /** linux.rootfsPropagation to the value the helper applies recursively to the whole tree. */

@@ -249,6 +249,10 @@ describe('shim exec', () => {
     const refused = await shim(roots, ['exec', '--process', processFile, '--env', 'A=b', 'c1']);
     expect(refused).toMatchObject({ exitCode: 2 });
     expect(refused.stderr).toMatch(/--env cannot be used with --process/);
+    // --tty beside a file that says terminal: false is a contradiction; conmon sends it only with terminal: true.
+    const contradiction = await shim(roots, ['exec', '--process', processFile, '--tty', 'c1']);
+    expect(contradiction).toMatchObject({ exitCode: 2 });
+    expect(contradiction.stderr).toMatch(/--tty cannot be used with a --process file whose terminal is false/);
   });
 });
 

@@ -245,6 +245,15 @@ describe('shim image import and run', () => {
   });
 });
 
+describe('shim image export', () => {
+  it('exports the built-in busybox image before anything has used it (podman load, ctr import)', async () => {
+    const archive = join(roots.base, 'busybox.oci.tar');
+    expect(await shim(roots, ['image', 'export', 'busybox', archive])).toMatchObject({ exitCode: 0, stderr: '' });
+    const { stdout } = await execa('tar', ['-xOf', archive, 'index.json']);
+    expect(JSON.parse(stdout).manifests[0].annotations['io.containerd.image.name']).toMatch(/busybox/);
+  });
+});
+
 describe('volumes', () => {
   it('keeps a named volume\'s data across containers, seeded from the image, and shows its host path', async () => {
     await importImage(roots, await makeOciArchive(roots.base, [{ dir: await baseLayer() }], { Cmd: ['sh'] }), 'base:1');

@@ -79,6 +79,12 @@ const TAKEN = [
   'exec --preserve-fds 2 --pid-file /p c1 true',
   'exec -p /proc.json c1',
   'exec --process /proc.json --console-socket /s -d c1',
+  '--root=/r state c1',
+  // conmon's lines for podman's runtime named runc (JSON logs), and --runtime-flag's --opt=value form.
+  '--log-format=json --log /u/oci-log create --bundle /u --pid-file /u/pidfile c1',
+  '--root=/r --data-root=/d --log-format=json start c1',
+  '--log-format=json --log /u/oci-log exec --pid-file /u/exec_pid --process /u/p.json --detach --tty --console-socket /s c1',
+  'create --bundle=/b --pid-file=/p c1',
 ];
 
 const DECLINED = [
@@ -93,7 +99,11 @@ const DECLINED = [
   'state c1 --force',
   'delete --no-force c1',
   'delete --force=true c1',
-  '--root=/r state c1',
+  '--root= state c1',
+  '--root=-x state c1',
+  '--debug=true state c1',
+  '--log-format=yaml state c1',
+  'create --no-pivot=1 c1',
   '--root state c1',
   '--root --debug state c1',
   '--root /a --root /b state c1',

@@ -38,6 +38,7 @@ describe('planMountOptions', () => {
       propagation: 0,
       data: 'mode=755,size=65536k',
       bind: false,
+      copyUp: false,
     });
     expect(planMountOptions(['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5']).data).toBe('newinstance,ptmxmode=0666,mode=0620,gid=5');
   });
@@ -45,7 +46,10 @@ describe('planMountOptions', () => {
   it('refuses options that need mount_setattr or id mapping, naming them', () => {
     expect(() => planMountOptions(['rro'], 'mounts[2] (/x)')).toThrow('mounts[2] (/x): mount option rro is not supported yet');
     expect(() => planMountOptions(['idmap'])).toThrow(/idmap is not supported yet/);
-    expect(() => planMountOptions(['tmpcopyup'])).toThrow(/tmpcopyup/);
+  });
+
+  it("takes runc's tmpcopyup as a flag of its own, never as filesystem data", () => {
+    expect(planMountOptions(['nosuid', 'tmpcopyup', 'size=1m'])).toMatchObject({ copyUp: true, data: 'size=1m' });
   });
 });
 

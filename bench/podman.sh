@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `podman run --rm --net none IMAGE true` with shim as podman's runtime, beside runc and crun as the runtime, in
+# ONE hyperfine call; then what podman and conmon themselves cost (each runtime's own run of a like bundle,
+# measured in the same call). A separate script so bench/run.sh can call it: `bash bench/podman.sh` (as root,
+# after `make build`) prints the medians and ratios.
+#
+#   RUNS=N (default 20)  WARMUP=N (default 3)  JSON=FILE (also keep hyperfine's JSON there)
+#
+# podman's storage, run root and tmpdir are private to a temp dir; the image is shim's built-in busybox
+# (`shim image export`, `podman load`). Every runtime gets the same flags: the ulimits root can set here (no
+# CAP_SYS_RESOURCE), and seccomp=unconfined for all three while shim takes no seccomp profile (so nobody pays
+# for one), podman's default profile for all three once `shim features` says it does.
+# crun 1.8.1 refuses this hybrid host while /sys/fs/cgroup/unified is mounted, so its podman runs inside
+# `unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec podman ...'`; that wrapper is timed alone in the
+# same call and subtracted ("crun, net of the wrapper").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for name in $(compgen -e | grep -E '^(NODE_|UV_|SHIM_HELPER$|SHIM_CGROUP_PARENT$)' || true); do unset "$name"; done
+
+RUNS=${RUNS:-20}
+WARMUP=${WARMUP:-3}
+SHIM=$PWD/dist/shim
+[ "$(id -u)" = 0 ] || { echo "bench/podman.sh: containers need root" >&2; exit 2; }
+for tool in hyperfine podman conmon runc crun jq unshare; do
+	command -v "$tool" >/dev/null || { echo "bench/podman.sh: $tool is not installed" >&2; exit 2; }
+done
+[ -x "$SHIM" ] || { echo "bench/podman.sh: build first (make build)" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/shim-bench-podman.XXXXXX)
+PARENT=shim-bench-podman-$$
+P="podman --root $T/storage --runroot $T/runroot --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --tmpdir $T/tmp"
+cleanup() {
+	set +e
+	$P rm -fa -t 0 >/dev/null 2>&1
+	runc --root "$T/runc" delete -f bench-p >/dev/null 2>&1
+	"$SHIM" --root "$T/shim-root" delete --force bench-p >/dev/null 2>&1
+	awk -v base="$T/" 'index($5, base) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -depth -type d -path "*/$PARENT*" -exec rmdir {} + 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$T/tmp"
+export CONTAINERS_CONF=$T/containers.conf
+: >"$CONTAINERS_CONF"
+
+"$SHIM" --data-root "$T/data" image export busybox "$T/busybox.tar"
+$P load -q -i "$T/busybox.tar" >/dev/null
+seccomp=(--security-opt seccomp=unconfined)
+[ "$("$SHIM" features | jq -r '.linux.seccomp.enabled')" = true ] && seccomp=()
+RUN="run --rm --net none --ulimit nofile=20000:20000 --ulimit nproc=1024:1024 --cgroup-parent /$PARENT ${seccomp[*]} localhost/busybox true"
+# Every runtime once before timing, so a failure shows here and not as a hyperfine error.
+for runtime in "$SHIM" runc; do $P --runtime "$runtime" $RUN || { echo "bench/podman.sh: podman with $runtime failed" >&2; exit 1; }; done
+unshare -m sh -c "umount /sys/fs/cgroup/unified && exec $P --runtime crun $RUN" ||
+	{ echo "bench/podman.sh: podman with crun failed" >&2; exit 1; }
+
+# The runtimes alone, on a bundle like podman's (the same busybox layer, runc spec's namespaces, no network).
+B=$T/bundle
+mkdir -p "$B"
+runc spec --bundle "$B"
+cp -a "$("$SHIM" --data-root "$T/data" image inspect busybox | jq -r '.LayerDirs[0]')" "$B/rootfs"
+jq '.process.terminal = false | .process.args = ["true"] | .process.capabilities.ambient = [] | .root.readonly = false' "$B/config.json" >"$T/config.json"
+mv "$T/config.json" "$B/config.json"
+
+JSON_OUT=${JSON:-$T/podman.json}
+hyperfine -N --style basic -w "$WARMUP" -r "$RUNS" --export-json "$JSON_OUT" \
+	-n "podman run, runtime shim" "$P --runtime $SHIM $RUN" \
+	-n "podman run, runtime runc" "$P --runtime runc $RUN" \
+	-n "podman run, runtime crun + wrapper" "unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec $P --runtime crun $RUN'" \
+	-n "crun wrapper alone" "unshare -m sh -c 'umount /sys/fs/cgroup/unified'" \
+	-n "shim run --bundle alone" "$SHIM --root $T/shim-root run --bundle $B bench-p" \
+	-n "runc run alone" "runc --root $T/runc run -b $B bench-p" \
+	-n "podman version (podman's own start-up)" "$P version" >&2
+
+jq -r '
+	def m(n): (.results[] | select(.command == n) | .median * 1000);
+	(m("podman run, runtime crun + wrapper") - m("crun wrapper alone")) as $crun
+	| m("podman run, runtime shim") as $shim | m("podman run, runtime runc") as $runc
+	| "podman run --rm --net none busybox true (medians, one hyperfine call):",
+	  "  runtime shim   \($shim | floor) ms",
+	  "  runtime runc   \($runc | floor) ms",
+	  "  runtime crun   \($crun | floor) ms (net of the unshare wrapper)",
+	  "  shim / runc = \($shim / $runc * 100 | floor / 100)x, shim / crun = \($shim / $crun * 100 | floor / 100)x",
+	  "  slowest: \([["shim", $shim], ["runc", $runc], ["crun", $crun]] | max_by(.[1]) | .[0])",
+	  "podman and conmon themselves, about: \(($runc - m("runc run alone")) | floor) ms (podman run with runc, less one runc run of a like bundle)",
+	  "shim run --bundle alone \(m("shim run --bundle alone") | floor) ms, runc run alone \(m("runc run alone") | floor) ms",
+	  "podman version alone (podman start-up): \(m("podman version (podman'"'"'s own start-up)") | floor) ms"
+' "$JSON_OUT"
