@@ -7,5 +7,6 @@
 int hc_action_run(const shim_v1_Spec *spec);
 int hc_action_exec(const shim_v1_Spec *spec);
 int hc_action_apply_nodes(const shim_v1_Spec *spec);
+int hc_action_copy(const shim_v1_Spec *spec);
 
 #endif

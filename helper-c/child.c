@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "process.h"
 #include "report.h"
 #include "sync.h"
@@ -82,6 +83,12 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	if (child->fifo_fd >= 0) {
 		hc_report_stage(shim_v1_Stage_STAGE_WAIT_START);
 		if (hc_process_wait_start(child->fifo_fd, &err) < 0)
+			hc_child_fail(sync_fd, &err);
+	}
+	/* After the start FIFO: until `start`, the container's PID 1 is the waiting init itself. */
+	if (child->spec->init_reaper) {
+		hc_report_stage(shim_v1_Stage_STAGE_INIT);
+		if (hc_init_fork(process->terminal, &err) < 0)
 			hc_child_fail(sync_fd, &err);
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);

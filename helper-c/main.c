@@ -73,6 +73,9 @@ int main(int argc, char **argv)
 		return hc_action_exec(&spec);
 	case shim_v1_Action_ACTION_APPLY_NODES:
 		return hc_action_apply_nodes(&spec);
+	case shim_v1_Action_ACTION_COPY_IN:
+	case shim_v1_Action_ACTION_COPY_OUT:
+		return hc_action_copy(&spec);
 	case shim_v1_Action_ACTION_UNSPECIFIED:
 		break;
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "namespaces.h"
 #include "report.h"
 #include "sync.h"
@@ -140,13 +141,26 @@ int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
-/* Nobody is left to report a failure to: the shim finds no exit status file and says the exit is unknown. */
-static void write_exit_status(const shim_v1_Spec *spec, int status)
+/* Written through PATH.tmp renamed over PATH: a reader sees no file or the whole line, never half of it.
+ * Nobody is left to report a failure to: the shim then finds no file. */
+static void write_json_atomically(const char *path, const char *line, size_t len)
 {
 	char temporary[4096];
+	hc_cleanup_close int fd = -1;
+
+	if (hc_format(temporary, sizeof(temporary), "%s.tmp", path) + 1 >= sizeof(temporary))
+		return;
+	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (hc_write_all(fd, line, len) < 0 || fsync(fd) < 0 || rename(temporary, path) < 0)
+		unlink(temporary);
+}
+
+void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int status)
+{
 	char line[256];
 	struct timespec now;
-	hc_cleanup_close int fd = -1;
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -155,17 +169,23 @@ static void write_exit_status(const shim_v1_Spec *spec, int status)
 			WIFEXITED(status) ? WEXITSTATUS(status) : 0, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
 			WIFSIGNALED(status) && WCOREDUMP(status) ? "true" : "false", (long long)now.tv_sec,
 			(long)now.tv_nsec);
-	if (hc_format(temporary, sizeof(temporary), "%s.tmp", spec->exit_status_path) + 1 >= sizeof(temporary))
-		return;
-	/* Temporary file + rename: a reader sees no file or the whole line, never half of it. */
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	if (hc_write_all(fd, line, len) < 0 || fsync(fd) < 0 || rename(temporary, spec->exit_status_path) < 0)
-		unlink(temporary);
+	write_json_atomically(spec->exit_status_path, line, len);
 }
 
-int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
+/* After each start: a restarted container's init has a new pid, which the shim reads here. */
+static void write_pid_file(const shim_v1_Spec *spec, pid_t pid, unsigned restarts)
+{
+	char line[128];
+	size_t len;
+
+	if (!hc_has(spec->pid_path))
+		return;
+	len = hc_format(line, sizeof(line), "{\"pid\":%d,\"startTime\":%llu,\"restarts\":%u}\n", (int)pid,
+			(unsigned long long)hc_read_start_time(pid), restarts);
+	write_json_atomically(spec->pid_path, line, len);
+}
+
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const struct hc_monitor_run *run)
 {
 	const shim_v1_Stage stage = shim_v1_Stage_STAGE_WAIT;
 	struct hc_sync_msg msg;
@@ -219,14 +239,19 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd)
 			msg.type);
 		return hc_monitor_fail(pid, &err);
 	}
+	write_pid_file(spec, pid, run != NULL ? run->restarts : 0);
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
 
 	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND) {
 		/* The shim returned after STARTED; the status pipe must not outlive that. */
 		hc_close_fdp(&sync_fd);
 		hc_report_close();
+		/* Its stdout is the log (hc_monitor_daemonize). */
+		if (master >= 0 && run != NULL && run->attach != NULL)
+			hc_attach_serve(run->attach, master, pid, 1);
 		status = reap(pid);
-		write_exit_status(spec, status);
+		if (run != NULL)
+			*run->wait_status = status;
 		return exit_code_of(status);
 	}
 	if (master >= 0)

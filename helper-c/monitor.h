@@ -22,8 +22,24 @@ int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err);
  * the child is killed and reaped, the error reported, and the helper's exit code returned (else 0). */
 int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_userns);
 
-/* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. */
-int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd);
+struct hc_attach;
+
+/* MONITOR_BACKGROUND: what one run of a container's process shares with the runs before and after it. */
+struct hc_monitor_run {
+	/* How many times the process was started again before this run (written to Spec.pid_path). */
+	unsigned restarts;
+	/* Spec.attach_socket's server, or NULL. */
+	struct hc_attach *attach;
+	/* Set to the wait status once the started process has been reaped; left alone otherwise. */
+	int *wait_status;
+};
+
+/* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. run: for
+ * MONITOR_BACKGROUND, else NULL. */
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const struct hc_monitor_run *run);
+
+/* MONITOR_BACKGROUND: {"exitCode":...} to Spec.exit_status_path, atomically. */
+void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int wait_status);
 
 /* The helper's exit code after reporting err from the monitor: kill and reap pid first when > 0. */
 int hc_monitor_fail(pid_t pid, const struct hc_error *err);

@@ -83,7 +83,7 @@ void hc_report_stage(shim_v1_Stage stage)
 
 /* Field 22 of /proc/PID/stat, or 0. Field 2 (comm) is in parentheses and may hold spaces and ')', so the
  * count starts after the last ')'. */
-static uint64_t read_start_time(pid_t pid)
+uint64_t hc_read_start_time(pid_t pid)
 {
 	char path[32], buf[1024];
 	hc_cleanup_close int fd = -1;
@@ -115,7 +115,7 @@ void hc_report_pid(shim_v1_StatusKind kind, pid_t pid)
 
 	status.kind = kind;
 	status.pid = (int32_t)pid;
-	status.pid_start_time = read_start_time(pid);
+	status.pid_start_time = hc_read_start_time(pid);
 	send_status(&status);
 }
 

@@ -15,6 +15,8 @@ void hc_report_set_debug(bool debug);
 /* Close the status descriptor: a background monitor reports nothing after STARTED, and must not keep the
  * shim's pipe open while it waits for the container. Later frames are dropped. */
 void hc_report_close(void);
+/* Field 22 of /proc/PID/stat (clock ticks since boot), or 0. */
+uint64_t hc_read_start_time(pid_t pid);
 /* The status descriptor, which the child keeps open until its execve(). */
 int hc_report_fd(void);
 

@@ -6,12 +6,17 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "child.h"
 #include "devices.h"
 #include "monitor.h"
@@ -139,7 +144,9 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 	return 0;
 }
 
-int hc_action_run(const shim_v1_Spec *spec)
+/* One start of the container's process, from opening the namespaces to its end (or, with MONITOR_DETACH,
+ * to READY). Returns the helper's exit code; a reaped process's wait status goes to run->wait_status. */
+static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_monitor_run *run)
 {
 	struct hc_error err;
 	hc_cleanup_ns_set struct hc_ns_set ns;
@@ -148,19 +155,10 @@ int hc_action_run(const shim_v1_Spec *spec)
 	hc_cleanup_close int sync_fd = -1;
 	hc_cleanup_close int child_sync_fd = -1;
 	unsigned long clone_flags = hc_ns_clone_flags(spec);
-	int cap_last;
 	pid_t pid;
 	int ret;
 
 	hc_ns_set_init(&ns);
-	/* First: the daemon is the monitor, so it must be the one that clones (it waits on the child). */
-	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND && hc_monitor_daemonize(spec, &err) < 0)
-		return hc_monitor_fail(0, &err);
-	prctl(PR_SET_NAME, spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND ? "shim:[0:MONITOR]" : "shim:[0:PARENT]",
-	      0, 0, 0);
-	/* Read on the host: the container may not mount /proc. Only needed to drop capabilities. */
-	cap_last = spec->process.has_capabilities ? hc_cap_last() : -1;
-
 	/* 1. Every namespace path is opened before any is joined (they are host paths). */
 	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
 	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
@@ -181,6 +179,9 @@ int hc_action_run(const shim_v1_Spec *spec)
 	}
 	if (pid == 0) {
 		hc_close_fdp(&sync_fd);
+		/* The attach socket's descriptors are the monitor's alone. */
+		if (run != NULL && run->attach != NULL)
+			hc_attach_close_fds(run->attach);
 		hc_child_begin("shim:[1:INIT]", child_sync_fd);
 		if (build_container(spec, &ns, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);
@@ -197,5 +198,84 @@ int hc_action_run(const shim_v1_Spec *spec)
 	ret = hc_monitor_start(spec, pid, sync_fd, (clone_flags & CLONE_NEWUSER) != 0);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fd);
+	return hc_monitor_wait(spec, pid, sync_fd, run);
+}
+
+static volatile sig_atomic_t restarts_cancelled;
+
+static void cancel_restarts(int signo)
+{
+	(void)signo;
+	restarts_cancelled = 1;
+}
+
+/* Spec.restart, applied to how the process ended: the shim decided the policy, this only counts. */
+static bool should_restart(const shim_v1_Spec *spec, int wait_status, unsigned restarts)
+{
+	const shim_v1_DockerRestart *policy = &spec->restart;
+	bool failed = !(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+
+	if (!spec->has_restart || !policy->enabled || restarts_cancelled)
+		return false;
+	if (policy->only_on_failure && !failed)
+		return false;
+	return policy->maximum == 0 || restarts < policy->maximum;
+}
+
+int hc_action_run(const shim_v1_Spec *spec)
+{
+	const bool background = spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND;
+	struct hc_error err;
+	struct hc_attach attach;
+	int cap_last;
+	int ret;
+
+	hc_attach_init(&attach);
+	/* First: the daemon is the monitor, so it must be the one that clones (it waits on the child). */
+	if (background && hc_monitor_daemonize(spec, &err) < 0)
+		return hc_monitor_fail(0, &err);
+	prctl(PR_SET_NAME, background ? "shim:[0:MONITOR]" : "shim:[0:PARENT]", 0, 0, 0);
+	/* Read on the host: the container may not mount /proc. Only needed to drop capabilities. */
+	cap_last = spec->process.has_capabilities ? hc_cap_last() : -1;
+	if (!background)
+		return run_once(spec, cap_last, NULL);
+
+	/* Before the clone, so that the socket exists once the shim has read STARTED, and a bad path is
+	 * reported to a shim that still listens. */
+	if (hc_has(spec->attach_socket) &&
+	    hc_attach_listen(&attach, spec->attach_socket, spec->attach_wait_first, &err) < 0)
+		return hc_monitor_fail(0, &err);
+	if (spec->has_restart && spec->restart.enabled) {
+		struct sigaction sa = { .sa_handler = cancel_restarts, .sa_flags = SA_RESTART };
+
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	for (unsigned restarts = 0;; restarts++) {
+		int wait_status = -1;
+		struct hc_monitor_run run = { restarts, &attach, &wait_status };
+
+		ret = run_once(spec, cap_last, &run);
+		if (wait_status == -1) {
+			/* It never ran. The first time the shim has the error; after a restart nobody listens, so
+			 * the exit status file says it: exit code 125, as a failed setup. */
+			if (restarts > 0)
+				hc_monitor_write_exit_status(spec, (ret & 0xff) << 8);
+			break;
+		}
+		if (!should_restart(spec, wait_status, restarts)) {
+			/* Before the clients go: an attached shim reads the exit status once its socket closes. */
+			hc_monitor_write_exit_status(spec, wait_status);
+			break;
+		}
+		hc_attach_drop_clients(&attach);
+		if (spec->restart.delay_ms > 0) {
+			struct timespec delay = { spec->restart.delay_ms / 1000, (long)(spec->restart.delay_ms % 1000) * 1000000L };
+
+			while (nanosleep(&delay, &delay) < 0 && errno == EINTR)
+				;
+		}
+	}
+	hc_attach_drop_clients(&attach);
+	hc_close_fdp(&attach.listen_fd);
+	return ret;
 }

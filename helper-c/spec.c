@@ -267,6 +267,21 @@ static int validate_apply_nodes(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+static int validate_copy(shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (!spec->has_copy || check_absolute(spec->copy.container_path, "copy.container_path", err) < 0)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: copy needs copy.container_path");
+	if (!hc_has(spec->copy.root) && (!spec->has_rootfs || spec->rootfs.lower_dirs_count == 0))
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: copy needs copy.root, or an overlay rootfs");
+	if (spec->action == shim_v1_Action_ACTION_COPY_OUT) {
+		if (!spec->has_process || spec->process.args_count == 0 || !hc_has(spec->process.args[0]) ||
+		    spec->process.args[0][0] != '/')
+			return hc_fail(err, READ_SPEC, 0, NULL, "spec: copy out needs process.args with an absolute program");
+		return terminate_list(&spec->process.args, spec->process.args_count, err);
+	}
+	return 0;
+}
+
 int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 {
 	shim_v1_Process *process = &spec->process;
@@ -279,6 +294,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	case shim_v1_Action_ACTION_APPLY_NODES:
 		/* No process and no namespaces: nothing below applies. */
 		return validate_apply_nodes(spec, err);
+	case shim_v1_Action_ACTION_COPY_IN:
+	case shim_v1_Action_ACTION_COPY_OUT:
+		return validate_copy(spec, err);
 	case shim_v1_Action_ACTION_EXEC:
 		if (spec->target_pid <= 0)
 			return hc_fail(err, READ_SPEC, 0, NULL, "spec: exec needs target_pid");
@@ -316,9 +334,18 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	if (hc_has(process->cwd) && check_absolute(process->cwd, "process.cwd", err) < 0)
 		return -1;
 	/* Refused here, before anything is created, rather than half-way through setup. */
-	if (process->terminal && !hc_has(spec->console_socket) && spec->monitor != shim_v1_Monitor_MONITOR_WAIT)
+	if (process->terminal && !hc_has(spec->console_socket) && spec->monitor != shim_v1_Monitor_MONITOR_WAIT &&
+	    !(spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND && hc_has(spec->attach_socket)))
 		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
-			       "spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT");
+			       "spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT, "
+			       "or MONITOR_BACKGROUND with attach_socket");
+	if ((hc_has(spec->attach_socket) || spec->has_restart || hc_has(spec->pid_path)) &&
+	    spec->monitor != shim_v1_Monitor_MONITOR_BACKGROUND)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: attach_socket, pid_path and restart need MONITOR_BACKGROUND");
+	if (hc_has(spec->attach_socket) && check_absolute(spec->attach_socket, "attach_socket", err) < 0)
+		return -1;
+	if (hc_has(spec->pid_path) && check_absolute(spec->pid_path, "pid_path", err) < 0)
+		return -1;
 	if (process->terminal && !process->new_session)
 		return hc_fail(err, shim_v1_Stage_STAGE_TERMINAL, 0, NULL,
 			       "spec: process.terminal needs process.new_session");

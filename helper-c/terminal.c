@@ -145,12 +145,25 @@ static void read_window_size(const char *path, int to)
 	ioctl(to, TIOCSWINSZ, &size);
 }
 
-static bool has_exited(pid_t pid)
+bool hc_terminal_has_exited(pid_t pid)
 {
 	siginfo_t info = { 0 };
 
 	/* WNOWAIT: the caller reaps, and reports how it ended. */
 	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+ssize_t hc_terminal_drain(int master, void *buf, size_t size)
+{
+	struct pollfd fd = { .fd = master, .events = POLLIN };
+
+	/* A pty passes what the process wrote to the master through the kernel's flip buffer, asynchronously:
+	 * just after the process ended, its last output may not be readable yet, and a non-blocking read would
+	 * take "nothing now" for "nothing more". The peer is closed, so the master reads EIO (POLLHUP) once it
+	 * is all there; the timeout only guards against a peer some other process still holds. */
+	if (poll(&fd, 1, 1000) <= 0)
+		return 0;
+	return read(master, buf, size);
 }
 
 void hc_terminal_relay(int master, pid_t pid, const char *window_size_path)
@@ -184,7 +197,7 @@ void hc_terminal_relay(int master, pid_t pid, const char *window_size_path)
 	fds[1] = (struct pollfd){ .fd = 0, .events = POLLIN };
 	fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 	/* Checked on every turn: a SIGCHLD that came before the mask was set is not queued on sigfd. */
-	while (!has_exited(pid)) {
+	while (!hc_terminal_has_exited(pid)) {
 		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -213,8 +226,7 @@ void hc_terminal_relay(int master, pid_t pid, const char *window_size_path)
 		}
 	}
 	/* What the process wrote just before it ended. */
-	fcntl(master, F_SETFL, O_NONBLOCK);
-	while ((n = read(master, buf, sizeof(buf))) > 0)
+	while ((n = hc_terminal_drain(master, buf, sizeof(buf))) > 0)
 		if (hc_write_all(1, buf, (size_t)n) < 0)
 			break;
 	if (local_tty)

@@ -4,6 +4,7 @@
 #ifndef HC_TERMINAL_H
 #define HC_TERMINAL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -20,5 +21,10 @@ int hc_terminal_setup(const shim_v1_Process *process, int console_fd, int sync_f
  * passed on; when stdin is no terminal, a SIGWINCH sizes the pty from window_size_path ("ROWS COLS"), if
  * given. Best effort: a relay that breaks only ends the copying. */
 void hc_terminal_relay(int master, pid_t pid, const char *window_size_path);
+/* After the process ended: the next piece of its last output, waiting for it to reach the master; 0 or -1
+ * when there is no more. */
+ssize_t hc_terminal_drain(int master, void *buf, size_t size);
+/* pid has exited (WNOWAIT: it is left for the caller to reap). */
+bool hc_terminal_has_exited(pid_t pid);
 
 #endif

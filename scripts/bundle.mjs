@@ -31,6 +31,7 @@ for (const file of await readdir(cliDir)) {
   if (!file.endsWith('.ts')) continue;
   if (/export (async )?function \w+Verb\b/.test(await readFile(join(cliDir, file), 'utf8'))) verbModules.push(basename(file, '.ts'));
 }
+const verbImporters = ['main.ts', 'docker-args.ts', 'start.ts', 'run.ts'];
 /** Third-party packages that get files of their own (big, and only some commands need them). */
 const vendorModules = { yargs: 'vendor-yargs', execa: 'vendor-execa' };
 
@@ -45,7 +46,9 @@ const separateFiles = {
       const name = args.path.slice(2, -3);
       // The runtime v2 shim's cold entry loads its server the same way: a file of its own, required when needed.
       if (args.importer === join(repo, 'src/containerd/shim-v2-main.ts') && name === 'server') return { path: './containerd-server.cjs', external: true };
-      if (args.importer !== join(cliDir, 'main.ts') || !verbModules.includes(name)) return undefined;
+      // main.ts, and the files that load another verb's module on a path of their own (docker-args.ts for
+      // docker's verbs, start and run for docker start/attach): those import()s stay separate files too.
+      if (!verbImporters.map((file) => join(cliDir, file)).includes(args.importer) || !verbModules.includes(name)) return undefined;
       return { path: `./${name}.cjs`, external: true };
     });
     // protobufjs loads Long.js when it can, which compiles a WebAssembly module as it loads (~2-4 ms per

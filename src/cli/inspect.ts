@@ -25,31 +25,85 @@ export async function inspectVerb(root: string, id: string, format: string | und
       return { type: ns.type, joined: ns.path ?? null, path: path ?? null, link: path ? await readlink(path).catch(() => null) : null };
     }),
   );
+  const oci = config as { process?: { args?: string[]; env?: string[]; cwd?: string; terminal?: boolean; user?: { uid: number; gid: number } }; hostname?: string; root?: { readonly?: boolean } } | null;
+  const args = oci?.process?.args ?? [];
+  const docker = state.docker;
+  const dockerStatus = status === 'stopped' ? 'exited' : status;
   const document = {
     Id: state.id,
     Created: state.created,
+    Path: args[0] ?? '',
+    Args: args.slice(1),
     State: {
-      Status: status,
+      Status: dockerStatus,
       Running: status === 'running',
-      Pid: alive ? state.pid : 0,
-      PidStartTime: state.pidStartTime ?? null,
-      ExitCode: observed.exitCode ?? null,
+      Paused: status === 'paused',
+      Restarting: false,
       OOMKilled: observed.oomKilled ?? false,
-      FinishedAt: observed.finished ?? null,
+      Dead: false,
+      Pid: alive ? state.pid : 0,
+      ExitCode: observed.exitCode ?? 0,
+      Error: '',
+      StartedAt: docker?.startedAt ?? state.created,
+      FinishedAt: observed.finished ?? '0001-01-01T00:00:00Z',
+      PidStartTime: state.pidStartTime ?? null,
       MonitorPid: state.monitorPid ?? null,
     },
-    Image: state.image ?? null,
+    Image: state.imageId ?? state.image ?? '',
+    Name: `/${state.id}`,
+    RestartCount: docker?.restartCount ?? 0,
+    LogPath: state.logPath ?? '',
+    Config: {
+      Hostname: oci?.hostname ?? '',
+      User: docker?.user ?? '',
+      Tty: oci?.process?.terminal ?? false,
+      OpenStdin: docker?.interactive ?? false,
+      Env: oci?.process?.env ?? [],
+      Cmd: args,
+      Image: state.image ?? '',
+      WorkingDir: oci?.process?.cwd ?? '',
+      Labels: docker?.labels ?? {},
+      StopSignal: docker?.stopSignal ?? 'SIGTERM',
+      StopTimeout: docker?.stopTimeout ?? null,
+    },
+    HostConfig: {
+      RestartPolicy: docker?.restart
+        ? { Name: docker.restart.name, MaximumRetryCount: docker.restart.name === 'on-failure' ? docker.restart.maximum : 0 }
+        : { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: state.autoRemove,
+      Privileged: docker?.privileged ?? false,
+      ReadonlyRootfs: oci?.root?.readonly ?? false,
+      CapAdd: docker?.capAdd ?? null,
+      CapDrop: docker?.capDrop ?? null,
+      Init: docker?.init ?? false,
+      Tmpfs: Object.fromEntries((docker?.tmpfs ?? []).map((value) => { const at = value.indexOf(':'); return at === -1 ? [value, ''] : [value.slice(0, at), value.slice(at + 1)]; })),
+    },
+    Mounts: (plan?.mounts ?? []).filter((mount) => (mount.flags & 4096) !== 0).map((mount) => ({
+      Type: 'bind',
+      Source: mount.source,
+      Destination: mount.target,
+      RW: (mount.flags & 1) === 0,
+    })),
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        LowerDir: (plan?.rootfs.lowerDirs ?? []).join(':'),
+        UpperDir: plan?.rootfs.upperDir ?? '',
+        WorkDir: plan?.rootfs.workDir ?? '',
+        MergedDir: plan?.rootfs.path ?? '',
+      },
+    },
+    // shim's own, beside docker's fields.
     Bundle: state.bundle,
     Rootfs: state.rootfs,
     UpperDir: plan?.rootfs.upperDir || null,
     LowerDirs: plan?.rootfs.lowerDirs ?? [],
-    LogPath: state.logPath ?? null,
     StateDir: store.dirOf(id),
     Namespaces: namespaces,
-    Mounts: plan?.mounts ?? [],
+    PlannedMounts: plan?.mounts ?? [],
     Cgroups: { Dirs: state.cgroupDirs, RemovableParents: state.cgroupParentDirs ?? [] },
     Process: plan?.process ?? null,
-    Config: config ?? null,
+    OciConfig: config ?? null,
   };
   let text: string;
   try {
@@ -62,17 +116,96 @@ export async function inspectVerb(root: string, id: string, format: string | und
 }
 
 /**
- * A docker-style template: text with {{.A.B}} or {{json .A.B}} actions. Each action is a dotted path from
- * the document's root ("." alone is the document); a field that does not exist is an error naming it.
+ * A docker-style (Go text/template) subset: {{.A.B}}, {{json .A}}, {{range .List}}...{{end}} (. is each item
+ * inside), {{index .Map "key"}}, {{join .List ","}}, {{upper .X}}, {{lower .X}}, {{println}}. Fields are a path
+ * walk over the document, never an evaluation of code; a field that does not exist is an error naming it.
  */
 export function renderTemplate(template: string, document: unknown): string {
-  return template.replace(/\{\{\s*(.*?)\s*\}\}/g, (_, action: string) => {
-    const match = /^(json\s+)?(\.[A-Za-z0-9_.]*)$/.exec(action);
-    if (!match) throw new RuntimeError('usage', `--format: cannot read {{${action}}}: expected {{.Path.To.Field}} or {{json .Path}}`);
-    const value = walk(document, match[2]!);
-    if (match[1] || (typeof value === 'object' && value !== null)) return JSON.stringify(value);
-    return value === null || value === undefined ? '<no value>' : String(value);
-  });
+  const tokens = template.split(/(\{\{-?\s*.*?\s*-?\}\})/s);
+  const [text, rest] = renderTokens(tokens, 0, document);
+  if (rest < tokens.length) throw new RuntimeError('usage', '--format: {{end}} without {{range}}');
+  return text;
+}
+
+function renderTokens(tokens: string[], from: number, dot: unknown): [string, number] {
+  let out = '';
+  for (let index = from; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    const action = /^\{\{-?\s*(.*?)\s*-?\}\}$/s.exec(token)?.[1];
+    if (action === undefined) {
+      out += token;
+      continue;
+    }
+    if (action === 'end') return [out, index];
+    const range = /^range\s+(.+)$/.exec(action);
+    if (range) {
+      const list = evaluate(range[1]!, dot);
+      const items = Array.isArray(list) ? list : list && typeof list === 'object' ? Object.values(list) : [];
+      const end = matchingEnd(tokens, index + 1);
+      for (const item of items) out += renderTokens(tokens.slice(0, end), index + 1, item)[0];
+      index = end;
+      continue;
+    }
+    out += show(evaluate(action, dot));
+  }
+  return [out, tokens.length];
+}
+
+/** The {{end}} that closes the {{range}} whose body starts at `from`. */
+function matchingEnd(tokens: string[], from: number): number {
+  let depth = 0;
+  for (let index = from; index < tokens.length; index++) {
+    const action = /^\{\{-?\s*(.*?)\s*-?\}\}$/s.exec(tokens[index]!)?.[1];
+    if (action === undefined) continue;
+    if (/^range\s/.test(action)) depth++;
+    else if (action === 'end' && depth-- === 0) return index;
+  }
+  throw new RuntimeError('usage', '--format: {{range}} without {{end}}');
+}
+
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
+function show(value: unknown): string {
+  if (value instanceof JsonText) return value.text;
+  if (value === null || value === undefined) return '<no value>';
+  if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
+  if (typeof value === 'object') return `map[${Object.entries(value as Record<string, unknown>).map(([key, item]) => `${key}:${show(item)}`).join(' ')}]`;
+  return String(value);
+}
+
+function evaluate(expression: string, dot: unknown): unknown {
+  const words = expression.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
+  const arg = (word: string | undefined) => {
+    if (word === undefined) throw new RuntimeError('usage', `--format: {{${expression}}}: missing argument`);
+    if (word.startsWith('"')) return JSON.parse(word) as string;
+    if (word.startsWith('.')) return walk(dot, word);
+    throw new RuntimeError('usage', `--format: cannot read {{${expression}}}: expected {{.Path.To.Field}}, {{json .Path}}, range, index, join, upper, lower or println`, {
+      hint: "e.g. '{{.State.Pid}}', '{{json .Config}}', '{{range .Mounts}}{{.Destination}} {{end}}'",
+    });
+  };
+  const [head, ...rest] = words;
+  switch (head) {
+    case 'json':
+      return new JsonText(JSON.stringify(arg(rest[0])));
+    case 'index': {
+      const base = arg(rest[0]) as Record<string, unknown> | unknown[];
+      const key = arg(rest[1]);
+      return (base as Record<string, unknown>)?.[key as string];
+    }
+    case 'join':
+      return ((arg(rest[0]) as unknown[]) ?? []).map(String).join(String(arg(rest[1])));
+    case 'upper':
+      return String(arg(rest[0])).toUpperCase();
+    case 'lower':
+      return String(arg(rest[0])).toLowerCase();
+    case 'println':
+      return `${rest.map((word) => show(arg(word))).join(' ')}\n`;
+    default:
+      if (words.length !== 1) throw new RuntimeError('usage', `--format: cannot read {{${expression}}}: expected {{.Path.To.Field}}, {{json .Path}}, range, index, join, upper, lower or println`);
+      return arg(head);
+  }
 }
 
 function walk(document: unknown, path: string): unknown {

@@ -32,6 +32,7 @@ import { FAST_VERBS, matchFastPath } from './fast-path.js';
 import type { StoreVerbArgs } from './images.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
 import { splitArgv } from './split-argv.js';
+import { addDockerRunOptions, addDockerVerbs, addVerbExamples, dockerVerbHandlers, toDockerRunArgs, type DockerRunArgs, type DockerVerbHandlers } from './docker-args.js';
 
 declare const __SHIM_VERSION__: string | undefined;
 const VERSION = typeof __SHIM_VERSION__ === 'string' ? __SHIM_VERSION__ : 'dev';
@@ -90,6 +91,8 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** docker run's person-at-a-terminal flags (src/cli/docker-run-args.ts). */
+  docker?: DockerRunArgs | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -143,7 +146,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
           cli,
         );
       }),
-      start: handle(async (raw, context) => (await import('./start.js')).startVerb(String(raw.id), context)),
+      start: handle(async (raw, context) => (await import('./start.js')).startVerb(String(raw.id), context, { attach: Boolean(raw.attach), interactive: Boolean(raw.interactive) }, cli)),
       state: handle(async (raw, context) => (await import('./state.js')).stateVerb(context.root, String(raw.id), cli)),
       list: handle(async (raw, context) =>
         (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
@@ -153,14 +156,20 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       delete: handle(async (raw, context) => (await import('./kill-delete.js')).deleteVerb(context, String(raw.id), Boolean(raw.force))),
       ps: handle(async (raw, context) =>
-        (await import('./ps.js')).psVerb(context.root, String(raw.id), raw.format === 'json' ? 'json' : 'table', command, cli),
+        raw.id === undefined
+          ? (await import('./docker.js')).dockerPsVerb(context.root, { all: Boolean(raw.all), quiet: Boolean(raw.quiet) }, cli)
+          : (await import('./ps.js')).psVerb(context.root, String(raw.id), raw.format === 'json' ? 'json' : 'table', command, cli),
       ),
       spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
       features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
       inspect: handle(async (raw, context) =>
         (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
       ),
-      logs: handle(async (raw, context) => (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli)),
+      logs: handle(async (raw, context) =>
+        (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli, {
+          tail: optionalString(raw.tail), since: optionalString(raw.since), timestamps: Boolean(raw.timestamps),
+        }),
+      ),
       exec: handle(async (raw, context) => {
         const { execVerb } = await import('./exec.js');
         return execVerb(toExecArgs(raw), command, cli, context.log);
@@ -169,7 +178,9 @@ export async function main(cli: CliEnvironment): Promise<number> {
       volume: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('volume', raw), cli, context.log)),
       commit: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('commit', raw), cli, context.log)),
       diff: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('diff', raw), cli, context.log)),
-      rm: handle(async (raw, context) => (await import('./images.js')).storeVerb(toStoreArgs('rm', raw), cli, context.log)),
+      rm: handle(async (raw, context) =>
+        (await import('./docker.js')).rmVerb(context, listOf(raw.args), { force: Boolean(raw.force), volumes: Boolean(raw.volumes) }),
+      ),
       pause: handle(async (raw, context) => (await import('./pause.js')).pauseVerb(context, String(raw.id))),
       resume: handle(async (raw, context) => (await import('./pause.js')).resumeVerb(context, String(raw.id))),
       update: handle(async (raw, context) =>
@@ -189,6 +200,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
+      ...dockerVerbHandlers((body) => handle(body), cli, command),
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
@@ -204,7 +216,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
   }
 }
 
-interface VerbHandlers {
+interface VerbHandlers extends DockerVerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
   create(args: Record<string, unknown>): Promise<void>;
   start(args: Record<string, unknown>): Promise<void>;
@@ -251,7 +263,9 @@ const idPositional = (y: Argv) => y.positional('id', { type: 'string', describe:
 
 async function buildParser(head: string[], columns: number | undefined, handlers: VerbHandlers): Promise<Argv> {
   const { default: yargs } = await import('yargs');
-  return yargs(head)
+  const parser = yargs(head);
+  addVerbExamples(parser);
+  parser
     .scriptName('shim')
     .usage('$0 [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--debug] <command>')
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'state directory', global: true, requiresArg: true })
@@ -275,7 +289,7 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       'run [target]',
       'run a command in a new container: run [options] IMAGE [CMD...] or run --bundle DIR ID',
       (y) =>
-        y
+        addDockerRunOptions(y)
           .positional('target', { type: 'string', describe: 'IMAGE (busybox or a rootfs directory), or the ID with --bundle' })
           .option('rm', { type: 'boolean', default: false, describe: 'remove the container when it exits' })
           .option('name', { type: 'string', requiresArg: true, describe: 'container id (default: 64 random hex digits)' })
@@ -295,7 +309,11 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('console-socket', { type: 'string', requiresArg: true, describe: 'with -d: send the pty master to this unix socket' })
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
-          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' }),
+          .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .check(() => true)
+          .example('$0 run -it busybox sh', 'a shell with a terminal (Ctrl-P Ctrl-Q detaches; shim attach ID comes back)')
+          .example('$0 run -d --name web --restart on-failure:3 busybox httpd -f', 'in the background, started again when it fails')
+          .example('$0 run --bundle ./bundle ctr1', 'runc style: the OCI bundle in ./bundle as container ctr1'),
       (args) => handlers.run(args as unknown as Record<string, unknown>),
     )
     .command(
@@ -311,7 +329,16 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('preserve-fds', { type: 'number', default: 0, requiresArg: true, describe: 'pass this many descriptors from 3 up' }),
       (args) => handlers.create(args as unknown as Record<string, unknown>),
     )
-    .command('start <id>', 'start the process of a created container', idPositional, (args) => handlers.start(args as unknown as Record<string, unknown>))
+    .command(
+      'start <id>',
+      'start the process of a created container (runc), or start a stopped docker-style one again',
+      (y) =>
+        idPositional(y)
+          .option('attach', { alias: 'a', type: 'boolean', describe: 'stopped containers: attach to its output (or terminal) and wait' })
+          .option('interactive', { alias: 'i', type: 'boolean', describe: 'stopped containers: attach stdin too' })
+          .example('$0 start web', 'a stopped `run` container runs again on its own layer and volumes'),
+      (args) => handlers.start(args as unknown as Record<string, unknown>),
+    )
     .command('state <id>', 'print the OCI state of a container', idPositional, (args) => handlers.state(args as unknown as Record<string, unknown>))
     .command(
       'kill <id> [signal]',
@@ -338,9 +365,16 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (args) => handlers.list(args as unknown as Record<string, unknown>),
     )
     .command(
-      'ps <id>',
-      'show the processes in a container (ps ID -- PS ARGS)',
-      (y) => idPositional(y).option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const }),
+      'ps [id]',
+      'without ID: list containers as docker ps does; with ID: the processes in it, as runc ps (ps ID -- PS ARGS)',
+      (y) =>
+        y
+          .positional('id', { type: 'string', describe: 'container id (runc ps)' })
+          .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+          .option('all', { alias: 'a', type: 'boolean', describe: 'without ID: stopped containers too' })
+          .option('quiet', { alias: 'q', type: 'boolean', describe: 'without ID: ids only' })
+          .example('$0 ps -a', 'every container, running or not')
+          .example('$0 ps web', 'the processes of container web (runc)'),
       (args) => handlers.ps(args as unknown as Record<string, unknown>),
     )
     .command(
@@ -362,7 +396,13 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     .command(
       'logs <id>',
       'print a `run -d` container\'s output',
-      (y) => idPositional(y).option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' }),
+      (y) =>
+        idPositional(y)
+          .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' })
+          .option('tail', { alias: 'n', type: 'string', requiresArg: true, describe: 'only the last N lines ("all": everything)' })
+          .option('since', { type: 'string', requiresArg: true, describe: 'refused: the log keeps no time per line' })
+          .option('timestamps', { alias: 't', type: 'boolean', describe: 'refused: the log keeps no time per line' })
+          .example('$0 logs -f --tail 20 web', 'the last 20 lines, then what follows'),
       (args) => handlers.logs(args as unknown as Record<string, unknown>),
     )
     .command('image <sub> [args..]', 'manage images: import FILE [NAME:TAG] | ls | inspect NAME | rm NAME... | export NAME FILE', (y) =>
@@ -386,7 +426,12 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     (args) => handlers.commit(args as unknown as Record<string, unknown>))
     .command('diff <args..>', 'list what a container changed: A added, C changed, D deleted', (y) => y.positional('args', { type: 'string', array: true }),
       (args) => handlers.diff(args as unknown as Record<string, unknown>))
-    .command('rm <args..>', 'remove stopped containers (their layer and anonymous volumes)', (y) => y.positional('args', { type: 'string', array: true }),
+    .command('rm <args..>', 'remove containers (their state and layer; -v: their anonymous volumes too)', (y) =>
+      y
+        .positional('args', { type: 'string', array: true })
+        .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'stop a running container first (SIGKILL)' })
+        .option('volumes', { alias: 'v', type: 'boolean', default: false, describe: 'remove its anonymous volumes' })
+        .example('$0 rm -f web', 'kill and remove a running container'),
       (args) => handlers.rm(args as unknown as Record<string, unknown>))
     .command(
       'exec [id]',
@@ -434,7 +479,10 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       'with --stats: one runc-style stats event, as JSON',
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
-    )
+    );
+  addDockerVerbs(parser, handlers);
+  return parser
+    .completion('completion', 'print a bash/zsh completion script: shim completion >> ~/.bashrc')
     .demandCommand(1, 'name a command (shim --help lists them)')
     .strict()
     .help()
@@ -508,6 +556,7 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    docker: toDockerRunArgs(args),
   };
 }
 

@@ -7,6 +7,11 @@ import { formatPlanJson, formatPlanText } from '../plan/format-plan.js';
 import type { OciResources } from '../plan/oci-config.js';
 import { DEFAULT_CPU_PERIOD_US, formatBytes, parseMemorySize } from '../cgroups/resources.js';
 import type { CliEnvironment, RunArgs } from './main.js';
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { DockerRunOptions } from '../container/docker-run.js';
+import { checkStopSignal, parseEnvFile, parseLabels, parseRestartPolicy } from '../plan/docker-run-flags.js';
+import { parseSignal } from '../container/signals.js';
 
 export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
   const request = readRunRequest(args, command, cli.env);
@@ -15,6 +20,16 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
   }
   if (args.detach && request.kind === 'image' && request.remove) {
     throw new RuntimeError('usage', '--rm with -d is not supported yet: remove the container with `shim delete` once it has exited');
+  }
+  const docker = request.kind === 'image' ? request.docker : undefined;
+  // A terminal (and --restart) lives in the background monitor: run -it is run -d -it plus attach, so that
+  // Ctrl-P Ctrl-Q can leave it running.
+  const background = args.detach || docker?.tty === true;
+  if (docker?.restart && docker.restart.name !== 'no' && !background) {
+    throw new RuntimeError('usage', '--restart needs -d (or -t): the background monitor restarts the container', { hint: 'shim run -d --restart ...' });
+  }
+  if (docker?.tty && !args.detach && request.kind === 'image' && args.consoleSocket !== undefined) {
+    throw new RuntimeError('usage', '--console-socket goes with -d');
   }
   const prepared = await prepareRun(request, context, { dryRun: args.dryRun });
   if (args.dryRun) {
@@ -36,6 +51,22 @@ export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironm
     await createPrepared(prepared, context, { mode: 'background', pidFile: args.pidFile, consoleSocket });
     cli.stdout(`${prepared.containerId}\n`);
     return 0;
+  }
+  if (background && request.kind === 'image') {
+    const { createPrepared } = await import('../container/create-container.js');
+    const { attachAndWait } = await import('./docker.js');
+    await createPrepared({ ...prepared, autoRemove: false }, context, { mode: 'background', attachNow: true });
+    context.log.debug('run: started in the background; attaching');
+    const result = await attachAndWait(context, prepared.containerId, { stdin: docker!.interactive, detachKeys: docker!.detachKeys, justStarted: true }, cli);
+    if (result === 'detached') {
+      if (request.remove) context.log.warn(`--rm: ${prepared.containerId} still runs; shim rm -f ${prepared.containerId} removes it`);
+      return 0;
+    }
+    if (request.remove) {
+      const { removeContainer } = await import('../container/docker-lifecycle.js');
+      await removeContainer(context, context.dataRoot, prepared.containerId, { force: true, volumes: true }, context.log);
+    }
+    return result;
   }
   const signals: SignalSource | undefined = cli.onSignal && { subscribe: cli.onSignal };
   const result = await runPrepared(prepared, context, { signals });
@@ -60,6 +91,7 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['-t/-i/-u/--cap-add/--restart/... (docker flags)', readDockerRunFlags(args, env, false) !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -76,14 +108,69 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     image: args.target,
     command,
     name: args.name,
-    env: resolveEnvFlags(args.env, env),
+    env: resolveEnvFlags([...readEnvFiles(args.docker?.envFile ?? [], process.cwd()), ...args.env], env),
     workdir: args.workdir,
     hostname: args.hostname,
     volumes: args.volume,
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    docker: readDockerRunFlags(args, env, args.detach ?? false),
   };
+}
+
+/** docker run's -i/-t/-u/--cap-add/... (undefined when none is given, so plain runs plan exactly as before). */
+export function readDockerRunFlags(args: RunArgs, _env: CliEnvironment["env"], detach: boolean): DockerRunOptions | undefined {
+  const flags = args.docker;
+  if (!flags) return undefined;
+  if (flags.platform !== undefined) {
+    const machine = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+    if (flags.platform !== `linux/${machine}` && flags.platform !== 'linux') {
+      throw new RuntimeError('usage', `--platform ${flags.platform}: shim runs images for this machine only (linux/${machine}), and does not emulate others`);
+    }
+  }
+  const given = flags.interactive || flags.tty || flags.user !== undefined || flags.capAdd.length > 0 || flags.capDrop.length > 0 ||
+    flags.privileged || flags.readOnly || flags.tmpfs.length > 0 || flags.ulimit.length > 0 || flags.label.length > 0 || flags.init ||
+    flags.restart !== undefined || flags.stopSignal !== undefined || flags.stopTimeout !== undefined || flags.detachKeys !== undefined || detach;
+  if (!given) return undefined;
+  if (flags.detachKeys !== undefined) parseDetachKeysForCheck(flags.detachKeys);
+  if (flags.stopTimeout !== undefined && !/^\d+$/.test(flags.stopTimeout)) throw new RuntimeError('usage', `--stop-timeout ${flags.stopTimeout}: expected whole seconds`);
+  return {
+    tty: flags.tty,
+    interactive: flags.interactive,
+    user: flags.user,
+    capAdd: flags.capAdd,
+    capDrop: flags.capDrop,
+    privileged: flags.privileged,
+    readOnly: flags.readOnly,
+    tmpfs: flags.tmpfs,
+    ulimits: flags.ulimit,
+    init: flags.init,
+    restart: flags.restart === undefined ? undefined : parseRestartPolicy(flags.restart),
+    stopSignal: flags.stopSignal === undefined ? undefined : checkStopSignal(flags.stopSignal, parseSignal),
+    stopTimeout: flags.stopTimeout === undefined ? undefined : Number(flags.stopTimeout),
+    labels: flags.label.length > 0 ? parseLabels(flags.label) : undefined,
+    detachKeys: flags.detachKeys,
+  };
+}
+
+function parseDetachKeysForCheck(text: string): void {
+  const ok = text.split(',').every((key) => /^ctrl-[a-z@\[\\\]^_]$/i.test(key) || key.length === 1);
+  if (!ok) throw new RuntimeError('usage', `--detach-keys ${text}: expected keys like ctrl-p,ctrl-q`);
+}
+
+/** --env-file FILE...: their lines, before -e (which wins on the same key). */
+export function readEnvFiles(files: readonly string[], cwd: string): string[] {
+  return files.flatMap((file) => {
+    const path = resolvePath(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new RuntimeError('usage', `--env-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return parseEnvFile(text, file);
+  });
 }
 
 /**

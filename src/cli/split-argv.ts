@@ -35,6 +35,19 @@ const VALUE_OPTIONS = new Set([
   '--process',
   '--pid-file',
   '--console-socket',
+  // docker run's (docker-args.ts)
+  '--detach-keys',
+  '--cap-add',
+  '--cap-drop',
+  '--tmpfs',
+  '--ulimit',
+  '--env-file',
+  '--label',
+  '-l',
+  '--restart',
+  '--stop-signal',
+  '--stop-timeout',
+  '--platform',
 ]);
 
 /** Verbs whose first positional ends the shim's own arguments. */

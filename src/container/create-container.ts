@@ -21,6 +21,7 @@ import { EXIT_STATUS_FILE, START_FIFO, StateStore } from '../state/state-store.j
 import { UndoStack } from '../undo-stack.js';
 import { acquireContainer, helperFailure, logStatus, type PreparedRun, type RuntimeContext } from './run-container.js';
 import { signalProcess } from '../host/signal-process.js';
+import { backgroundSpecOptions } from './docker-run.js';
 
 export const LOG_FILE = 'container.log';
 
@@ -39,6 +40,8 @@ export interface CreateOptions {
   /** With process.terminal: the unix socket the pty master is sent to. */
   consoleSocket?: string | undefined;
   preserveFds?: number | undefined;
+  /** background with a terminal: the caller attaches at once (run -it), so the monitor keeps the output for it. */
+  attachNow?: boolean | undefined;
 }
 
 export interface CreateResult {
@@ -112,6 +115,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
         exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
         preserveFds: options.preserveFds,
         windowSizePath: options.windowSizePath,
+        ...(background ? backgroundSpecOptions(state.docker, stateDir, options.attachNow ?? false) : {}),
       }),
       log,
       onSpawn: (helperPid) => {
@@ -155,6 +159,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
       state.monitorStartTime = await readProcessStartTime(stat.ppid);
     }
     state.status = background ? 'running' : 'created';
+    if (state.docker) state.docker.startedAt = new Date().toISOString();
     await store.writeState(state);
 
     if (options.pidFile) {

@@ -44,12 +44,26 @@ export async function observeContainer(store: StateStore, id: string): Promise<O
 
 async function observeState(store: StateStore, state: ContainerState): Promise<ObservedContainer> {
   if (state.status === 'creating') return { state, status: 'creating' };
+  // A docker-style container's monitor rewrites this file at each (re)start: its pid is the current one.
+  if (state.docker && state.monitorPid) {
+    const latest = await store.readJson<{ pid: number; startTime: number; restarts: number }>(state.id, 'pid.json');
+    if (latest && latest.pid > 0) {
+      state.pid = latest.pid;
+      state.pidStartTime = String(latest.startTime);
+      state.docker.restartCount = latest.restarts;
+    }
+  }
   if (await isLiveProcess(state.pid, state.pidStartTime)) {
     const created = state.startFifo !== undefined && (await pathExists(state.startFifo));
     if (created) return { state, status: 'created' };
     return { state, status: (await isFrozen(state)) ? 'paused' : 'running' };
   }
   const exit = await store.readExitStatus(state.id);
+  // Between two runs of a restart policy: the monitor is there and has written no exit status.
+  if (!exit && state.docker?.restart && state.docker.restart.name !== 'no' && state.monitorPid &&
+    (await isLiveProcess(state.monitorPid, state.monitorStartTime))) {
+    return { state, status: 'running' };
+  }
   if (exit) {
     // Only a SIGKILL can be the OOM killer's, and only then is the cgroup read.
     const oomKilled = exit.termSignal === 9 ? ((await readOomKillCount(state.cgroupDirs ?? [])) ?? 0) > 0 : undefined;

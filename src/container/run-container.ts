@@ -27,6 +27,7 @@ import { UndoStack } from '../undo-stack.js';
 import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js';
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
+import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -66,6 +67,8 @@ export interface ImageRunRequest {
   entrypoint?: string | undefined;
   /** --memory, --cpus, --pids-limit, as linux.resources. */
   resources?: OciResources | undefined;
+  /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -103,6 +106,8 @@ export interface PreparedRun {
   autoRemove: boolean;
   /** Started by prepareRun, stopped once the helper has placed the container's process (attach-warmup.ts). */
   attachWarmup?: AttachWarmup | undefined;
+  /** docker run's options (image runs only). */
+  docker?: DockerRunOptions | undefined;
 }
 
 /**
@@ -168,7 +173,9 @@ async function prepareImageRun(
     volumes,
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
+    tty: request.docker?.tty,
   });
+  if (request.docker) await applyDockerRun(config, request.docker, image);
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
     containerId,
@@ -185,7 +192,7 @@ async function prepareImageRun(
     systemdCgroup: context.systemdCgroup,
     host,
   });
-  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host };
+  return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, docker: request.docker };
 }
 
 /** Host paths for every -v: named and anonymous volumes live in the volume store (created at run time). */
@@ -333,6 +340,7 @@ export async function acquireContainer(
     freezeStateFile: freezeStateFile(plan.cgroup),
     containerDir: prepared.containerDir,
     autoRemove: options.autoRemove,
+    docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not
   // from a bundle that may have changed since; inspect shows the plan.
@@ -374,7 +382,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     let sendSpec: (spec: Uint8Array | undefined) => void = () => {};
     let helper: Promise<HelperOutcome> | undefined;
     const startHelper = (prepared: PreparedRun, runState: ContainerState) => {
-      spec = encodeRunSpec(prepared.plan, { debug: context.debug });
+      spec = encodeRunSpec(prepared.plan, { debug: context.debug, initReaper: prepared.docker?.init });
       helper = runHelper({
         helperPath: context.helperPath,
         spec: new Promise<Uint8Array | undefined>((resolve) => {

@@ -36,10 +36,12 @@ export interface HelperRunOptions {
   /** Our own descriptors 3 .. 3+n-1 become the helper's 3 .. 3+n-1 (exec --preserve-fds). */
   preserveFds?: number | undefined;
   /** 'ignore': the helper (and the process) read /dev/null instead of our stdin. */
-  stdin?: 'inherit' | 'ignore' | undefined;
+  stdin?: 'inherit' | 'ignore' | import('node:stream').Stream | undefined;
+  /** docker cp: the helper's stdout goes here (a tar reading it) rather than to ours. */
+  stdout?: import('node:stream').Stream | undefined;
   /**
-   * The helper's (and so the process's) stdin, stdout and stderr, over `stdin` and our own: descriptors of
-   * ours (a long-lived server hands each container the FIFOs its caller named), 'ignore' or 'inherit'.
+   * The helper's (and so the process's) stdin, stdout and stderr, over `stdin`, `stdout` and our own:
+   * descriptors of ours (the runtime v2 server hands each container the FIFOs containerd named).
    */
   stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
   /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
@@ -67,7 +69,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const specFd = FIRST_FD + preserved.length;
   const statusFd = specFd + 1;
   const subprocess = spawn(options.helperPath, [String(specFd), String(statusFd)], {
-    stdio: [...(options.stdio ?? [options.stdin ?? 'inherit', 'inherit', 'inherit']), ...preserved, 'pipe', 'pipe'],
+    stdio: [...(options.stdio ?? [options.stdin ?? 'inherit', options.stdout ?? 'inherit', 'inherit']), ...preserved, 'pipe', 'pipe'],
     // Its own session: a Ctrl-C on the terminal reaches the shim alone, which forwards it to the container's
     // init, instead of also killing the helper halfway through. Nothing kills it when the shim exits either:
     // the helper and the container outlive neither more nor less than the shim decides.

@@ -2,7 +2,7 @@
 // its config (Entrypoint, Cmd, Env, WorkingDir, User). An image is a name in the store (the built-in busybox
 // is made there on first use), or a path to a rootfs directory, used as a single lower layer.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RuntimeError, hasErrnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -79,7 +79,7 @@ async function fromStored(reference: string, stored: StoredImage): Promise<Image
 }
 
 /** USER as docker takes it: uid[:gid] or name[:group], names looked up in the image's own /etc files. */
-export async function resolveUser(user: string, layerDirs: readonly string[]): Promise<{ uid: number; gid: number }> {
+export async function resolveUser(user: string, layerDirs: readonly string[], what = 'image config'): Promise<{ uid: number; gid: number }> {
   const [userPart = '', groupPart] = user.split(':');
   const passwd = await readImageFile(layerDirs, 'etc/passwd');
   const group = await readImageFile(layerDirs, 'etc/group');
@@ -93,7 +93,7 @@ export async function resolveUser(user: string, layerDirs: readonly string[]): P
     if (entry?.[3]) gid = Number(entry[3]);
   } else {
     const found = lookup(passwd, userPart, 2);
-    if (found === undefined) throw new RuntimeError('invalid-config', `image config: user ${userPart} is not in the image's /etc/passwd`);
+    if (found === undefined) throw new RuntimeError(what === 'image config' ? 'invalid-config' : 'usage', `${what}: user ${userPart} is not in the image's /etc/passwd`, { hint: 'give a name the image has, or UID[:GID]' });
     uid = Number(found);
     gid = Number(lookup(passwd, userPart, 3) ?? 0);
   }
@@ -101,7 +101,7 @@ export async function resolveUser(user: string, layerDirs: readonly string[]): P
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
       const found = lookup(group, groupPart, 2);
-      if (found === undefined) throw new RuntimeError('invalid-config', `image config: group ${groupPart} is not in the image's /etc/group`);
+      if (found === undefined) throw new RuntimeError(what === 'image config' ? 'invalid-config' : 'usage', `${what}: group ${groupPart} is not in the image's /etc/group`, { hint: 'give a group the image has, or a GID' });
       gid = Number(found);
     }
   }
@@ -112,8 +112,24 @@ export async function resolveUser(user: string, layerDirs: readonly string[]): P
 async function readImageFile(layerDirs: readonly string[], path: string): Promise<string> {
   for (const dir of layerDirs) {
     try {
-      return readFileSync(join(dir, path), 'utf8');
+      // Never through a symlink: one in the image ("etc -> /etc", "passwd -> /etc/shadow") would be followed
+      // on the host, outside the image. Each directory on the way must be a real one, the file a real file.
+      const parts = path.split('/');
+      for (let index = 1; index < parts.length; index++) {
+        if (lstatSync(join(dir, ...parts.slice(0, index))).isSymbolicLink()) {
+          throw new RuntimeError('unsupported', `the image's /${path} is reached through a symlink, which is not followed`, { hint: 'give the user as UID[:GID]' });
+        }
+      }
+      const fd = openSync(join(dir, path), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      try {
+        return readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
     } catch (error) {
+      if (hasErrnoCode(error, 'ELOOP')) {
+        throw new RuntimeError('unsupported', `the image's /${path} is a symlink, which is not followed`, { hint: 'give the user as UID[:GID]' });
+      }
       if (!hasErrnoCode(error, 'ENOENT') && !hasErrnoCode(error, 'ENOTDIR')) throw error;
     }
   }

@@ -45,6 +45,13 @@ export interface SpecOptions {
   preserveFds?: number | undefined;
   /** A relayed terminal's size, read by the monitor on SIGWINCH when its stdin is no terminal. */
   windowSizePath?: string | undefined;
+  /** docker-style runs (src/container/docker-run.ts): the reaper as PID 1, the terminal's attach socket,
+   * the pid file of each start, the restart policy as numbers. */
+  initReaper?: boolean | undefined;
+  attachSocket?: string | undefined;
+  attachWaitFirst?: boolean | undefined;
+  pidPath?: string | undefined;
+  restart?: { enabled: boolean; onlyOnFailure: boolean; maximum: number; delayMs: number } | undefined;
 }
 
 const MONITORS = {
@@ -103,6 +110,35 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
     windowSizePath: options.windowSizePath ?? '',
+    initReaper: options.initReaper ?? false,
+    attachSocket: options.attachSocket ?? '',
+    attachWaitFirst: options.attachWaitFirst ?? false,
+    pidPath: options.pidPath ?? '',
+    restart: options.restart,
+  };
+  return pb.Spec.encode(spec).finish();
+}
+
+/** docker cp (ACTION_COPY_IN / ACTION_COPY_OUT): rootDir is /proc/PID/root, or empty with the plan's overlay. */
+export function encodeCopySpec(
+  direction: 'in' | 'out',
+  copy: { root: string; containerPath: string; keepOwners: boolean; uid: number; gid: number; args?: string[] },
+  plan?: ContainerPlan,
+): Uint8Array {
+  const spec: shim.v1.ISpec = {
+    action: direction === 'in' ? pb.Action.ACTION_COPY_IN : pb.Action.ACTION_COPY_OUT,
+    containerId: plan?.containerId ?? '',
+    copy: { root: copy.root, containerPath: copy.containerPath, keepOwners: copy.keepOwners, uid: copy.uid, gid: copy.gid },
+    process: copy.args ? { args: copy.args } : undefined,
+    rootfs: copy.root
+      ? undefined
+      : plan && {
+          path: plan.rootfs.path,
+          lowerDirs: plan.rootfs.lowerDirs,
+          upperDir: plan.rootfs.upperDir,
+          workDir: plan.rootfs.workDir,
+          propagation: plan.rootfs.propagation,
+        },
   };
   return pb.Spec.encode(spec).finish();
 }

@@ -62,6 +62,8 @@ export interface ContainerState {
   monitorStartTime?: string | undefined;
   /** `run -d`: the container's stdout and stderr. */
   logPath?: string | undefined;
+  /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
+  docker?: import('../container/docker-run.js').DockerState | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */

@@ -143,7 +143,9 @@ describe('reading the spec', () => {
     spec.process!.terminal = true;
     const error = errorFrame(await run(spec)).error!;
     expect(error.stage).toBe(STAGE_TERMINAL);
-    expect(error.message).toBe('spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT');
+    expect(error.message).toBe(
+      'spec: a terminal without console_socket is relayed by the monitor: it needs MONITOR_WAIT, or MONITOR_BACKGROUND with attach_socket',
+    );
   });
 });
 

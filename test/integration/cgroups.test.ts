@@ -78,7 +78,7 @@ describe('limits at run', () => {
     await runDetached('oom', ['--memory', '32m'], 'tail /dev/zero');
     await waitFor(async () => (await statusOf('oom')) === 'stopped');
     const inspect = await shim(roots, ['inspect', 'oom']);
-    expect(JSON.parse(inspect.stdout).State).toMatchObject({ Status: 'stopped', ExitCode: 137, OOMKilled: true });
+    expect(JSON.parse(inspect.stdout).State).toMatchObject({ Status: 'exited', ExitCode: 137, OOMKilled: true });
     // A SIGKILL that is not the OOM killer's is not reported as one.
     await runDetached('killed', ['--memory', '32m'], 'sleep 1000');
     expect((await shim(roots, ['kill', 'killed', 'KILL'])).exitCode).toBe(0);

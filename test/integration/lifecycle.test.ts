@@ -477,9 +477,12 @@ describe('spec, features, inspect', () => {
     expect(document.State).toMatchObject({ Status: 'created', Pid: pid });
     const net = document.Namespaces.find((ns: { type: string }) => ns.type === 'net');
     expect(net).toMatchObject({ path: `/proc/${pid}/ns/net`, link: expect.stringMatching(/^net:\[\d+\]$/) });
-    expect(document.Mounts.map((mount: { target: string }) => mount.target)).toContain('/host');
+    // docker's Mounts (the binds) and shim's planned mounts beside them.
+    expect(document.Mounts.map((mount: { Destination: string }) => mount.Destination)).toContain('/host');
+    expect(document.PlannedMounts.map((mount: { target: string }) => mount.target)).toContain('/host');
     expect(document.Cgroups.Dirs).toContain(`/sys/fs/cgroup/memory/${roots.cgroupParent}/i1`);
-    expect(document.Config.process.args).toEqual(['sh', '-c', 'true']);
+    expect(document.OciConfig.process.args).toEqual(['sh', '-c', 'true']);
+    expect(document).toMatchObject({ Path: 'sh', Args: ['-c', 'true'], Config: { Cmd: ['sh', '-c', 'true'] } });
     expect(await shim(roots, ['inspect', '--format', 'pid={{.State.Pid}} {{json .State.Running}}', 'i1'])).toMatchObject({ stdout: `pid=${pid} false\n` });
     expect(await shim(roots, ['inspect', '--format', '{{.State.Nope}}', 'i1'])).toMatchObject({ exitCode: 2, stderr: 'shim: inspect i1: --format: .State.Nope: there is no field Nope\n' });
   });

@@ -25,10 +25,11 @@ describe('parseSignal', () => {
 describe('renderTemplate', () => {
   const document = { State: { Pid: 42, Running: true, Nothing: null }, Names: ['a'] };
 
-  it('walks dotted paths; objects and {{json}} come out as JSON', () => {
+  it('walks dotted paths; {{json}} gives JSON, lists and maps print as Go prints them', () => {
     expect(renderTemplate('{{.State.Pid}}', document)).toBe('42');
     expect(renderTemplate('pid={{ .State.Pid }} up={{json .State.Running}}', document)).toBe('pid=42 up=true');
-    expect(renderTemplate('{{.Names}}', document)).toBe('["a"]');
+    expect(renderTemplate('{{.Names}}', document)).toBe('[a]');
+    expect(renderTemplate('{{json .Names}}', document)).toBe('["a"]');
     expect(renderTemplate('{{.State.Nothing}}', document)).toBe('<no value>');
   });
 
