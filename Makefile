@@ -14,6 +14,8 @@ BUILD       := build
 DIST        := dist
 GEN_C       := $(BUILD)/gen
 GEN_TS      := src/spec/generated
+# The seccomp compiler's syscall tables, generated from the kernel headers (scripts/gen-syscall-tables.mjs).
+SYSCALL_TABLES := src/seccomp/generated/syscall-tables.ts
 NANOPB_INC  := $(BUILD)/nanopb-include
 NANOPB_LIB  ?= /usr/lib/x86_64-linux-gnu/libprotobuf-nanopb.a
 
@@ -26,7 +28,7 @@ LDFLAGS     := -static -s -Wl,--gc-sections
 
 HELPER_SRC  := $(wildcard helper-c/*.c)
 HELPER_HDR  := $(wildcard helper-c/*.h)
-TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' 2>/dev/null)
+TS_SRC      := $(shell find src -name '*.ts' -not -path '$(GEN_TS)/*' -not -path 'src/seccomp/generated/*' 2>/dev/null)
 
 APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compiler python3-protobuf busybox-static \
                 file runc procps \
@@ -85,6 +87,10 @@ $(GEN_TS)/shim.js $(GEN_TS)/shim.d.ts: proto/shim.proto node_modules/.package-lo
 	     -o $(GEN_TS)/shim.js proto/shim.proto
 	npx pbts -o $(GEN_TS)/shim.d.ts $(GEN_TS)/shim.js
 
+# Not committed: made from the headers of linux-libc-dev and the -cross packages on every build machine.
+$(SYSCALL_TABLES): scripts/gen-syscall-tables.mjs
+	node scripts/gen-syscall-tables.mjs $@
+
 # --- the helper -----------------------------------------------------------------------------------------
 $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h $(NANOPB_INC)/pb.h
 	mkdir -p $(DIST)
@@ -93,10 +99,10 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js scripts/bundle.mjs scripts/esbuild-options.mjs package.json
+$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
 	node scripts/bundle.mjs
 
-typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js
+typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES)
 	npx tsc -p tsconfig.json
 
 # --- dependencies ---------------------------------------------------------------------------------------
@@ -163,4 +169,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin/shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-shim-v2
 
 clean:
-	rm -rf $(BUILD) $(DIST) $(GEN_TS)
+	rm -rf $(BUILD) $(DIST) $(GEN_TS) src/seccomp/generated

@@ -368,6 +368,9 @@ else
 	note "scale (create with 0/100/500 running): skipped, set BENCH_SCALE=1"
 fi
 
+# --- 6b. seccomp: the filter's cost per syscall against libseccomp's, and the compile time -----------------
+bash "$REPO/bench/seccomp.sh" >"$RES/seccomp.md" 2>"$RES/seccomp.err" || note "seccomp: bench/seccomp.sh failed (see seccomp.err)"
+
 # --- 7. start-up cost of each dependency ------------------------------------------------------------------
 echo '{"ociVersion":"1.2.0","id":"x","status":"running","pid":1,"bundle":"/b"}' >"$T/state.json"
 mapfile -t startup < <(node "$REPO/bench/startup-costs.mjs" "$T/startup")
@@ -406,5 +409,6 @@ fi
 	echo "verbs=$(echo $VERBS)"
 } >"$RES/machine.txt"
 node "$REPO/bench/report.mjs" "$RES" >"$OUT"
+[ -s "$RES/seccomp.md" ] && { echo; cat "$RES/seccomp.md"; } >>"$OUT"
 [ -n "${BENCH_KEEP:-}" ] && mkdir -p "$BENCH_KEEP" && cp -a "$RES/." "$BENCH_KEEP/"
 echo "bench: wrote ${OUT#$REPO/}" >&2

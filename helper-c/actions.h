@@ -8,5 +8,7 @@ int hc_action_run(const shim_v1_Spec *spec);
 int hc_action_exec(const shim_v1_Spec *spec);
 int hc_action_apply_nodes(const shim_v1_Spec *spec);
 int hc_action_copy(const shim_v1_Spec *spec);
+int hc_action_live_device(const shim_v1_Spec *spec);
+int hc_action_live_mount(const shim_v1_Spec *spec);
 
 #endif

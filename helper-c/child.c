@@ -8,8 +8,10 @@
 #include "init.h"
 #include "process.h"
 #include "report.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
+#include "util.h"
 
 _Noreturn void hc_child_fail(int sync_fd, const struct hc_error *err)
 {
@@ -43,6 +45,8 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 {
 	const shim_v1_Process *process = &child->spec->process;
 	const int sync_fd = child->sync_fd;
+	const bool seccomp = hc_seccomp_wanted(child->spec);
+	const bool seccomp_listener = seccomp && hc_has(child->spec->seccomp_listener_path);
 	struct hc_error err;
 
 	hc_report_stage(shim_v1_Stage_STAGE_RLIMITS);
@@ -55,6 +59,14 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	 * user change: the pty is chowned to the user. */
 	if (process->terminal && hc_terminal_setup(process, child->console_fd, sync_fd, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+	/* Seccomp, when no_new_privs is off: the kernel lets only a holder of CAP_SYS_ADMIN install a filter
+	 * then, so it goes in before the capabilities are dropped (as runc does), and every syscall from here
+	 * to execve() must pass it. */
+	if (seccomp && !process->no_new_privileges) {
+		hc_report_stage(shim_v1_Stage_STAGE_SECCOMP);
+		if (hc_seccomp_install(child->spec, sync_fd, &err) < 0)
+			hc_child_fail(sync_fd, &err);
+	}
 	hc_report_stage(shim_v1_Stage_STAGE_CAPABILITIES);
 	if (hc_process_credentials(process, child->cap_last, &err) < 0)
 		hc_child_fail(sync_fd, &err);
@@ -67,6 +79,14 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 	hc_report_stage(shim_v1_Stage_STAGE_CWD);
 	if (hc_process_cwd(process, &err) < 0)
 		hc_child_fail(sync_fd, &err);
+
+	/* Seccomp with no_new_privs and a listener: the last moment the monitor is sure to be there to hand
+	 * the listener on (a detaching monitor leaves after READY). */
+	if (seccomp_listener && process->no_new_privileges) {
+		hc_report_stage(shim_v1_Stage_STAGE_SECCOMP);
+		if (hc_seccomp_install(child->spec, sync_fd, &err) < 0)
+			hc_child_fail(sync_fd, &err);
+	}
 
 	/* Sync step 2 (child): READY. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -92,6 +112,10 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 			hc_child_fail(sync_fd, &err);
 	}
 	hc_report_stage(shim_v1_Stage_STAGE_EXEC);
+	/* Seccomp with no_new_privs and no listener: as late as possible, so that the filter sees none of
+	 * our own syscalls but execve() itself. */
+	if (seccomp && !seccomp_listener && process->no_new_privileges && hc_seccomp_install(child->spec, sync_fd, &err) < 0)
+		hc_child_fail(sync_fd, &err);
 	/* Sync step 4 (child): on success execve() closes our end of the socket, which the monitor reads
 	 * as "started". */
 	hc_process_exec(process, &err);

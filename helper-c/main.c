@@ -76,6 +76,10 @@ int main(int argc, char **argv)
 	case shim_v1_Action_ACTION_COPY_IN:
 	case shim_v1_Action_ACTION_COPY_OUT:
 		return hc_action_copy(&spec);
+	case shim_v1_Action_ACTION_LIVE_DEVICE:
+		return hc_action_live_device(&spec);
+	case shim_v1_Action_ACTION_LIVE_MOUNT:
+		return hc_action_live_mount(&spec);
 	case shim_v1_Action_ACTION_UNSPECIFIED:
 		break;
 	}

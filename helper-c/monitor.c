@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "idmap.h"
 #include "namespaces.h"
 #include "report.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
@@ -32,6 +34,11 @@ static int reap(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+void hc_monitor_reap(pid_t pid)
+{
+	reap(pid);
 }
 
 int hc_monitor_fail(pid_t pid, const struct hc_error *err)
@@ -102,6 +109,11 @@ static int child_failed(pid_t pid)
 	int status = reap(pid);
 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : HC_EXIT_SETUP;
+}
+
+int hc_monitor_reap_failed(pid_t pid)
+{
+	return child_failed(pid);
 }
 
 int hc_monitor_daemonize(const shim_v1_Spec *spec, struct hc_error *err)
@@ -191,13 +203,35 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 	struct hc_sync_msg msg;
 	struct hc_error err;
 	hc_cleanup_close int master = -1;
+	bool idmapped = false;
 	int ret;
 	int status;
 
 	/* Sync step 2 (monitor): READY, or ERROR after the child reported its own failure; before them,
-	 * PTY when we are to relay its terminal. */
+	 * IDMAP when the child wants its idmapped mounts (idmap.c), PTY when we are to relay its terminal, and
+	 * SECCOMP when its filter's listener is to be handed on. */
 	for (;;) {
 		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		if (ret > 0 && msg.type == HC_SYNC_IDMAP && !idmapped && master < 0) {
+			idmapped = true;
+			ret = hc_idmap_serve(spec, pid, sync_fd, &err);
+			if (ret < 0)
+				return hc_monitor_fail(pid, &err);
+			if (ret > 0) {
+				kill(pid, SIGKILL);
+				reap(pid);
+				return ret;
+			}
+			continue;
+		}
+		if (ret > 0 && msg.type == HC_SYNC_SECCOMP && msg.fd >= 0) {
+			hc_cleanup_close int listener = msg.fd;
+
+			if (hc_seccomp_send_listener(spec, pid, listener, &err) < 0 ||
+			    hc_sync_send(sync_fd, HC_SYNC_SECCOMP_DONE, 0, stage, &err) < 0)
+				return hc_monitor_fail(pid, &err);
+			continue;
+		}
 		if (ret <= 0 || msg.type != HC_SYNC_PTY || msg.fd < 0 || master >= 0)
 			break;
 		master = msg.fd;

@@ -43,5 +43,9 @@ void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int wait_status);
 
 /* The helper's exit code after reporting err from the monitor: kill and reap pid first when > 0. */
 int hc_monitor_fail(pid_t pid, const struct hc_error *err);
+/* Wait for a child of ours that ended (or is ending) by itself. */
+void hc_monitor_reap(pid_t pid);
+/* Reap a child that sent ERROR (it wrote its own frame): the exit code it chose. */
+int hc_monitor_reap_failed(pid_t pid);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "kernel.h"
 #include "report.h"
 #include "util.h"
@@ -180,6 +181,23 @@ static bool is_bind(const shim_v1_Mount *m)
 	return (m->flags & MS_BIND) || (m->fstype != NULL && strcmp(m->fstype, "bind") == 0);
 }
 
+static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err);
+
+/* The kernel refused the filesystem (sysfs, in a user namespace that does not own the network namespace):
+ * bind the host's instead, recursively, with the same per-mount flags. */
+static int apply_fallback_bind(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
+{
+	shim_v1_Mount bind = *m;
+
+	bind.source = m->fallback_bind_source;
+	bind.fstype = (char *)"bind";
+	bind.flags = MS_BIND | MS_REC | (m->flags & PER_MOUNT_FLAGS);
+	bind.data = NULL;
+	bind.fallback_bind_source = NULL;
+	hc_report_stage(shim_v1_Stage_STAGE_MOUNTS);
+	return apply_one(&bind, rootfd, err);
+}
+
 static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
 {
 	const shim_v1_Stage stage = shim_v1_Stage_STAGE_MOUNTS;
@@ -187,12 +205,17 @@ static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
 	bool as_file = false;
 	hc_cleanup_close int fd = -1;
 	hc_cleanup_close int mounted = -1;
+	/* An idmapped mount, made by the monitor's worker (idmap.c): its source is never looked up from here,
+	 * where the container's root may not search the host's directories. */
+	hc_cleanup_close int tree = bind && m->uid_mappings_count > 0 ? hc_idmap_take(m->target, err) : -1;
 	struct hc_fd_path at;
 
+	if (bind && m->uid_mappings_count > 0 && tree < 0)
+		return -1;
 	if (bind) {
 		struct stat st;
 
-		if (stat(m->source, &st) < 0)
+		if ((tree >= 0 ? fstat(tree, &st) : stat(m->source, &st)) < 0)
 			return hc_fail(err, stage, errno, m->target, "bind mount: stat source %s", m->source);
 		as_file = !S_ISDIR(st.st_mode);
 	}
@@ -201,15 +224,22 @@ static int apply_one(const shim_v1_Mount *m, int rootfd, struct hc_error *err)
 		return hc_fail(err, stage, errno, m->target, "resolve mount target");
 	hc_fd_path(&at, fd);
 
-	if (bind) {
+	if (tree >= 0) {
+		/* Attached here, inside the container's namespaces. */
+		if (syscall(SYS_move_mount, tree, "", fd, "", HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return hc_fail(err, stage, errno, m->target, "attach idmapped mount of %s", m->source);
+	} else if (bind) {
 		if (mount(m->source, at.path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
 			return hc_fail(err, stage, errno, m->target, "bind mount %s", m->source);
 	} else {
 		/* Propagation bits would turn mount(2) into a propagation change; they have their own field. */
 		unsigned long flags = (unsigned long)m->flags & ~(unsigned long)PROPAGATION_FLAGS;
 
-		if (mount(hc_has(m->source) ? m->source : "none", at.path, m->fstype, flags, m->data) < 0)
+		if (mount(hc_has(m->source) ? m->source : "none", at.path, m->fstype, flags, m->data) < 0) {
+			if (errno == EPERM && hc_has(m->fallback_bind_source))
+				return apply_fallback_bind(m, rootfd, err);
 			return hc_fail(err, stage, errno, m->target, "mount %s", hc_has(m->fstype) ? m->fstype : "(no type)");
+		}
 	}
 
 	if (!(bind && (m->flags & PER_MOUNT_FLAGS)) && m->propagation == 0)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "spec.h"
@@ -102,6 +103,21 @@ int hc_ns_join_pid_for_children(struct hc_ns_set *set, struct hc_error *err)
 	return 0;
 }
 
+int hc_ns_become_root(struct hc_error *err)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_USER_MAPPING;
+
+	/* Groups first: after setresuid() we would no longer hold CAP_SETGID over anything. The host's
+	 * supplementary groups are unmapped here; a namespace with setgroups denied keeps them (EPERM). */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0)
+		return hc_fail(err, stage, errno, NULL, "become the user namespace's root: setresgid 0 (is gid 0 mapped?)");
+	if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM)
+		return hc_fail(err, stage, errno, NULL, "become the user namespace's root: setgroups");
+	if (syscall(SYS_setresuid, 0, 0, 0) < 0)
+		return hc_fail(err, stage, errno, NULL, "become the user namespace's root: setresuid 0 (is uid 0 mapped?)");
+	return 0;
+}
+
 int hc_ns_join(struct hc_ns_set *set, struct hc_error *err)
 {
 	for (size_t i = 0; i < HC_ARRAY_SIZE(join_order); i++) {
@@ -113,6 +129,10 @@ int hc_ns_join(struct hc_ns_set *set, struct hc_error *err)
 			return hc_fail(err, shim_v1_Stage_STAGE_JOIN_NAMESPACES, errno, NULL, "join %s namespace",
 				       ns_info[type].proc_name);
 		hc_close_fdp(&set->fd[type]);
+		/* setns() gives us every capability in the user namespace but keeps our ids, which it does not
+		 * map: files we made would belong to nobody. Become its root before anything else is made. */
+		if (type == NS_TYPE(USER) && hc_ns_become_root(err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -178,6 +198,14 @@ static int write_map(pid_t pid, const char *file, const shim_v1_IdMapping *maps,
 	return 0;
 }
 
+int hc_ns_write_maps(pid_t pid, const shim_v1_IdMapping *uids, pb_size_t uid_count, const shim_v1_IdMapping *gids,
+		     pb_size_t gid_count, struct hc_error *err)
+{
+	if (write_map(pid, "uid_map", uids, uid_count, err) < 0)
+		return -1;
+	return write_map(pid, "gid_map", gids, gid_count, err);
+}
+
 int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *err)
 {
 	/* A helper without CAP_SETGID over the parent namespace may write gid_map only after denying
@@ -189,7 +217,6 @@ int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *er
 		if (hc_write_file(path, "deny", 4) < 0)
 			return hc_fail(err, shim_v1_Stage_STAGE_USER_MAPPING, errno, path, "write setgroups");
 	}
-	if (write_map(pid, "uid_map", spec->uid_mappings, spec->uid_mappings_count, err) < 0)
-		return -1;
-	return write_map(pid, "gid_map", spec->gid_mappings, spec->gid_mappings_count, err);
+	return hc_ns_write_maps(pid, spec->uid_mappings, spec->uid_mappings_count, spec->gid_mappings,
+				spec->gid_mappings_count, err);
 }

@@ -26,7 +26,11 @@ int hc_ns_open_target(pid_t pid, struct hc_ns_set *set, struct hc_error *err);
 /* setns(CLONE_NEWPID) when a pid namespace is joined. It changes only the namespace of future children,
  * so it is done by the monitor before clone() and the init is born inside. */
 int hc_ns_join_pid_for_children(struct hc_ns_set *set, struct hc_error *err);
-/* Join every other namespace in set, user first, and close the descriptors. */
+/* setresgid/setresuid to 0 in the user namespace we are in (and drop the host's supplementary groups): the
+ * ids a process keeps when it enters a user namespace are unmapped there, so it would own nothing it made.
+ * Needs uid 0 and gid 0 mapped. */
+int hc_ns_become_root(struct hc_error *err);
+/* Join every other namespace in set, user first (then become its root), and close the descriptors. */
 int hc_ns_join(struct hc_ns_set *set, struct hc_error *err);
 
 /* clone() flags for the namespaces that must exist from birth: a new pid namespace (the init has to be
@@ -38,5 +42,8 @@ int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err);
 /* Write uid_map and gid_map (and setgroups, when an unprivileged helper needs it) of a new user
  * namespace whose first process is pid. */
 int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *err);
+/* The same for any maps (an idmapped mount's own user namespace), setgroups left as it is. */
+int hc_ns_write_maps(pid_t pid, const shim_v1_IdMapping *uids, pb_size_t uid_count, const shim_v1_IdMapping *gids,
+		     pb_size_t gid_count, struct hc_error *err);
 
 #endif

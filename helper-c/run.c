@@ -1,10 +1,30 @@
-/* ACTION_RUN_CONTAINER: new namespaces, the rootfs, and the container's init. */
+/* ACTION_RUN_CONTAINER: new namespaces, the rootfs, and the container's init.
+ *
+ * With a user namespace, the order is what the kernel's ownership rules make it:
+ *   monitor                                         init
+ *   1. open every namespace path (host paths)
+ *   3. clone(CLONE_NEWUSER|CLONE_NEWPID)            born in both, blocked on the sync socket
+ *      (joined user ns + new pid ns: an intermediate
+ *      joins it and clones with CLONE_PARENT, sync 0)
+ *   sync 1: cgroup.procs, uid_map/gid_map, ACK  ->  sync 1: ACK. Only now are the maps in place, so nothing
+ *                                                   ran as an unmapped id; become the namespace's root
+ *                                                   (setresgid/setresuid 0: our ids were the host's root's)
+ *                                                   a. join the other paths (user first), unshare the rest:
+ *                                                      each new namespace is owned by the user namespace we
+ *                                                      are in, so we hold its capabilities (mount, proc, ...)
+ *                                                   b. propagation (private: nothing reaches the host)
+ *   sync 2a/2b: IDMAP -> worker in the init's mount namespace, host privileges: idmapped mounts and the
+ *               overlay over idmapped layers -> MOUNT_FDs, ACK (idmap.c; only when the spec asks)
+ *                                                   c-i. rootfs, mounts, devices (bound from the host: no
+ *                                                      mknod here), pivot_root, ...
+ *   sync 2: READY, sync 3, sync 4 as without a user namespace (monitor.c, child.c). */
 #define _GNU_SOURCE
 #include "actions.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -14,11 +34,13 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "child.h"
 #include "devices.h"
+#include "idmap.h"
 #include "monitor.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -75,10 +97,15 @@ static int loopback_up(struct hc_error *err)
 }
 
 /* Steps a to i, in the container's init; each failure reported by the caller. */
-static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struct hc_error *err)
+static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int sync_fd, struct hc_error *err)
 {
 	hc_cleanup_close int rootfd = -1;
 
+	/* Born in a new user namespace (clone), with the maps written by now (sync step 1): our ids are the
+	 * host's root's, which the maps leave out. Become the namespace's root first, so that what we mount and
+	 * make below belongs to the container's root. */
+	if ((hc_ns_clone_flags(spec) & CLONE_NEWUSER) && hc_ns_become_root(err) < 0)
+		return -1;
 	/* a. Join before unsharing, so that the new namespaces belong to the user namespace we joined. */
 	hc_report_stage(shim_v1_Stage_STAGE_JOIN_NAMESPACES);
 	if (hc_ns_join(ns, err) < 0)
@@ -89,7 +116,10 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 
 	/* b. Before the first mount: nothing below may propagate to the host. */
 	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
-	if (hc_rootfs_propagation(spec, err) < 0)
+	if (hc_rootfs_propagation(spec, err) < 0 || hc_rootfs_isolate_parent(spec, err) < 0)
+		return -1;
+	/* In our own mount namespace now, where the monitor's worker can make mounts we may attach. */
+	if (hc_idmap_needed(spec) && hc_idmap_request(sync_fd, err) < 0)
 		return -1;
 	/* c, d, e. Everything is made below rootfd, resolved inside it, while host paths (bind sources,
 	 * device nodes) are still reachable. */
@@ -131,6 +161,12 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 	hc_report_stage(shim_v1_Stage_STAGE_READONLY_PATHS);
 	if (hc_mounts_readonly_paths(spec, err) < 0 || hc_rootfs_readonly(spec, err) < 0)
 		return -1;
+	/* After pivot_root, which refuses a shared parent, and after the last bind mount (masks and read-only
+	 * paths bind, and an unbindable mount takes no bind): the rootfs propagation as asked (rootfs.c says
+	 * the whole order). */
+	hc_report_stage(shim_v1_Stage_STAGE_PROPAGATION);
+	if (hc_rootfs_final_propagation(spec, err) < 0)
+		return -1;
 
 	/* i. */
 	hc_report_stage(shim_v1_Stage_STAGE_HOSTNAME);
@@ -142,6 +178,73 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, struc
 			return -1;
 	}
 	return 0;
+}
+
+/* A new pid namespace belongs to the user namespace of the process that makes it, and only a process
+ * privileged there may mount its /proc. With a user namespace joined by path that must be the joined one,
+ * so the init cannot simply be cloned with CLONE_NEWPID from here (that namespace would be the host's
+ * root's). A short-lived process joins the user namespace and clones the init with CLONE_PARENT, so that
+ * the init is still our child (we wait for it and are its parent-death signal's source), then sends us its
+ * pid and exits (runc's stage-1 child does the same). Returns the init's pid here, 0 in the init; on
+ * failure -1 with *exit_code (the error already reported). */
+static pid_t clone_into_joined_userns(struct hc_ns_set *ns, unsigned long clone_flags, int sync_fd, int child_sync_fd,
+				      int *exit_code)
+{
+	const shim_v1_Stage stage = shim_v1_Stage_STAGE_CLONE;
+	struct hc_ns_set user_only;
+	struct hc_sync_msg msg;
+	struct hc_error err;
+	pid_t middle, pid;
+	int ret;
+
+	middle = hc_clone(0);
+	if (middle < 0) {
+		hc_fail(&err, stage, errno, NULL, "clone");
+		*exit_code = hc_monitor_fail(0, &err);
+		return -1;
+	}
+	if (middle == 0) {
+		hc_close_fdp(&sync_fd);
+		prctl(PR_SET_NAME, "shim:[1:USERNS]", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* Only the user namespace here: the init joins the rest itself, after the monitor has placed it
+		 * in its cgroups. */
+		hc_ns_set_init(&user_only);
+		user_only.fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] = ns->fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER];
+		if (hc_ns_join(&user_only, &err) < 0)
+			hc_child_fail(child_sync_fd, &err);
+		ns->fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] = -1;
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | clone_flags, NULL, NULL, NULL, NULL);
+		if (pid == 0)
+			return 0;
+		if (pid < 0) {
+			hc_fail(&err, stage, errno, NULL, "clone the init in the joined user namespace (flags 0x%lx)",
+				clone_flags);
+			hc_child_fail(child_sync_fd, &err);
+		}
+		/* Sync step 0 (intermediate): the init's pid, as we see it: the same pid namespace as the monitor's. */
+		if (hc_sync_send(child_sync_fd, HC_SYNC_PID, (int32_t)pid, stage, &err) < 0) {
+			kill(pid, SIGKILL);
+			hc_child_fail(child_sync_fd, &err);
+		}
+		_exit(0);
+	}
+	/* Sync step 0 (monitor): the init's pid, or the intermediate's own failure. */
+	ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+	if (ret > 0 && msg.type == HC_SYNC_ERROR) {
+		*exit_code = hc_monitor_reap_failed(middle);
+		return -1;
+	}
+	hc_monitor_reap(middle);
+	if (ret == 0)
+		hc_fail(&err, stage, EPIPE, NULL, "sync: expected %s, got EOF", hc_sync_name(HC_SYNC_PID));
+	else if (ret > 0 && (msg.type != HC_SYNC_PID || msg.value <= 0))
+		hc_fail(&err, stage, EPROTO, NULL, "sync: expected %s, got 0x%x", hc_sync_name(HC_SYNC_PID), msg.type);
+	if (ret <= 0 || msg.type != HC_SYNC_PID || msg.value <= 0) {
+		*exit_code = hc_monitor_fail(ret > 0 && msg.type == HC_SYNC_PID ? (pid_t)msg.value : 0, &err);
+		return -1;
+	}
+	return (pid_t)msg.value;
 }
 
 /* One start of the container's process, from opening the namespaces to its end (or, with MONITOR_DETACH,
@@ -172,10 +275,16 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 		return hc_monitor_fail(0, &err);
 	/* 3. */
 	hc_report_stage(shim_v1_Stage_STAGE_CLONE);
-	pid = hc_clone(clone_flags);
-	if (pid < 0) {
-		hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
-		return hc_monitor_fail(0, &err);
+	if ((clone_flags & CLONE_NEWPID) && ns.fd[shim_v1_NamespaceType_NAMESPACE_TYPE_USER] >= 0) {
+		pid = clone_into_joined_userns(&ns, clone_flags, sync_fd, child_sync_fd, &ret);
+		if (pid < 0)
+			return ret;
+	} else {
+		pid = hc_clone(clone_flags);
+		if (pid < 0) {
+			hc_fail(&err, shim_v1_Stage_STAGE_CLONE, errno, NULL, "clone (flags 0x%lx)", clone_flags);
+			return hc_monitor_fail(0, &err);
+		}
 	}
 	if (pid == 0) {
 		hc_close_fdp(&sync_fd);
@@ -183,7 +292,7 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 		if (run != NULL && run->attach != NULL)
 			hc_attach_close_fds(run->attach);
 		hc_child_begin("shim:[1:INIT]", child_sync_fd);
-		if (build_container(spec, &ns, &err) < 0)
+		if (build_container(spec, &ns, child_sync_fd, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);
 		hc_child_finish(&(struct hc_child){ spec, child_sync_fd, fifo_fd, console_fd, cap_last });
 	}

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <pb_common.h>
 #include <pb_decode.h>
 
+#include "seccomp.h"
 #include "util.h"
 
 #define READ_SPEC shim_v1_Stage_STAGE_READ_SPEC
@@ -60,6 +62,8 @@ static const struct {
 	{ &shim_v1_Process_msg, "shim.v1.Process" },
 	{ &shim_v1_FsNode_msg, "shim.v1.FsNode" },
 	{ &shim_v1_Xattr_msg, "shim.v1.Xattr" },
+	{ &shim_v1_LiveDevice_msg, "shim.v1.LiveDevice" },
+	{ &shim_v1_LiveMount_msg, "shim.v1.LiveMount" },
 };
 
 static const char *message_name(const pb_msgdesc_t *desc)
@@ -185,6 +189,14 @@ static int validate_namespaces(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+static bool same_parent(const char *a, const char *b)
+{
+	const char *slash_a = strrchr(a, '/');
+	const char *slash_b = strrchr(b, '/');
+
+	return slash_a - a == slash_b - b && strncmp(a, b, (size_t)(slash_a - a)) == 0;
+}
+
 static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 {
 	const shim_v1_Rootfs *rootfs = &spec->rootfs;
@@ -211,9 +223,21 @@ static int validate_run(shim_v1_Spec *spec, struct hc_error *err)
 	    (spec->uid_mappings_count == 0 || spec->gid_mappings_count == 0))
 		return hc_fail(err, READ_SPEC, 0, NULL,
 			       "spec: a new user namespace needs uid_mappings and gid_mappings");
-	for (pb_size_t i = 0; i < spec->mounts_count; i++)
-		if (check_absolute(spec->mounts[i].target, "mount target", err) < 0)
+	if (rootfs->idmap_layers && (userns == NULL || hc_has(userns->path)))
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: rootfs.idmap_layers needs a new user namespace");
+	if (rootfs->idmap_layers && hc_has(rootfs->upper_dir) && !same_parent(rootfs->upper_dir, rootfs->work_dir))
+		return hc_fail(err, READ_SPEC, 0, rootfs->upper_dir,
+			       "spec: rootfs.idmap_layers needs upper_dir and work_dir in one directory");
+	for (pb_size_t i = 0; i < spec->mounts_count; i++) {
+		const shim_v1_Mount *m = &spec->mounts[i];
+
+		if (check_absolute(m->target, "mount target", err) < 0)
 			return -1;
+		if ((m->uid_mappings_count > 0) != (m->gid_mappings_count > 0))
+			return hc_fail(err, READ_SPEC, 0, m->target, "spec: an idmapped mount needs uid and gid mappings");
+		if (m->uid_mappings_count > 0 && (check_absolute(m->source, "idmapped mount source", err) < 0))
+			return -1;
+	}
 	for (pb_size_t i = 0; i < spec->devices_count; i++)
 		if (check_absolute(spec->devices[i].path, "device path", err) < 0)
 			return -1;
@@ -282,6 +306,35 @@ static int validate_copy(shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+/* The live actions touch a running container: its init by pid, paths in its root. No process is run. */
+static int validate_live(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	if (spec->target_pid <= 0)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: a live change needs target_pid");
+	if (spec->action == shim_v1_Action_ACTION_LIVE_DEVICE) {
+		const shim_v1_LiveDevice *live = &spec->live_device;
+		unsigned type = live->node.mode & S_IFMT;
+
+		if (!spec->has_live_device || !live->has_node)
+			return hc_fail(err, READ_SPEC, 0, NULL, "spec: live device change needs live_device.node");
+		if (check_absolute(live->node.path, "live_device.node.path", err) < 0)
+			return -1;
+		if (type != S_IFCHR && type != S_IFBLK)
+			return hc_fail(err, READ_SPEC, 0, live->node.path, "spec: live_device.node is not a device");
+		if (((live->program != NULL && live->program->size > 0) || live->detach_program) &&
+		    check_absolute(live->program_cgroup, "live_device.program_cgroup", err) < 0)
+			return -1;
+		return 0;
+	}
+	if (!spec->has_live_mount)
+		return hc_fail(err, READ_SPEC, 0, NULL, "spec: live mount change needs live_mount");
+	if (check_absolute(spec->live_mount.target, "live_mount.target", err) < 0)
+		return -1;
+	if (!spec->live_mount.remove && check_absolute(spec->live_mount.source, "live_mount.source", err) < 0)
+		return -1;
+	return 0;
+}
+
 int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 {
 	shim_v1_Process *process = &spec->process;
@@ -297,6 +350,9 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	case shim_v1_Action_ACTION_COPY_IN:
 	case shim_v1_Action_ACTION_COPY_OUT:
 		return validate_copy(spec, err);
+	case shim_v1_Action_ACTION_LIVE_DEVICE:
+	case shim_v1_Action_ACTION_LIVE_MOUNT:
+		return validate_live(spec, err);
 	case shim_v1_Action_ACTION_EXEC:
 		if (spec->target_pid <= 0)
 			return hc_fail(err, READ_SPEC, 0, NULL, "spec: exec needs target_pid");
@@ -306,7 +362,7 @@ int hc_spec_validate(shim_v1_Spec *spec, struct hc_error *err)
 	default:
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown action %d", (int)spec->action);
 	}
-	if (validate_namespaces(spec, err) < 0)
+	if (validate_namespaces(spec, err) < 0 || hc_seccomp_validate(spec, err) < 0)
 		return -1;
 	if (spec->finish != shim_v1_Finish_FINISH_EXEC_NOW && spec->finish != shim_v1_Finish_FINISH_WAIT_FOR_START)
 		return hc_fail(err, READ_SPEC, 0, NULL, "spec: unknown finish %d", (int)spec->finish);

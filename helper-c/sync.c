@@ -31,6 +31,16 @@ const char *hc_sync_name(uint32_t type)
 		return "REPORTED (0x44)";
 	case HC_SYNC_PTY:
 		return "PTY (0x45)";
+	case HC_SYNC_PID:
+		return "PID (0x46)";
+	case HC_SYNC_IDMAP:
+		return "IDMAP (0x47)";
+	case HC_SYNC_MOUNT_FD:
+		return "MOUNT_FD (0x48)";
+	case HC_SYNC_SECCOMP:
+		return "SECCOMP (0x49)";
+	case HC_SYNC_SECCOMP_DONE:
+		return "SECCOMP_DONE (0x4a)";
 	default:
 		return "an unknown message";
 	}

@@ -22,6 +22,18 @@ enum hc_sync_type {
 	/* init -> monitor: the pty master rides along (SCM_RIGHTS), for the monitor to relay the process's
 	 * terminal to its own stdio (Process.terminal without Spec.console_socket). */
 	HC_SYNC_PTY = 0x45,
+	/* intermediate -> monitor: value is the pid of the init it cloned with CLONE_PARENT (a user namespace
+	 * joined by path with a new pid namespace: see run.c). */
+	HC_SYNC_PID = 0x46,
+	/* init -> monitor: make my idmapped mounts (idmap.c); answered by MOUNT_FD messages, then ACK. */
+	HC_SYNC_IDMAP = 0x47,
+	/* monitor -> init: one idmapped mount (SCM_RIGHTS), in the order the init uses them. */
+	HC_SYNC_MOUNT_FD = 0x48,
+	/* init -> monitor: the seccomp listener descriptor rides along (SCM_RIGHTS), for the monitor to hand to
+	 * Spec.seccomp_listener_path from the host's side. */
+	HC_SYNC_SECCOMP = 0x49,
+	/* monitor -> init: the listener is handed over (or the monitor failed, and kills the init). */
+	HC_SYNC_SECCOMP_DONE = 0x4a,
 };
 
 struct hc_sync_msg {

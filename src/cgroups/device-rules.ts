@@ -11,6 +11,9 @@ export function planDeviceRules(resourceRules: readonly OciDeviceRule[], configD
   rules.push(...DEFAULT_ALLOWED_DEVICE_RULES);
   for (const device of configDevices) {
     if (device.type !== 'c' && device.type !== 'b' && device.type !== 'u') continue;
+    // A device the resource rules already name (run --device HOST:CTR:r) keeps the access they give it.
+    const type = device.type === 'b' ? 'b' : 'c';
+    if (rules.some((rule) => rule.type === type && rule.major === device.major && rule.minor === device.minor)) continue;
     rules.push({
       allow: true,
       type: device.type === 'b' ? 'b' : 'c',

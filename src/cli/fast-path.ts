@@ -58,7 +58,7 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
   // before the container's command, so the one positional is the image (or, with --bundle, the id).
   run: {
     positionals: ['target'],
-    booleans: { '--rm': 'rm', '--dry-run': 'dryRun', '--keep': 'keep', '--detach': 'detach', '-d': 'detach' },
+    booleans: { '--rm': 'rm', '--dry-run': 'dryRun', '--keep': 'keep', '--detach': 'detach', '-d': 'detach', '--privileged': 'privileged' },
     values: {
       '--name': 'name',
       '--workdir': 'workdir',
@@ -75,7 +75,7 @@ export const FAST_VERBS: Readonly<Record<string, FastVerb>> = {
       '--cpus': 'cpus',
       '--pids-limit': 'pidsLimit',
     },
-    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume' },
+    lists: { '--env': 'env', '-e': 'env', '--volume': 'volume', '-v': 'volume', '--device': 'device', '--device-cgroup-rule': 'deviceCgroupRule', '--security-opt': 'securityOpt' },
     choices: { format: ['text', 'json'] },
   },
   exec: {

@@ -7,6 +7,8 @@ import { readlink } from '../host/fs-async.js';
 import { readContainerState } from '../container/lifecycle.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan } from '../plan/container-plan.js';
+import { MS_REC } from '../plan/kernel-constants.js';
+import { propagationName, readMountPropagation } from '../live/propagation.js';
 import { CONFIG_FILE, PLAN_FILE, StateStore } from '../state/state-store.js';
 import type { CliEnvironment } from './main.js';
 
@@ -100,7 +102,13 @@ export async function inspectVerb(root: string, id: string, format: string | und
     LowerDirs: plan?.rootfs.lowerDirs ?? [],
     StateDir: store.dirOf(id),
     Namespaces: namespaces,
-    PlannedMounts: plan?.mounts ?? [],
+    // Each planned mount with its propagation: as planned ("rslave (rootfs)" when it inherits the root's), and
+    // for a live container as the kernel has it now (/proc/PID/mountinfo). Then what `mount add` added.
+    // (`Mounts` is docker's shape, above.)
+    PlannedMounts: describeMounts(plan, alive || status === 'paused' ? state.pid : 0),
+    LiveMounts: state.liveMounts ?? [],
+    LiveDevices: state.liveDevices ?? [],
+    DeviceProgram: state.deviceProgram ?? null,
     Cgroups: { Dirs: state.cgroupDirs, RemovableParents: state.cgroupParentDirs ?? [] },
     Process: plan?.process ?? null,
     OciConfig: config ?? null,
@@ -113,6 +121,17 @@ export async function inspectVerb(root: string, id: string, format: string | und
   }
   cli.stdout(`${text}\n`);
   return 0;
+}
+
+function describeMounts(plan: ContainerPlan | undefined, pid: number): unknown[] {
+  if (!plan) return [];
+  const current = pid > 0 ? readMountPropagation(pid) : new Map<string, string>();
+  const root = `${propagationName(plan.rootfs.propagation | MS_REC) ?? 'rslave'} (rootfs)`;
+  return plan.mounts.map((mount) => ({
+    ...mount,
+    Propagation: propagationName(mount.propagation) ?? root,
+    CurrentPropagation: current.get(mount.target) ?? null,
+  }));
 }
 
 /**

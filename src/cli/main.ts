@@ -78,6 +78,9 @@ export interface RunArgs extends GlobalArgs {
   workdir?: string | undefined;
   hostname?: string | undefined;
   volume: string[];
+  /** --device HOST[:CTR][:PERMS] and --device-cgroup-rule RULE (docker-style runs). */
+  device?: string[] | undefined;
+  deviceCgroupRule?: string[] | undefined;
   dryRun: boolean;
   format: 'text' | 'json';
   bundle?: string | undefined;
@@ -91,8 +94,14 @@ export interface RunArgs extends GlobalArgs {
   memory?: string | undefined;
   cpus?: string | undefined;
   pidsLimit?: string | undefined;
+  /** --security-opt seccomp=unconfined|FILE (--privileged, in `docker`, also drops the filter). */
+  securityOpt?: string[] | undefined;
   /** docker run's person-at-a-terminal flags (src/cli/docker-run-args.ts). */
   docker?: DockerRunArgs | undefined;
+  /** --uidmap / --gidmap CONTAINER:HOST:SIZE (repeatable), --userns host (docker-style runs). */
+  uidmap?: string[] | undefined;
+  gidmap?: string[] | undefined;
+  userns?: string | undefined;
 }
 
 type Handler = (args: Record<string, unknown>, context: RuntimeContext) => Promise<number>;
@@ -162,6 +171,12 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       spec: handle(async (raw) => (await import('./spec.js')).specVerb(raw.bundle as string | undefined, Boolean(raw.rootless), cli)),
       features: handle(async () => (await import('./spec.js')).featuresVerb(VERSION, cli)),
+      seccomp: handle(async (raw) =>
+        (await import('./seccomp.js')).seccompVerb(
+          { action: optionalString(raw.action), profile: optionalString(raw.profile), arch: optionalString(raw.arch), format: optionalString(raw.format) },
+          cli,
+        ),
+      ),
       inspect: handle(async (raw, context) =>
         (await import('./inspect.js')).inspectVerb(context.root, String(raw.id), raw.format as string | undefined, cli),
       ),
@@ -201,6 +216,8 @@ export async function main(cli: CliEnvironment): Promise<number> {
       stats: handle(async (raw, context) => (await import('./stats.js')).statsVerb(context, String(raw.id), cli)),
       events: handle(async (raw, context) => (await import('./stats.js')).eventsVerb(context, String(raw.id), Boolean(raw.stats), cli)),
       ...dockerVerbHandlers((body) => handle(body), cli, command),
+      device: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('device', raw), context, cli)),
+      mount: handle(async (raw, context) => (await import('./live.js')).liveVerb(toLiveArgs('mount', raw), context, cli)),
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
@@ -218,6 +235,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
 
 interface VerbHandlers extends DockerVerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
+  seccomp(args: Record<string, unknown>): Promise<void>;
   create(args: Record<string, unknown>): Promise<void>;
   start(args: Record<string, unknown>): Promise<void>;
   state(args: Record<string, unknown>): Promise<void>;
@@ -242,6 +260,9 @@ interface VerbHandlers extends DockerVerbHandlers {
   update(args: Record<string, unknown>): Promise<void>;
   stats(args: Record<string, unknown>): Promise<void>;
   events(args: Record<string, unknown>): Promise<void>;
+  /** device, mount: live changes to a running container (src/cli/live.ts). */
+  device(args: Record<string, unknown>): Promise<void>;
+  mount(args: Record<string, unknown>): Promise<void>;
 }
 
 /**
@@ -298,6 +319,8 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('workdir', { alias: 'w', type: 'string', requiresArg: true, describe: 'working directory inside the container' })
           .option('hostname', { type: 'string', requiresArg: true, describe: 'container hostname (default: the first 12 characters of the id)' })
           .option('volume', { alias: 'v', type: 'string', nargs: 1, requiresArg: true, describe: 'bind mount HOST:CONTAINER[:ro] (repeatable)' })
+          .option('device', { type: 'string', nargs: 1, requiresArg: true, describe: 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)' })
+          .option('device-cgroup-rule', { type: 'string', nargs: 1, requiresArg: true, describe: "allow devices by number: 'c 1:3 rwm', 'b 7:* r' (repeatable)" })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan instead of running it' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'dry-run output format' })
           .option('bundle', { alias: 'b', type: 'string', requiresArg: true, describe: 'run the OCI bundle in DIR (runc style)' })
@@ -310,6 +333,10 @@ async function buildParser(head: string[], columns: number | undefined, handlers
           .option('memory', { alias: 'm', type: 'string', requiresArg: true, describe: 'memory limit: 32m, 1g, ... (no swap beyond it)' })
           .option('cpus', { type: 'string', requiresArg: true, describe: 'CPU limit in cores: 0.5 is a quota of 50000us per 100000us' })
           .option('pids-limit', { type: 'string', requiresArg: true, describe: 'most processes at once (-1: no limit)' })
+          .option('uidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'run in a new user namespace: map CONTAINER:HOST:SIZE uids (repeatable)' })
+          .option('gidmap', { type: 'string', nargs: 1, requiresArg: true, describe: 'map CONTAINER:HOST:SIZE gids (repeatable; default: as --uidmap)' })
+          .option('userns', { type: 'string', requiresArg: true, describe: 'host: share the host\'s user namespace (the default)' })
+          .option('security-opt', { type: 'string', nargs: 1, requiresArg: true, describe: 'seccomp=unconfined, or seccomp=FILE (docker\'s format or linux.seccomp)' })
           .check(() => true)
           .example('$0 run -it busybox sh', 'a shell with a terminal (Ctrl-P Ctrl-Q detaches; shim attach ID comes back)')
           .example('$0 run -d --name web --restart on-failure:3 busybox httpd -f', 'in the background, started again when it fails')
@@ -387,6 +414,17 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       (args) => handlers.spec(args as unknown as Record<string, unknown>),
     )
     .command('features', 'print the OCI features document', (y) => y, (args) => handlers.features(args as unknown as Record<string, unknown>))
+    .command(
+      'seccomp <action> [profile]',
+      'compile a seccomp profile (linux.seccomp, config.json, docker format, or "default") and print the program',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['compile'] })
+          .positional('profile', { type: 'string' })
+          .option('arch', { type: 'string', requiresArg: true, describe: 'x86_64 or aarch64 (default: this host)' })
+          .option('format', { choices: ['asm', 'bpf', 'json', 'profile'] as const, default: 'asm' as const, describe: 'asm: readable; bpf: raw sock_filter bytes; json; profile: as linux.seccomp' }),
+      (args) => handlers.seccomp(args as unknown as Record<string, unknown>),
+    )
     .command(
       'inspect <id>',
       'everything known about a container, as JSON',
@@ -479,7 +517,25 @@ async function buildParser(head: string[], columns: number | undefined, handlers
       'with --stats: one runc-style stats event, as JSON',
       (y) => idPositional(y).option('stats', { type: 'boolean', default: false, describe: 'print the stats once and exit' }),
       (args) => handlers.events(args as unknown as Record<string, unknown>),
-    );
+    )
+    .command('device <sub> [args..]', 'devices of a running container: add ID HOST[:CTR][:rwm] | rm ID CTR | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('mode', { type: 'string', requiresArg: true, describe: 'add: permission bits of the node (default: the host node\'s)' })
+        .option('uid', { type: 'number', requiresArg: true, describe: 'add: owner of the node (default: the host node\'s)' })
+        .option('gid', { type: 'number', requiresArg: true, describe: 'add: group of the node (default: the host node\'s)' }),
+    (args) => handlers.device(args as unknown as Record<string, unknown>))
+    .command('mount <sub> [args..]', 'mounts of a running container: add ID SOURCE TARGET | rm ID TARGET | ls ID', (y) =>
+      y
+        .positional('sub', { type: 'string', choices: ['add', 'rm', 'ls'] })
+        .positional('args', { type: 'string', array: true })
+        .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
+        .option('ro', { type: 'boolean', default: false, describe: 'add: read-only' })
+        .option('propagation', { choices: ['private', 'slave', 'shared', 'unbindable'] as const, describe: 'add: propagation of the new mount' })
+        .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'add: take the submounts of SOURCE too (rbind)' }),
+    (args) => handlers.mount(args as unknown as Record<string, unknown>));
   addDockerVerbs(parser, handlers);
   return parser
     .completion('completion', 'print a bash/zsh completion script: shim completion >> ~/.bashrc')
@@ -544,6 +600,8 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     workdir: args.workdir as string | undefined,
     hostname: args.hostname as string | undefined,
     volume: listOf(args.volume),
+    device: listOf(args.device),
+    deviceCgroupRule: listOf(args.deviceCgroupRule),
     dryRun: Boolean(args.dryRun),
     format: args.format === 'json' ? 'json' : 'text',
     bundle: args.bundle as string | undefined,
@@ -556,7 +614,11 @@ export function toRunArgs(args: Record<string, unknown>): RunArgs {
     memory: optionalString(args.memory),
     cpus: optionalString(args.cpus),
     pidsLimit: optionalString(args.pidsLimit),
+    securityOpt: listOf(args.securityOpt),
     docker: toDockerRunArgs(args),
+    uidmap: listOf(args.uidmap),
+    gidmap: listOf(args.gidmap),
+    userns: optionalString(args.userns),
   };
 }
 
@@ -575,6 +637,21 @@ function toStoreArgs(verb: string, args: Record<string, unknown>): StoreVerbArgs
     message: args.message as string | undefined,
     quiet: Boolean(args.quiet),
     force: Boolean(args.force),
+  };
+}
+
+function toLiveArgs(verb: 'device' | 'mount', args: Record<string, unknown>): import('./live.js').LiveVerbArgs {
+  return {
+    verb,
+    sub: String(args.sub),
+    positionals: listOf(args.args),
+    format: args.format === 'json' ? 'json' : 'table',
+    readonly: Boolean(args.ro),
+    propagation: optionalString(args.propagation),
+    recursive: Boolean(args.recursive),
+    mode: optionalString(args.mode),
+    uid: args.uid === undefined ? undefined : Number(args.uid),
+    gid: args.gid === undefined ? undefined : Number(args.gid),
   };
 }
 

@@ -12,6 +12,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { DockerRunOptions } from '../container/docker-run.js';
 import { checkStopSignal, parseEnvFile, parseLabels, parseRestartPolicy } from '../plan/docker-run-flags.js';
 import { parseSignal } from '../container/signals.js';
+import { readUserNamespaceFlags } from '../userns/userns-flags.js';
 
 export async function runVerb(args: RunArgs, command: string[], cli: CliEnvironment, context: RuntimeContext): Promise<number> {
   const request = readRunRequest(args, command, cli.env);
@@ -86,12 +87,18 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
       ['-w', args.workdir !== undefined],
       ['--hostname', args.hostname !== undefined],
       ['-v', args.volume.length > 0],
+      ['--device', (args.device ?? []).length > 0],
+      ['--device-cgroup-rule', (args.deviceCgroupRule ?? []).length > 0],
       ['--rm', args.rm],
       ['--entrypoint', args.entrypoint !== undefined],
       ['--memory', args.memory !== undefined],
       ['--cpus', args.cpus !== undefined],
       ['--pids-limit', args.pidsLimit !== undefined],
+      ['--security-opt', (args.securityOpt ?? []).length > 0],
       ['-t/-i/-u/--cap-add/--restart/... (docker flags)', readDockerRunFlags(args, env, false) !== undefined],
+      ['--uidmap', (args.uidmap ?? []).length > 0],
+      ['--gidmap', (args.gidmap ?? []).length > 0],
+      ['--userns', args.userns !== undefined],
     ] as const;
     for (const [flag, given] of imageOnly) {
       if (given) throw new RuntimeError('usage', `${flag} cannot be used with --bundle`, { hint: 'the bundle\'s config.json says it' });
@@ -112,10 +119,14 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
     workdir: args.workdir,
     hostname: args.hostname,
     volumes: args.volume,
+    devices: args.device,
+    deviceCgroupRules: args.deviceCgroupRule,
     remove: args.rm,
     entrypoint: args.entrypoint,
     resources: readResourceFlags(args),
+    securityOpt: args.securityOpt,
     docker: readDockerRunFlags(args, env, args.detach ?? false),
+    userNamespace: readUserNamespaceFlags(args),
   };
 }
 

@@ -9,6 +9,8 @@ import { readHostFacts } from '../host/read-host-facts.js';
 import { planDefaultSpec, planRootlessSpec } from '../plan/default-spec.js';
 import { CAPABILITY_NUMBERS } from '../plan/kernel-constants.js';
 import { supportedMountOptions } from '../plan/mount-options.js';
+import { seccompFeatures } from '../seccomp/features.js';
+import { release } from 'node:os';
 import type { CliEnvironment } from './main.js';
 
 export async function specVerb(bundle: string | undefined, rootless: boolean, cli: CliEnvironment): Promise<number> {
@@ -40,16 +42,16 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
     hooks: [],
     mountOptions: supportedMountOptions(),
     linux: {
-      // The user namespace is refused by the planner for now.
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'uts'],
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities,
       // systemd: false: --systemd-cgroup takes a slice:prefix:name path but makes it through cgroupfs.
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(host.seccompActions ?? [], release()),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // open_tree + mount_setattr(MOUNT_ATTR_IDMAP), made by the helper's monitor (src/userns/, helper-c/idmap.c).
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: {
       'io.github.shim.version': version,

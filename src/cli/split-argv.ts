@@ -14,6 +14,8 @@ const VALUE_OPTIONS = new Set([
   '--hostname',
   '-v',
   '--volume',
+  '--device',
+  '--device-cgroup-rule',
   '--format',
   '-b',
   '--bundle',
@@ -22,6 +24,11 @@ const VALUE_OPTIONS = new Set([
   '--memory',
   '--cpus',
   '--pids-limit',
+  // user namespaces (src/userns/)
+  '--uidmap',
+  '--gidmap',
+  '--userns',
+  '--security-opt',
   '--log',
   '--log-format',
   // exec's

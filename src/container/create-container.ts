@@ -192,8 +192,9 @@ function killQuietly(pid: number): void {
  * create loads anyway for the helper: execa would add ~45 ms of loading to every create.
  *
  * Mode 0622, as runc's exec.fifo: the init reopens it for writing after it has taken the process's user, so a
- * non-root user (podman --user, a config's process.user) must be allowed to write it. Only the write side is
- * open to others, and the state dir (0700) keeps every other process from reaching it by path.
+ * non-root user (podman --user, a config's process.user), or an init in a user namespace (host uid 100000),
+ * must be allowed to write it. Only the write side is open to others, and the state dir (0700) keeps every
+ * other process from reaching it by path.
  */
 async function makeFifo(path: string): Promise<void> {
   const result = await new Promise<{ code: number | null; stderr: string; error?: Error }>((resolvePromise) => {

@@ -12,10 +12,11 @@ import { elapsedMs, type Logger, nowMs } from '../log.js';
 import { runHelper, type HelperStdio } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
+import type { ContainerPlan } from '../plan/container-plan.js';
 import { planExec, type ExecPlan, type ExecRequest } from '../plan/plan-exec.js';
 import { encodeExecSpec } from '../spec/encode-spec.js';
 import { isSameProcess } from '../state/process-start-time.js';
-import { StateStore } from '../state/state-store.js';
+import { PLAN_FILE, StateStore } from '../state/state-store.js';
 import { SignalForwarder, helperFailure, type SignalSource } from './run-container.js';
 
 export interface ExecContext {
@@ -55,7 +56,9 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
       throw new RuntimeError('invalid-state', 'cannot exec in a paused container', { hint: `shim resume ${state.id}` });
     }
     const config = await store.readConfig(state.id);
-    const plan = planExec(state, config, request, host);
+    // The filter the container was started with, as compiled then (plan.json): exec'd processes get it too.
+    const seccomp = config.linux?.seccomp ? (await store.readJson<ContainerPlan>(state.id, PLAN_FILE))?.seccomp : undefined;
+    const plan = planExec(state, config, request, host, seccomp);
     for (const warning of plan.warnings) context.log.warn(`config.json: ${warning}`);
     context.log.debug(`exec: planned in ${elapsedMs(started)}`);
     attachWarmups.set(plan, attachWarmup);

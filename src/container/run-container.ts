@@ -18,7 +18,11 @@ import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
 import { planContainer, type PlanRequest } from '../plan/plan-container.js';
+import type { IdMapping } from '../userns/plan-user-namespace.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
+import { parseConfigJson } from '../seccomp/exact-json.js';
+import { chooseSeccompProfile } from '../seccomp/run-profile.js';
+import { diskSeccompCache } from '../seccomp/filter-cache.js';
 import { encodeRunSpec, type HelperStatus } from '../spec/encode-spec.js';
 import { generateContainerId, validateContainerId } from '../state/container-id.js';
 import { readProcessStartTime } from '../state/process-start-time.js';
@@ -28,6 +32,7 @@ import { parseVolumeSpec, type VolumeRequest } from '../volumes/parse-volume.js'
 import { VolumeStore } from '../volumes/volume-store.js';
 import { signalProcess } from '../host/signal-process.js';
 import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
+import { planRunDevices } from '../live/run-devices.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -62,13 +67,20 @@ export interface ImageRunRequest {
   hostname?: string | undefined;
   /** -v values as typed. */
   volumes: string[];
+  /** --device and --device-cgroup-rule values as typed. */
+  devices?: string[] | undefined;
+  deviceCgroupRules?: string[] | undefined;
   remove: boolean;
   /** --entrypoint: replaces the image's Entrypoint ('' clears it). */
   entrypoint?: string | undefined;
   /** --memory, --cpus, --pids-limit, as linux.resources. */
   resources?: OciResources | undefined;
+  /** --security-opt values; seccomp=unconfined|FILE (src/seccomp/run-profile.ts). */
+  securityOpt?: string[] | undefined;
   /** docker run's other flags: -i, -t, -u, --cap-add, --init, --restart, ... (src/container/docker-run.ts). */
   docker?: DockerRunOptions | undefined;
+  /** --uidmap/--gidmap: a new user namespace with these maps; undefined shares the host's. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 /** `run --bundle DIR ID` */
@@ -133,6 +145,8 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext, o
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);
+  const unknownSyscalls = prepared.plan.seccomp?.unknownSyscalls;
+  if (unknownSyscalls) context.log.debug(`linux.seccomp: syscalls no arch knows, skipped: ${unknownSyscalls.join(', ')}`);
   context.log.debug(`prepare: planned ${prepared.containerId} in ${elapsedMs(started)}`);
   return prepared;
 }
@@ -174,8 +188,19 @@ async function prepareImageRun(
     cgroupNamespace: host.cgroupNamespaces,
     resources: request.resources,
     tty: request.docker?.tty,
+    ...planRunDevices(request.devices ?? [], request.deviceCgroupRules ?? []),
+    userNamespace: request.userNamespace,
   });
   if (request.docker) await applyDockerRun(config, request.docker, image);
+  // The built-in profile unless told otherwise: docker's habit, and what podman does for its callers. After the
+  // docker flags: --cap-add widens what the profile allows, --privileged drops it.
+  const seccomp = chooseSeccompProfile({
+    securityOpts: request.securityOpt ?? [],
+    privileged: request.docker?.privileged ?? false,
+    capabilities: config.process?.capabilities?.bounding ?? [],
+    cwd: context.cwd,
+  });
+  if (seccomp) config.linux = { ...config.linux, seccomp };
   const bundleDir = join(context.root, containerId);
   const plan = planContainer({
     containerId,
@@ -191,6 +216,7 @@ async function prepareImageRun(
     cgroupParent: context.cgroupParent,
     systemdCgroup: context.systemdCgroup,
     host,
+    seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
   });
   return { containerId, config, plan, bundleDir, image, volumes, storeVolumes, containerDir, autoRemove: request.remove, request, host, docker: request.docker };
 }
@@ -225,14 +251,18 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseConfigJson(text);
   } catch (error) {
     throw new RuntimeError('invalid-config', `config.json: not valid JSON (${(error as Error).message})`, { path: configPath });
   }
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
   const overlay = request.rootfs && 'overlay' in request.rootfs ? request.rootfs.overlay : undefined;
-  const plan = planContainer({ containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host, overlay });
+  const plan = planContainer({
+    containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host,
+    seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
+    overlay,
+  });
   if (request.rootfs && 'directory' in request.rootfs) plan.rootfs.path = request.rootfs.directory;
   // Here, by name, rather than as a mount failure deep in the helper.
   const rootInfo = await stat(plan.rootfs.path).catch((error) => {

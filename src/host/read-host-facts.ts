@@ -15,7 +15,22 @@ export function readHostFactsSync(): HostFacts {
     // Kernels older than 3.2 lack the file; CAP_BLOCK_SUSPEND (36) is what they could know at most.
     lastCapability = 36;
   }
-  return { cgroupHierarchies, cgroupNamespaces: existsSync('/proc/self/ns/cgroup'), lastCapability, procKcore: existsSync('/proc/kcore') };
+  return {
+    cgroupHierarchies,
+    cgroupNamespaces: existsSync('/proc/self/ns/cgroup'),
+    lastCapability,
+    procKcore: existsSync('/proc/kcore'),
+    seccompActions: readSeccompActions(),
+  };
+}
+
+/** The seccomp actions this kernel has (4.14+); an empty list when it has no seccomp filters at all. */
+function readSeccompActions(): string[] {
+  try {
+    return readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8').trim().split(/\s+/);
+  } catch {
+    return [];
+  }
 }
 
 export async function readHostFacts(): Promise<HostFacts> {

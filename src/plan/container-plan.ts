@@ -2,6 +2,8 @@
 // values. --dry-run prints it; src/spec/ encodes it for the helper; src/cgroups/ applies its cgroup part.
 
 import type { PlannedResources } from '../cgroups/resources.js';
+import type { IdMapping, PlannedUserNamespace } from '../userns/plan-user-namespace.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 
 export type NamespaceKind = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user' | 'time';
 
@@ -16,6 +18,11 @@ export interface PlannedRootfs {
   path: string;
   /** Read-only layers, topmost first; empty for a plain (bind-mounted) rootfs. */
   lowerDirs: string[];
+  /**
+   * Mount every layer (lower dirs, and the directory holding upper and work) idmapped with the container's user
+   * namespace, so files root owns on the host are root's in the container. Only with a new user namespace.
+   */
+  idmapLayers?: boolean | undefined;
   upperDir: string;
   workDir: string;
   readonly: boolean;
@@ -34,6 +41,13 @@ export interface PlannedMount {
   propagation: number;
   /** Where this mount came from, for the dry run: "config", "cgroup", "volume". */
   origin: string;
+  /** An idmapped bind mount (mounts[].uidMappings/gidMappings): the maps of its id mapping. */
+  idmap?: { uidMappings: IdMapping[]; gidMappings: IdMapping[]; recursive: boolean } | undefined;
+  /**
+   * If the kernel refuses the mount with EPERM, bind this host path (recursively, with the same flags) instead:
+   * sysfs in a user namespace that does not own the network namespace (crun's fallback).
+   */
+  fallbackBindSource?: string | undefined;
 }
 
 export interface PlannedDevice {
@@ -45,6 +59,8 @@ export interface PlannedDevice {
   minor: number;
   uid: number;
   gid: number;
+  /** Bind-mount the host's node instead of mknod: a user namespace may not make device nodes. */
+  bindFromHost?: boolean | undefined;
 }
 
 export interface PlannedSymlink {
@@ -128,6 +144,8 @@ export interface PlannedCgroup {
 export interface ContainerPlan {
   containerId: string;
   namespaces: PlannedNamespace[];
+  /** The container's own user namespace (new with its maps, or joined); undefined shares the caller's. */
+  userNamespace?: PlannedUserNamespace | undefined;
   rootfs: PlannedRootfs;
   /** In the order the helper makes them. */
   mounts: PlannedMount[];
@@ -141,6 +159,8 @@ export interface ContainerPlan {
   loopbackUp: boolean;
   process: PlannedProcess;
   cgroup: PlannedCgroup;
+  /** linux.seccomp compiled; absent when the config has none. */
+  seccomp?: PlannedSeccomp | undefined;
   /** Things the plan changed from what the config asked, with the reason; shown, never dropped silently. */
   warnings: string[];
 }
@@ -166,4 +186,6 @@ export interface HostFacts {
   lastCapability: number;
   /** /proc/kcore exists (runc links /dev/core to it only then). */
   procKcore: boolean;
+  /** /proc/sys/kernel/seccomp/actions_avail; undefined when unread (not checked then). */
+  seccompActions?: string[] | undefined;
 }

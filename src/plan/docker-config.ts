@@ -1,7 +1,8 @@
 // A docker-style `run IMAGE [CMD...]` becomes an OCI config first (runc spec's defaults, docker's security
 // defaults, then the flags), so that it goes through the same planner as a bundle.
 
-import type { OciConfig, OciMount, OciResources } from './oci-config.js';
+import type { OciConfig, OciDevice, OciDeviceRule, OciMount, OciResources } from './oci-config.js';
+import { toOciMappings, type IdMapping } from '../userns/plan-user-namespace.js';
 import {
   DEFAULT_CAPABILITIES,
   DEFAULT_MASKED_PATHS,
@@ -45,6 +46,11 @@ export interface DockerRunRequest {
   cgroupNamespace: boolean;
   /** --memory, --cpus, --pids-limit. */
   resources?: OciResources | undefined;
+  /** --device nodes and the rules that allow them, then --device-cgroup-rule's (src/live/run-devices.ts). */
+  devices?: OciDevice[] | undefined;
+  deviceRules?: OciDeviceRule[] | undefined;
+  /** --uidmap/--gidmap: run in a new user namespace with these maps. */
+  userNamespace?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
 }
 
 export function planDockerConfig(request: DockerRunRequest): OciConfig {
@@ -63,8 +69,12 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
       options: ['rbind', volume.propagation ?? 'rprivate', volume.readonly ? 'ro' : 'rw'],
     });
   }
+  // As docker: a shared volume needs a shared root, or nothing the container mounts there could reach the
+  // host (the container's copies of the host's mounts would be slaves); otherwise runc's default (rslave).
+  const sharedVolume = request.volumes.some((volume) => volume.propagation === 'shared' || volume.propagation === 'rshared');
   const namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (request.cgroupNamespace) namespaces.push({ type: 'cgroup' });
+  if (request.userNamespace) namespaces.push({ type: 'user' });
   return {
     ociVersion: '1.2.0',
     process: {
@@ -85,8 +95,13 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     hostname,
     mounts,
     linux: {
-      resources: { ...request.resources, devices: [{ allow: false, access: 'rwm' }] },
+      resources: { ...request.resources, devices: [{ allow: false, access: 'rwm' }, ...(request.deviceRules ?? [])] },
+      ...(request.devices?.length ? { devices: request.devices } : {}),
       namespaces,
+      ...(sharedVolume ? { rootfsPropagation: 'rshared' } : {}),
+      ...(request.userNamespace
+        ? { uidMappings: toOciMappings(request.userNamespace.uidMappings), gidMappings: toOciMappings(request.userNamespace.gidMappings) }
+        : {}),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },

@@ -20,6 +20,8 @@ export interface MountOptions {
    * so the copy is empty too (see copyUpTargets in the plan); the helper copies nothing.
    */
   copyUp: boolean;
+  /** runtime-spec 1.2's idmap / ridmap (recursive) option. */
+  idmap?: 'idmap' | 'ridmap' | undefined;
 }
 
 // [flag, set?]: set adds the flag, clear removes one an earlier option added.
@@ -75,12 +77,12 @@ export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
 const UNSUPPORTED_OPTIONS = new Set([
   'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime',
   'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow',
-  'rsymfollow', 'idmap', 'ridmap',
+  'rsymfollow',
 ]);
 
 /** Every option name planMountOptions turns into flags or propagation (for `shim features`). */
 export function supportedMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'tmpcopyup'].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'bind', 'rbind', 'tmpcopyup', 'idmap', 'ridmap'].sort();
 }
 
 /** `where` names the mount in errors ("mounts[3] (/data)"). */
@@ -90,6 +92,7 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
   let propagation = 0;
   let bind = false;
   let copyUp = false;
+  let idmap: MountOptions['idmap'];
   const data: string[] = [];
   for (const option of options) {
     if (option === 'bind' || option === 'rbind') {
@@ -119,13 +122,18 @@ export function planMountOptions(options: readonly string[], where = 'mount'): M
       copyUp = true;
       continue;
     }
+    // An idmapped mount (runtime-spec 1.2): src/userns/ plans it from these and mounts[].uidMappings.
+    if (option === 'idmap' || option === 'ridmap') {
+      idmap = option;
+      continue;
+    }
     if (UNSUPPORTED_OPTIONS.has(option)) {
       throw new RuntimeError('unsupported', `${where}: mount option ${option} is not supported yet`);
     }
     if (option === '') continue;
     data.push(option);
   }
-  return { flags, clearedFlags, propagation, data: data.join(','), bind, copyUp };
+  return { flags, clearedFlags, propagation, data: data.join(','), bind, copyUp, ...(idmap ? { idmap } : {}) };
 }
 
 /** linux.rootfsPropagation to the value the helper applies recursively to the whole tree. */

@@ -1,3 +1,5 @@
+import type { OciSeccomp } from '../seccomp/profile.js';
+
 // The part of the OCI runtime-spec config (config.json, 1.0–1.3) the planner reads. Fields the runtime does
 // not implement are still named here so that readOciConfig can refuse them by name.
 
@@ -55,6 +57,15 @@ export interface OciMount {
   source?: string;
   type?: string;
   options?: string[];
+  /** An idmapped mount: files owned by containerID on disk are seen as owned by hostID. */
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface OciNamespace {
@@ -90,6 +101,8 @@ export interface OciResources {
 
 export interface OciLinux {
   namespaces?: OciNamespace[];
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
   devices?: OciDevice[];
   cgroupsPath?: string;
   resources?: OciResources;
@@ -97,6 +110,7 @@ export interface OciLinux {
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  seccomp?: OciSeccomp;
 }
 
 /** The namespace types of config-linux.md. */

@@ -7,12 +7,16 @@ import { RuntimeError } from '../errors.js';
 import { planCgroupDirs } from '../cgroups/cgroup-paths.js';
 import { planDeviceRules } from '../cgroups/device-rules.js';
 import { planResources } from '../cgroups/resources.js';
+import type { SeccompCache } from '../seccomp/filter-cache.js';
+import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
 import * as k from './kernel-constants.js';
 import { planMountOptions, planRootfsPropagation } from './mount-options.js';
 import type { OciCapabilities, OciConfig, OciDevice, OciNamespaceType, OciProcess } from './oci-config.js';
 import { OCI_NAMESPACE_TYPES } from './oci-config.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './runtime-defaults.js';
+import { planUserNamespace } from '../userns/plan-user-namespace.js';
+import { planIdmappedMount, planUserNamespaceMounts } from '../userns/plan-userns-mounts.js';
 import type {
   ContainerPlan,
   HostFacts,
@@ -38,7 +42,9 @@ export interface PlanRequest {
    * Docker-style runs: config.root.path is the read-only lower layer of an overlay mounted at mountPoint,
    * with the container's own upper and work dirs; or, with lowerDirs (topmost first), those layers.
    */
-  overlay?: { mountPoint: string; upperDir: string; workDir: string; lowerDirs?: string[] | undefined } | undefined;
+  overlay?:
+    | { mountPoint: string; upperDir: string; workDir: string; lowerDirs?: string[] | undefined; idmapLayers?: boolean | undefined }
+    | undefined;
   /** runc --no-pivot. */
   noPivot?: boolean | undefined;
   /** Parent of the default cgroup path; SHIM_CGROUP_PARENT, "shim" when unset. */
@@ -46,6 +52,8 @@ export interface PlanRequest {
   /** --systemd-cgroup: a slice:prefix:name cgroupsPath is mapped onto a plain path (with a warning). */
   systemdCgroup?: boolean | undefined;
   host: HostFacts;
+  /** Compiled seccomp filters of earlier runs (src/seccomp/filter-cache.ts). */
+  seccompCache?: SeccompCache | undefined;
 }
 
 const NAMESPACE_KINDS: Record<OciNamespaceType, NamespaceKind> = {
@@ -65,6 +73,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
 
   const namespaces = planNamespaces(config);
   const isNew = (type: NamespaceKind) => namespaces.some((ns) => ns.type === type && ns.path === undefined);
+  const userNamespace = planUserNamespace(config);
 
   const cgroupDirs = planCgroupDirs({
     containerId: request.containerId,
@@ -98,25 +107,33 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       data: options.data,
       propagation: options.propagation,
       origin: 'config',
+      idmap: planIdmappedMount(mount, where, bind, options, userNamespace),
     });
   }
 
   // As runc: when /dev comes from a bind mount it is the caller's /dev, left exactly as it is.
   const devIsBound = mounts.some((mount) => mount.target === '/dev' && (mount.flags & k.MS_BIND) !== 0);
   const devices = devIsBound ? [] : planDevices(linux.devices ?? []);
+  const warnings: string[] = userNamespace?.warning ? [userNamespace.warning] : [];
+  if (userNamespace) planUserNamespaceMounts({ mounts, devices, netNamespaceIsNew: isNew('net'), warnings });
   if (!devIsBound) {
     symlinks.push(...DEV_SYMLINKS.map((link) => ({ ...link })));
     symlinks.push({ target: 'pts/ptmx', path: '/dev/ptmx' });
     if (host.procKcore) symlinks.push({ target: '/proc/kcore', path: '/dev/core' });
   }
 
-  const warnings: string[] = [];
   if (linux.cgroupsPath?.includes(':')) {
     warnings.push(
       `linux.cgroupsPath ${linux.cgroupsPath}: shim does not ask systemd for a unit; the container's cgroup is the plain path ${cgroupDirs[0]?.cgroupPath} in each hierarchy`,
     );
   }
   const process = planProcess(config.process, host, warnings);
+
+  const seccomp = planSeccomp(
+    linux.seccomp,
+    { containerId: request.containerId, bundleDir: request.bundleDir, annotations: config.annotations, host, cache: request.seccompCache },
+    warnings,
+  );
 
   if ((config.hostname || config.domainname) && !isNew('uts')) {
     throw new RuntimeError('invalid-config', 'config.json: hostname and domainname need a new uts namespace');
@@ -125,7 +142,8 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   return {
     containerId: request.containerId,
     namespaces,
-    rootfs: planRootfs(request),
+    userNamespace,
+    rootfs: planRootfs(request, userNamespace !== undefined && userNamespace.path === undefined),
     mounts,
     devices,
     symlinks,
@@ -142,6 +160,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
       resources,
     },
+    seccomp,
     warnings,
   };
 }
@@ -152,9 +171,6 @@ function planNamespaces(config: OciConfig): PlannedNamespace[] {
     const type = namespace.type as OciNamespaceType;
     if (!OCI_NAMESPACE_TYPES.includes(type)) {
       throw new RuntimeError('invalid-config', `config.json: linux.namespaces[${index}].type ${namespace.type} is not a namespace type`);
-    }
-    if (type === 'user') {
-      throw new RuntimeError('unsupported', 'config.json: linux.namespaces: user is not supported yet');
     }
     const kind = NAMESPACE_KINDS[type];
     if (planned.some((ns) => ns.type === kind)) {
@@ -172,7 +188,7 @@ function planNamespaces(config: OciConfig): PlannedNamespace[] {
   return planned;
 }
 
-function planRootfs(request: PlanRequest): PlannedRootfs {
+function planRootfs(request: PlanRequest, newUserNamespace: boolean): PlannedRootfs {
   const root = request.config.root!;
   const rootPath = posix.resolve(request.bundleDir, root.path);
   const propagation = planRootfsPropagation(request.config.linux?.rootfsPropagation);
@@ -181,6 +197,8 @@ function planRootfs(request: PlanRequest): PlannedRootfs {
     return {
       path: request.overlay.mountPoint,
       lowerDirs: request.overlay.lowerDirs ?? [rootPath],
+      // shim's own layers are owned by the host's root: seen through the container's maps they would be nobody's.
+      ...(newUserNamespace && request.overlay.idmapLayers !== false ? { idmapLayers: true } : {}),
       upperDir: request.overlay.upperDir,
       workDir: request.overlay.workDir,
       readonly: root.readonly ?? false,

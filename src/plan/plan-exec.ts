@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 import { RuntimeError } from '../errors.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 import type { ContainerState } from '../state/state-store.js';
 import type { HostFacts, PlannedProcess } from './container-plan.js';
 import { mergeEnv } from './docker-config.js';
@@ -41,10 +42,12 @@ export interface ExecPlan {
   /** The helper leaves right after READY (MONITOR_DETACH) instead of waiting for the process. */
   detach: boolean;
   consoleSocket?: string | undefined;
+  /** The container's own seccomp filter: an exec'd process gets it too (as runc). */
+  seccomp?: PlannedSeccomp | undefined;
   warnings: string[];
 }
 
-export function planExec(state: ContainerState, config: OciConfig, request: ExecRequest, host: HostFacts): ExecPlan {
+export function planExec(state: ContainerState, config: OciConfig, request: ExecRequest, host: HostFacts, seccomp?: PlannedSeccomp): ExecPlan {
   if (state.status === 'stopped' || state.pid <= 0) {
     throw new RuntimeError('invalid-state', 'cannot exec in a stopped container', { containerId: state.id });
   }
@@ -79,6 +82,7 @@ export function planExec(state: ContainerState, config: OciConfig, request: Exec
     preserveFds: request.preserveFds,
     detach: request.detach,
     consoleSocket: request.consoleSocket,
+    seccomp,
     warnings,
   };
 }

@@ -12,6 +12,8 @@ type Rule =
   | 'string[]'
   | 'number[]'
   | 'string-map'
+  /** A number, or the decimal digits of an integer beyond 2^53 (parseOciConfigText keeps those exact). */
+  | 'uint64'
   /** Known to the spec, not implemented: refused unless empty. */
   | 'refuse'
   | { object: Schema }
@@ -82,10 +84,13 @@ const RESOURCES: Schema = {
   unified: 'refuse',
 };
 
+/** One line of a uid_map or gid_map (linux.uidMappings, mounts[].uidMappings). */
+const ID_MAPPING: Schema = { containerID: 'number', hostID: 'number', size: 'number' };
+
 const LINUX: Schema = {
   namespaces: { array: { type: 'string', path: 'string' } },
-  uidMappings: 'refuse',
-  gidMappings: 'refuse',
+  uidMappings: { array: ID_MAPPING },
+  gidMappings: { array: ID_MAPPING },
   timeOffsets: 'refuse',
   devices: {
     array: { type: 'string', path: 'string', major: 'number', minor: 'number', fileMode: 'number', uid: 'number', gid: 'number' },
@@ -95,7 +100,8 @@ const LINUX: Schema = {
   resources: { object: RESOURCES },
   intelRdt: 'refuse',
   sysctl: 'string-map',
-  seccomp: 'refuse',
+  // Checked field by field by readSeccompProfile (src/seccomp/profile.ts) when planned.
+  seccomp: { object: { defaultAction: 'string', defaultErrnoRet: 'number', architectures: 'string[]', flags: 'string[]', listenerPath: 'string', listenerMetadata: 'string', syscalls: { array: { names: 'string[]', action: 'string', errnoRet: 'number', comment: 'string', args: { array: { index: 'number', value: 'uint64', valueTwo: 'uint64', op: 'string' } } } } } },
   rootfsPropagation: 'string',
   maskedPaths: 'string[]',
   readonlyPaths: 'string[]',
@@ -108,7 +114,7 @@ const CONFIG: Schema = {
   ociVersion: 'string',
   root: { object: { path: 'string', readonly: 'boolean' } },
   mounts: {
-    array: { destination: 'string', source: 'string', type: 'string', options: 'string[]', uidMappings: 'refuse', gidMappings: 'refuse' },
+    array: { destination: 'string', source: 'string', type: 'string', options: 'string[]', uidMappings: { array: ID_MAPPING }, gidMappings: { array: ID_MAPPING } },
   },
   process: { object: PROCESS },
   hostname: 'string',
@@ -208,6 +214,11 @@ function checkValue(value: unknown, rule: Rule, path: string, source: string, wa
     case 'number[]':
       if (!Array.isArray(value) || value.some((item) => typeof item !== 'number')) {
         throw invalid(source, path, 'must be an array of numbers');
+      }
+      return;
+    case 'uint64':
+      if (!(typeof value === 'number' && Number.isFinite(value)) && !(typeof value === 'string' && /^\d+$/.test(value))) {
+        throw invalid(source, path, 'must be a number');
       }
       return;
     case 'string-map':

@@ -5,6 +5,8 @@ import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
 import type { ContainerPlan, NamespaceKind, PlannedProcess, RlimitValue } from '../plan/container-plan.js';
 import type { ExecPlan } from '../plan/plan-exec.js';
+import type { IdMapping } from '../userns/plan-user-namespace.js';
+import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
 import { shim } from './generated/shim.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
@@ -68,6 +70,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     containerId: plan.containerId,
     debug: options.debug,
     namespaces: plan.namespaces.map((ns) => ({ type: NAMESPACE_TYPES[ns.type], path: ns.path ?? '' })),
+    uidMappings: encodeMappings(plan.userNamespace?.uidMappings),
+    gidMappings: encodeMappings(plan.userNamespace?.gidMappings),
     cgroupProcs: plan.cgroup.dirs.map((dir) => `${dir.dir}/cgroup.procs`),
     rootfs: {
       path: plan.rootfs.path,
@@ -77,6 +81,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       readonly: plan.rootfs.readonly,
       propagation: plan.rootfs.propagation,
       noPivot: plan.rootfs.noPivot,
+      idmapLayers: plan.rootfs.idmapLayers ?? false,
     },
     mounts: plan.mounts.map((mount) => ({
       source: mount.source,
@@ -85,6 +90,10 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       flags: mount.flags,
       data: mount.data,
       propagation: mount.propagation,
+      uidMappings: encodeMappings(mount.idmap?.uidMappings),
+      gidMappings: encodeMappings(mount.idmap?.gidMappings),
+      idmapRecursive: mount.idmap?.recursive ?? false,
+      fallbackBindSource: mount.fallbackBindSource ?? '',
     })),
     devices: plan.devices.map((device) => ({
       path: device.path,
@@ -93,7 +102,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
       minor: device.minor,
       uid: device.uid,
       gid: device.gid,
-      bindFromHost: false,
+      bindFromHost: device.bindFromHost ?? false,
     })),
     symlinks: plan.symlinks.map((link) => ({ target: link.target, path: link.path })),
     maskedPaths: plan.maskedPaths,
@@ -110,6 +119,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
     windowSizePath: options.windowSizePath ?? '',
+    ...encodeSeccomp(plan.seccomp),
     initReaper: options.initReaper ?? false,
     attachSocket: options.attachSocket ?? '',
     attachWaitFirst: options.attachWaitFirst ?? false,
@@ -143,6 +153,17 @@ export function encodeCopySpec(
   return pb.Spec.encode(spec).finish();
 }
 
+/** The compiled seccomp filter, for the container's init and for every process exec'd into it. */
+function encodeSeccomp(seccomp: PlannedSeccomp | undefined): shim.v1.ISpec {
+  if (!seccomp) return {};
+  return {
+    seccompFilter: Buffer.from(seccomp.program, 'base64'),
+    seccompFlags: seccomp.flags,
+    seccompListenerPath: seccomp.listenerPath ?? '',
+    seccompListenerState: seccomp.listenerState ?? [],
+  };
+}
+
 /** An exec: the helper joins every namespace and the root of targetPid and runs one more process there. */
 export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array {
   const spec: shim.v1.ISpec = {
@@ -156,8 +177,13 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
     consoleSocket: plan.consoleSocket ?? '',
     windowSizePath: options.windowSizePath ?? '',
+    ...encodeSeccomp(plan.seccomp),
   };
   return pb.Spec.encode(spec).finish();
+}
+
+function encodeMappings(mappings: readonly IdMapping[] | undefined): shim.v1.IIdMapping[] {
+  return (mappings ?? []).map((mapping) => ({ containerId: mapping.containerId, hostId: mapping.hostId, size: mapping.size }));
 }
 
 function encodeProcess(process: PlannedProcess, preserveFds: number): shim.v1.IProcess {
@@ -307,5 +333,64 @@ export function encodeApplyNodesSpec(layerDir: string, nodes: readonly LayerNode
       gid: node.gid,
       xattrs: node.xattrs.map((xattr) => ({ name: xattr.name, value: xattr.value })),
     })),
+  }).finish();
+}
+
+// --- live changes (ACTION_LIVE_DEVICE, ACTION_LIVE_MOUNT) ------------------------------------------------
+
+/** One device node to make (or remove) in a running container, and the cgroup2 device program to put in place. */
+export interface LiveDeviceRequest {
+  containerId: string;
+  targetPid: number;
+  node: { path: string; mode: number; major: number; minor: number; uid: number; gid: number };
+  remove: boolean;
+  /** Attach these instructions to programCgroup (replacing what is there), or detach what is there. */
+  program?: { bytes: Uint8Array; name: string; cgroup: string } | { detach: true; cgroup: string } | undefined;
+}
+
+export function encodeLiveDeviceSpec(request: LiveDeviceRequest): Uint8Array {
+  const program = request.program;
+  return pb.Spec.encode({
+    action: pb.Action.ACTION_LIVE_DEVICE,
+    containerId: request.containerId,
+    targetPid: request.targetPid,
+    liveDevice: {
+      node: { ...request.node },
+      remove: request.remove,
+      program: program && 'bytes' in program ? program.bytes : new Uint8Array(0),
+      programName: program && 'name' in program ? program.name : '',
+      programCgroup: program?.cgroup ?? '',
+      detachProgram: program !== undefined && 'detach' in program,
+    },
+  }).finish();
+}
+
+export interface LiveMountRequest {
+  containerId: string;
+  targetPid: number;
+  remove: boolean;
+  source: string;
+  target: string;
+  recursive: boolean;
+  readonly: boolean;
+  /** MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE, or 0. */
+  propagation: number;
+  createTarget: boolean;
+}
+
+export function encodeLiveMountSpec(request: LiveMountRequest): Uint8Array {
+  return pb.Spec.encode({
+    action: pb.Action.ACTION_LIVE_MOUNT,
+    containerId: request.containerId,
+    targetPid: request.targetPid,
+    liveMount: {
+      source: request.source,
+      target: request.target,
+      remove: request.remove,
+      recursive: request.recursive,
+      readonly: request.readonly,
+      propagation: request.propagation,
+      createTarget: request.createTarget,
+    },
   }).finish();
 }

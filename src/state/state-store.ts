@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
+import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
 import { validateContainerId } from './container-id.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
@@ -64,6 +65,10 @@ export interface ContainerState {
   logPath?: string | undefined;
   /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
   docker?: import('../container/docker-run.js').DockerState | undefined;
+  /** `device add` / `mount add` on the running container (src/live/). */
+  liveDevices?: LiveDevice[] | undefined;
+  liveMounts?: LiveMount[] | undefined;
+  deviceProgram?: LiveDeviceProgram | undefined;
 }
 
 /** What the background monitor writes when the container ends (proto/shim.proto, exit_status_path). */

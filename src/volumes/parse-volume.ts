@@ -2,12 +2,13 @@
 //   -v /ctr/path                          an anonymous volume (a fresh directory in the volume store)
 //   -v NAME:/ctr/path[:OPTIONS]           a named volume, created on first use
 //   -v /host/path:/ctr/path[:OPTIONS]     a bind mount of a host directory
-// OPTIONS: ro or rw, and one propagation (private, rprivate, slave, rslave, shared, rshared), comma-separated.
+// OPTIONS: ro or rw, and one propagation (private, rprivate, slave, rslave, shared, rshared, unbindable,
+// runbindable), comma-separated.
 
 import { posix } from 'node:path';
 import { RuntimeError } from '../errors.js';
 
-const PROPAGATIONS = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']);
+const PROPAGATIONS = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']);
 export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface VolumeRequest {

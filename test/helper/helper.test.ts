@@ -2,7 +2,7 @@
 // behaviour the shim relies on (frames, their order, exit codes), each followed by a leak check.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -359,6 +359,10 @@ describe('running a container', () => {
   });
 
   it('maps users in a new user namespace and switches user', async () => {
+    // The init is its namespace's root (host uid 100000) from its first step: the rootfs is 100000's and the
+    // directories above it searchable, as podman and containerd make theirs.
+    await chmod(roots.base, 0o711);
+    await execa('chown', ['-R', '100000:100000', rootfs]);
     const spec = containerSpec(['sh', '-c', 'id -u; cat /proc/self/uid_map | tr -s " "'], {
       namespaces: [{ type: NS.NAMESPACE_TYPE_USER }, { type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_PID }],
       uidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }],
@@ -611,6 +615,10 @@ describe('exec in a running container', () => {
   });
 
   it('joins a container with its own user namespace', async () => {
+    // The init is its namespace's root (host uid 100000) from its first step, so its rootfs is 100000's, and
+    // the directories above it must be searchable by it, as podman and containerd make theirs.
+    await chmod(roots.base, 0o711);
+    await execa('chown', ['-R', '100000:100000', rootfs]);
     let init = 0;
     const container = run(containerSpec(['sleep', '60'], {
       namespaces: [{ type: NS.NAMESPACE_TYPE_USER }, { type: NS.NAMESPACE_TYPE_MOUNT }, { type: NS.NAMESPACE_TYPE_PID }],

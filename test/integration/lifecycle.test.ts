@@ -461,10 +461,14 @@ describe('spec, features, inspect', () => {
 
   it('prints a features document that says what shim does not do', async () => {
     const features = JSON.parse((await shim(roots, ['features'])).stdout);
-    expect(features).toMatchObject({ ociVersionMin: '1.0.0', hooks: [], linux: { cgroup: { v1: true, v2: true, systemd: false }, seccomp: { enabled: false } } });
+    expect(features).toMatchObject({ ociVersionMin: '1.0.0', hooks: [], linux: { cgroup: { v1: true, v2: true, systemd: false }, seccomp: { enabled: true } } });
+    expect(features.linux.seccomp.operators).toContain('SCMP_CMP_MASKED_EQ');
+    expect(features.linux.seccomp.archs).toEqual(['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64']);
+    expect(features.linux.seccomp.actions).toContain('SCMP_ACT_KILL_PROCESS');
     // v2 has no device files; its eBPF device control is not implemented, and the document says so.
     expect(features.annotations['io.github.shim.cgroup.v2.devices']).toBe('not enforced');
-    expect(features.linux.namespaces).not.toContain('user');
+    expect(features.linux.namespaces).toContain('user');
+    expect(features.linux.mountExtensions.idmap.enabled).toBe(true);
     expect(features.mountOptions).toContain('rbind');
     expect(features.linux.capabilities).toContain('CAP_SYS_ADMIN');
   });

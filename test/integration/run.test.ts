@@ -356,11 +356,11 @@ describe('shim run --bundle', () => {
 
   it('refuses an unsupported field by name, and leaves nothing behind', async () => {
     const bundle = await makeBundle(join(roots.base, 'bundle'), (config) => {
-      config.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' };
+      config.linux.intelRdt = { closID: 'x' };
     });
     const result = await shim(roots, ['run', '--bundle', bundle, 'b3']);
     expect(result.exitCode).toBe(125);
-    expect(result.stderr).toBe('shim: run b3: config.json: linux.seccomp is not supported yet\n');
+    expect(result.stderr).toBe('shim: run b3: config.json: linux.intelRdt is not supported yet\n');
   });
 
   it('refuses the resource limits it does not implement by name, only when some are set', async () => {

@@ -45,7 +45,7 @@ describe('planMountOptions', () => {
 
   it('refuses options that need mount_setattr or id mapping, naming them', () => {
     expect(() => planMountOptions(['rro'], 'mounts[2] (/x)')).toThrow('mounts[2] (/x): mount option rro is not supported yet');
-    expect(() => planMountOptions(['idmap'])).toThrow(/idmap is not supported yet/);
+    expect(planMountOptions(['rbind', 'ridmap']).idmap).toBe('ridmap');
   });
 
   it("takes runc's tmpcopyup as a flag of its own, never as filesystem data", () => {

@@ -135,7 +135,7 @@ describe('runc spec bundle plan', () => {
 
 describe('planner refusals', () => {
   const refusals: [string, (c: any) => void, RegExp][] = [
-    ['a user namespace', (c) => c.linux.namespaces.push({ type: 'user' }), /linux\.namespaces: user is not supported yet/],
+    ['a new user namespace without maps', (c) => c.linux.namespaces.push({ type: 'user' }), /a new user namespace needs both linux\.uidMappings and linux\.gidMappings/],
     ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'mount')), /mount namespace/],
     ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'pid' }), /lists pid twice/],
     ['a hostname without uts', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'uts')), /new uts namespace/],

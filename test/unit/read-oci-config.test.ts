@@ -22,13 +22,11 @@ function refusal(mutate: (config: any) => void): RuntimeError {
 
 describe('readOciConfig', () => {
   const unsupported: [string, (c: any) => void][] = [
-    ['linux.seccomp', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' })],
     ['hooks', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
     ['linux.resources.memory.kernel', (c) => (c.linux.resources.memory = { limit: 1048576, kernel: 1048576 })],
     ['linux.resources.cpu.realtimeRuntime', (c) => (c.linux.resources.cpu = { shares: 512, realtimeRuntime: 1000 })],
     ['linux.resources.blockIO.weightDevice', (c) => (c.linux.resources.blockIO = { weightDevice: [{ major: 8, minor: 0, weight: 10 }] })],
     ['linux.resources.hugepageLimits', (c) => (c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 1 }])],
-    ['linux.uidMappings', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])],
     ['process.apparmorProfile', (c) => (c.process.apparmorProfile = 'docker-default')],
     ['process.selinuxLabel', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0')],
     ['linux.intelRdt', (c) => (c.linux.intelRdt = { closID: 'x' })],
@@ -36,7 +34,6 @@ describe('readOciConfig', () => {
     ['linux.timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } })],
     ['process.scheduler', (c) => (c.process.scheduler = { policy: 'SCHED_OTHER' })],
     ['process.user.username', (c) => (c.process.user.username = 'root')],
-    ['mounts[0].uidMappings', (c) => (c.mounts[0].uidMappings = [{ containerID: 0, hostID: 1, size: 1 }])],
   ];
   for (const [field, mutate] of unsupported) {
     it(`refuses ${field} by name`, () => {
