@@ -71,6 +71,16 @@ $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h: proto/shim.proto proto/shim.options
 	protoc --plugin=protoc-gen-nanopb=/usr/bin/protoc-gen-nanopb --nanopb_opt=-fproto/shim.options \
 	       --nanopb_out=$(GEN_C) -Iproto proto/shim.proto
 
+# containerd's API (proto/containerd/README.md), for the runtime v2 server only: src/containerd/ loads it, the CLI never.
+CONTAINERD_PROTO := $(addprefix proto/containerd/,ttrpc.proto types.proto task-types.proto shim.proto events.proto cgroups-v1-metrics.proto)
+GEN_CONTAINERD   := src/containerd/generated
+
+$(GEN_CONTAINERD)/containerd.js $(GEN_CONTAINERD)/containerd.d.ts: $(CONTAINERD_PROTO) node_modules/.package-lock.json
+	mkdir -p $(GEN_CONTAINERD)
+	npx pbjs -t static-module -w es6 --es6 --no-verify --no-convert --no-delimited --force-number \
+	     -p proto/containerd -o $(GEN_CONTAINERD)/containerd.js $(CONTAINERD_PROTO)
+	npx pbts -o $(GEN_CONTAINERD)/containerd.d.ts $(GEN_CONTAINERD)/containerd.js
+
 $(GEN_TS)/shim.js $(GEN_TS)/shim.d.ts: proto/shim.proto node_modules/.package-lock.json
 	mkdir -p $(GEN_TS)
 	npx pbjs -t static-module -w es6 --es6 --no-verify --no-convert --no-delimited --force-number \
@@ -89,10 +99,10 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
+$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
 	node scripts/bundle.mjs
 
-typecheck: $(GEN_TS)/shim.js $(SYSCALL_TABLES)
+typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES)
 	npx tsc -p tsconfig.json
 
 # --- dependencies ---------------------------------------------------------------------------------------
@@ -144,6 +154,7 @@ test-build-container: build
 
 bench: deps build
 	bash bench/run.sh
+	bash bench/containerd.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin
@@ -151,9 +162,11 @@ install: build
 	rm -rf $(DESTDIR)$(PREFIX)/lib/shim/lib
 	cp -a $(DIST)/. $(DESTDIR)$(PREFIX)/lib/shim/
 	ln -sf ../lib/shim/shim $(DESTDIR)$(PREFIX)/bin/shim
+	@# containerd finds runtime v2 shims on PATH by name: io.containerd.shim.v2 -> containerd-shim-shim-v2.
+	ln -sf ../lib/shim/containerd-shim-shim-v2 $(DESTDIR)$(PREFIX)/bin/containerd-shim-shim-v2
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin/shim
+	rm -rf $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin/shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-shim-v2
 
 clean:
 	rm -rf $(BUILD) $(DIST) $(GEN_TS) src/seccomp/generated

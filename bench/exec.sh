@@ -4,6 +4,7 @@
 # A separate script so that bench/run.sh can call it: `bash bench/exec.sh` (as root, after `make build`).
 #
 #   RUNS=N (default 50)  WARMUP=N (default 5)  JSON=FILE (also keep hyperfine's JSON there)
+#   FLOOR_CMD=CMD  also time this (bench/run.sh passes the Node CLI floor, bench/spawn-floor.cjs) in the same call
 #
 # crun 1.8.1 cannot handle this host's cgroup v1 hybrid layout while /sys/fs/cgroup/unified is mounted, so
 # its commands run in a private mount namespace with that unmounted. That wrapper (unshare + sh + umount)
@@ -73,7 +74,8 @@ hyperfine --runs "$RUNS" --warmup "$WARMUP" -N --style basic --export-json "$jso
   -n 'runc exec' "runc --root $work/runc exec bench-runc true" \
   -n 'crun exec (wrapped)' "unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root $work/crun exec bench-crun true'" \
   -n 'crun wrapper' "unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec true'" \
-  -n 'node -e 0' "node -e 0" >&2
+  -n 'node -e 0' "node -e 0" \
+  ${FLOOR_CMD:+-n 'node + spawn of the helper (floor for a Node CLI)' "$FLOOR_CMD"} >&2
 
 echo
 jq -r '

@@ -245,7 +245,7 @@ done
 # --- 3. exec (the exec branch's script) -------------------------------------------------------------------
 if [ -x "$REPO/bench/exec.sh" ] || [ -f "$REPO/bench/exec.sh" ]; then
 	# Its hyperfine JSON goes with the others (section 3 of RESULTS.md reads $RES/exec*.json).
-	RUNS=$RUNS JSON=$RES/exec.json bash "$REPO/bench/exec.sh" >"$RES/exec.txt" 2>&1 || note "exec: bench/exec.sh failed"
+	FLOOR_CMD="node $REPO/bench/spawn-floor.cjs $HELPER $T/spec-nocg.bin" RUNS=$RUNS JSON=$RES/exec.json bash "$REPO/bench/exec.sh" >"$RES/exec.txt" 2>&1 || note "exec: bench/exec.sh failed"
 else
 	note "exec: not measured, bench/exec.sh (from the exec branch) is not here yet"
 fi

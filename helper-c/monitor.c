@@ -330,7 +330,7 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 		return exit_code_of(status);
 	}
 	if (master >= 0)
-		hc_terminal_relay(master, pid);
+		hc_terminal_relay(master, pid, spec->window_size_path);
 	status = reap(pid);
 	hc_report_exited(pid, status);
 	return exit_code_of(status);

@@ -110,6 +110,41 @@ static void copy_window_size(int from, int to)
 		ioctl(to, TIOCSWINSZ, &size);
 }
 
+/* "ROWS COLS" from a file the runtime v2 server writes before it sends SIGWINCH (ResizePty). */
+static void read_window_size(const char *path, int to)
+{
+	char text[64];
+	struct winsize size = { 0 };
+	unsigned long value[2] = { 0, 0 };
+	const char *c;
+	int field = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	/* Two decimal numbers; no stdio in the helper for one line. */
+	for (c = text; *c && field < 2; c++) {
+		if (*c >= '0' && *c <= '9') {
+			value[field] = value[field] * 10 + (unsigned long)(*c - '0');
+			if (value[field] > 0xffff)
+				return;
+		} else if (c > text && c[-1] >= '0' && c[-1] <= '9') {
+			field++;
+		}
+	}
+	if (value[0] == 0 || value[1] == 0)
+		return;
+	size.ws_row = (unsigned short)value[0];
+	size.ws_col = (unsigned short)value[1];
+	ioctl(to, TIOCSWINSZ, &size);
+}
+
 bool hc_terminal_has_exited(pid_t pid)
 {
 	siginfo_t info = { 0 };
@@ -131,7 +166,7 @@ ssize_t hc_terminal_drain(int master, void *buf, size_t size)
 	return read(master, buf, size);
 }
 
-void hc_terminal_relay(int master, pid_t pid)
+void hc_terminal_relay(int master, pid_t pid, const char *window_size_path)
 {
 	char buf[8192];
 	struct termios saved, raw;
@@ -153,6 +188,9 @@ void hc_terminal_relay(int master, pid_t pid)
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSADRAIN, &raw);
 		copy_window_size(0, master);
+	} else if (hc_has(window_size_path)) {
+		/* A size written before SIGWINCH was blocked above found no listener: read it once now. */
+		read_window_size(window_size_path, master);
 	}
 
 	fds[0] = (struct pollfd){ .fd = master, .events = POLLIN };
@@ -179,9 +217,12 @@ void hc_terminal_relay(int master, pid_t pid)
 		if (fds[2].revents) {
 			struct signalfd_siginfo info;
 
-			if (read(sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info) && info.ssi_signo == SIGWINCH &&
-			    local_tty)
-				copy_window_size(0, master);
+			if (read(sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info) && info.ssi_signo == SIGWINCH) {
+				if (local_tty)
+					copy_window_size(0, master);
+				else if (hc_has(window_size_path))
+					read_window_size(window_size_path, master);
+			}
 		}
 	}
 	/* What the process wrote just before it ended. */

@@ -18,8 +18,9 @@ int hc_terminal_connect(const char *path, struct hc_error *err);
 int hc_terminal_setup(const shim_v1_Process *process, int console_fd, int sync_fd, struct hc_error *err);
 /* In the monitor, once the process runs: copy stdin to the pty and the pty to stdout until the process
  * has exited (it is not reaped here), with the local terminal, if stdin is one, in raw mode and its size
- * passed on. Best effort: a relay that breaks only ends the copying. */
-void hc_terminal_relay(int master, pid_t pid);
+ * passed on; when stdin is no terminal, a SIGWINCH sizes the pty from window_size_path ("ROWS COLS"), if
+ * given. Best effort: a relay that breaks only ends the copying. */
+void hc_terminal_relay(int master, pid_t pid, const char *window_size_path);
 /* After the process ended: the next piece of its last output, waiting for it to reach the master; 0 or -1
  * when there is no more. */
 ssize_t hc_terminal_drain(int master, void *buf, size_t size);

@@ -44,6 +44,8 @@ const separateFiles = {
   setup(builder) {
     builder.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
       const name = args.path.slice(2, -3);
+      // The runtime v2 shim's cold entry loads its server the same way: a file of its own, required when needed.
+      if (args.importer === join(repo, 'src/containerd/shim-v2-main.ts') && name === 'server') return { path: './containerd-server.cjs', external: true };
       // main.ts, and the files that load another verb's module on a path of their own (docker-args.ts for
       // docker's verbs, start and run for docker start/attach): those import()s stay separate files too.
       if (!verbImporters.map((file) => join(cliDir, file)).includes(args.importer) || !verbModules.includes(name)) return undefined;
@@ -75,6 +77,10 @@ const entryPoints = {
   ...Object.fromEntries(verbModules.map((name) => [name, `src/cli/${name}.ts`])),
   'vendor-yargs': join(stubs, 'vendor-yargs.cjs'),
   'vendor-execa': join(stubs, 'vendor-execa.mjs'),
+  // The runtime v2 shim (src/containerd/): its cold entry (start, delete), and the server with containerd's
+  // API and the container library, which no verb of the CLI loads.
+  'containerd-shim': 'src/containerd/shim-v2.ts',
+  'containerd-server': 'src/containerd/server.ts',
 };
 
 const result = await build({
@@ -105,6 +111,26 @@ await build({
   logLevel: 'warning',
 });
 await chmod(launcher, 0o755);
+// containerd-shim-shim-v2: the runtime v2 server's launcher, beside dist/shim. The same launcher as the CLI's
+// (V8's code cache for lib/; src/cli/launcher.ts), loading lib/containerd-shim.cjs instead of lib/main.cjs.
+const shimV2 = join(dist, 'containerd-shim-shim-v2');
+await build({
+  ...shippedBundleOptions,
+  absWorkingDir: repo,
+  entryPoints: ['src/cli/launcher.ts'],
+  outfile: shimV2,
+  plugins: [
+    {
+      name: 'containerd-entry',
+      setup(builder) {
+        builder.onResolve({ filter: /^\.\/lib\/main\.cjs$/ }, () => ({ path: './lib/containerd-shim.cjs', external: true }));
+      },
+    },
+  ],
+  banner: { js: `#!${process.execPath}` },
+  logLevel: 'warning',
+});
+await chmod(shimV2, 0o755);
 
 const outputs = Object.entries(result.metafile.outputs);
 let total = 0;

@@ -10,7 +10,7 @@ import { execPrepared, prepareExec, type ExecContext } from '../container/exec-c
 import { locateHelper } from '../helper/run-helper.js';
 import type { OciProcess } from '../plan/oci-config.js';
 import { parseUserFlag, type ExecRequest } from '../plan/plan-exec.js';
-import { readOciConfig } from '../plan/read-oci-config.js';
+import { parseOciProcess } from '../container/process-file.js';
 import type { CliEnvironment, ExecArgs } from './main.js';
 import { resolveEnvFlags } from './run.js';
 
@@ -83,7 +83,5 @@ async function readProcessFile(path: string): Promise<OciProcess> {
     if (error instanceof SyntaxError) throw new RuntimeError('invalid-config', `--process ${path}: not valid JSON (${error.message})`);
     throw new RuntimeError('not-found', `--process ${path}: cannot read it`, { cause: error });
   }
-  // Wrapped into a minimal config so that every process field gets config.json's checks and refusals.
-  const { config } = readOciConfig({ ociVersion: '1.0.2', root: { path: '/' }, process: raw }, path);
-  return config.process!;
+  return parseOciProcess(raw, path);
 }

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { readFile } from '../host/fs-async.js';
-import { updateContainer } from '../container/container-cgroups.js';
+import { checkUpdateResources, updateContainer } from '../container/container-cgroups.js';
 import type { RuntimeContext } from '../container/run-container.js';
 import { parseMemorySize } from '../cgroups/resources.js';
 import { RuntimeError, systemError } from '../errors.js';
@@ -65,15 +65,7 @@ async function readResourcesFile(path: string): Promise<OciResources> {
   } catch (error) {
     throw new RuntimeError('invalid-config', `${path}: not valid JSON (${(error as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new RuntimeError('invalid-config', `${path}: must be a linux.resources object`);
-  }
-  const known = ['memory', 'cpu', 'pids', 'blockIO', 'devices'];
-  const unknown = Object.keys(parsed).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new RuntimeError('unsupported', `${path}: ${unknown.join(', ')} cannot be updated`);
-  const resources = parsed as OciResources;
-  if (resources.devices?.length) throw new RuntimeError('unsupported', `${path}: devices cannot be updated (runc does not either)`);
-  return resources;
+  return checkUpdateResources(parsed, path);
 }
 
 function sizeOrUnlimited(text: string, flag: string): number {

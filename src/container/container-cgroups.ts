@@ -71,6 +71,19 @@ export async function updateContainer(root: string, id: string, resources: OciRe
   });
 }
 
+/** A linux.resources object for `update` (a --resources file, containerd's Update), refused where it asks too much. */
+export function checkUpdateResources(parsed: unknown, where: string): OciResources {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new RuntimeError('invalid-config', `${where}: must be a linux.resources object`);
+  }
+  const known = ['memory', 'cpu', 'pids', 'blockIO', 'devices'];
+  const unknown = Object.keys(parsed).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new RuntimeError('unsupported', `${where}: ${unknown.join(', ')} cannot be updated`);
+  const resources = parsed as OciResources;
+  if (resources.devices?.length) throw new RuntimeError('unsupported', `${where}: devices cannot be updated (runc does not either)`);
+  return resources;
+}
+
 function mergeResources(old: PlannedResources, update: PlannedResources): PlannedResources {
   const defined = <T extends object>(value: T | undefined): Partial<T> =>
     Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;

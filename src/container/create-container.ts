@@ -3,6 +3,8 @@
 //           start FIFO and is re-parented to the caller's subreaper, as with `runc create`.
 //   run -d: the helper daemonizes first (MONITOR_BACKGROUND), runs the process with stdout/stderr in a log
 //           file, and records its exit status in the state directory when it ends.
+//   monitored: for a long-lived caller (the runtime v2 server): as create, but the helper stays as the init's
+//           monitor (MONITOR_WAIT) and reports its exit to the caller, who keeps the status pipe open.
 // Every resource is registered for undo as it is acquired: if any step fails, nothing is left (no process,
 // state directory, cgroup, FIFO or pid file). Concurrent calls for one id take turns on the container lock.
 
@@ -11,7 +13,7 @@ import { mkdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { dirname, join, resolve } from 'node:path';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, nowMs } from '../log.js';
-import { runHelper } from '../helper/run-helper.js';
+import { runHelper, type HelperOutcome, type HelperStdio } from '../helper/run-helper.js';
 import { encodeRunSpec } from '../spec/encode-spec.js';
 import { lockContainer } from '../state/container-lock.js';
 import { readProcStat, readProcessStartTime } from '../state/process-start-time.js';
@@ -25,8 +27,15 @@ import { backgroundSpecOptions } from './docker-run.js';
 export const LOG_FILE = 'container.log';
 
 export interface CreateOptions {
-  /** 'create': wait on the start FIFO, helper detaches. 'background': run now under a daemon monitor. */
-  mode: 'create' | 'background';
+  /**
+   * 'create': wait on the start FIFO, helper detaches. 'background': run now under a daemon monitor.
+   * 'monitored': wait on the start FIFO, the helper stays and reports the exit (CreateResult.exited).
+   */
+  mode: 'create' | 'background' | 'monitored';
+  /** Monitored mode with a terminal: the file the monitor sizes the pty from on SIGWINCH (ROWS COLS). */
+  windowSizePath?: string | undefined;
+  /** The process's stdin, stdout and stderr (monitored mode); the caller's own otherwise. */
+  stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
   /** Written (atomically) with the init's pid before the call returns. */
   pidFile?: string | undefined;
   /** With process.terminal: the unix socket the pty master is sent to. */
@@ -39,6 +48,10 @@ export interface CreateOptions {
 export interface CreateResult {
   containerId: string;
   pid: number;
+  /** Monitored mode: the helper's outcome once the init has ended (its `exited`), or once the helper failed. */
+  exited?: Promise<HelperOutcome> | undefined;
+  /** Monitored mode: the helper's pid (the monitor, which a SIGWINCH makes read windowSizePath). */
+  monitorPid?: number | undefined;
 }
 
 export async function createPrepared(prepared: PreparedRun, context: RuntimeContext, options: CreateOptions): Promise<CreateResult> {
@@ -59,7 +72,8 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     if (options.mode === 'create' && prepared.plan.process.terminal && !options.consoleSocket) {
       throw new RuntimeError('usage', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
     }
-    const startFifo = options.mode === 'create' ? join(store.dirOf(containerId), START_FIFO) : undefined;
+    const waitsForStart = options.mode === 'create' || options.mode === 'monitored';
+    const startFifo = waitsForStart ? join(store.dirOf(containerId), START_FIFO) : undefined;
     let fifoMade: Promise<void> | undefined;
     // Everything stays on success: the container lives until `delete`.
     const { prepared: acquired, state, stateDir } = await acquireContainer(prepared, context, undo, {
@@ -88,24 +102,35 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     log.debug(`${options.mode}: state, layers and cgroup ready at ${elapsedMs(started)}`);
 
     const background = options.mode === 'background';
+    const monitored = options.mode === 'monitored';
     let pid = 0;
-    const outcome = await runHelper({
+    let monitorPid: number | undefined;
+    let reportReady: () => void = () => {};
+    const ready = new Promise<void>((resolveReady) => {
+      reportReady = resolveReady;
+    });
+    const running = runHelper({
       helperPath: context.helperPath,
       spec: encodeRunSpec(plan, {
         debug: context.debug,
-        monitor: background ? 'background' : 'detach',
+        monitor: background ? 'background' : monitored ? 'wait' : 'detach',
         startFifo,
         consoleSocket: options.consoleSocket,
         logPath: state.logPath,
         exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
         preserveFds: options.preserveFds,
         runtimeEnv: runtimeEnvironment(),
+        windowSizePath: options.windowSizePath,
         ...(background ? backgroundSpecOptions(state.docker, stateDir, options.attachNow ?? false) : {}),
       }),
       log,
       onPause: hookPause?.onPause,
-      stopAfterReady: !background,
+      onSpawn: (helperPid) => {
+        monitorPid = helperPid;
+      },
+      stopAfterReady: options.mode === 'create',
       preserveFds: options.preserveFds,
+      stdio: options.stdio,
       onStatus: (status) => {
         logStatus(log, status);
         if (status.kind !== 'stage') prepared.attachWarmup?.stop();
@@ -114,9 +139,13 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
           // From here a failure must not leave the process behind (the cgroup undo would also get it, but
           // only for processes that reached their cgroup).
           undo.push('kill container process', () => killQuietly(status.pid), { keepOnSuccess: true });
+          if (status.kind === 'ready') reportReady();
         }
       },
     });
+    // Monitored: the helper runs on until the init ends; its READY is where create is done.
+    running.catch(() => {});
+    const outcome: HelperOutcome = monitored ? ((await Promise.race([ready.then(() => undefined), running])) ?? { started: false, pid }) : await running;
     if (outcome.error) throw hookPause?.failure ?? helperFailure(outcome.error);
     if (pid === 0 || (background && !outcome.started)) {
       const how = outcome.helperSignal ? `was killed by ${outcome.helperSignal}` : `exited with code ${outcome.helperExitCode}`;
@@ -147,7 +176,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
     }
     succeeded = true;
     log.debug(`${options.mode}: pid ${pid} after ${elapsedMs(started)}`);
-    return { containerId, pid };
+    return { containerId, pid, exited: monitored ? running : undefined, monitorPid: monitored ? monitorPid : undefined };
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, `${options.mode} container`)).forContainer(containerId);
   } finally {

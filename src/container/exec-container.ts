@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isFrozenText } from '../cgroups/cgroup-files.js';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, type Logger, nowMs } from '../log.js';
-import { runHelper } from '../helper/run-helper.js';
+import { runHelper, type HelperStdio } from '../helper/run-helper.js';
 import { readHostFactsSync } from '../host/read-host-facts.js';
 import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.js';
 import type { ContainerPlan } from '../plan/container-plan.js';
@@ -87,6 +87,14 @@ export interface ExecOptions {
   pidFile?: string | undefined;
   /** 'ignore' gives the process /dev/null as stdin (exec without -i). */
   stdin?: 'inherit' | 'ignore' | undefined;
+  /** The process's stdin, stdout and stderr as descriptors of ours (the runtime v2 server's FIFOs), over `stdin`. */
+  stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
+  /** With a relayed terminal: the file the monitor sizes the pty from on SIGWINCH (ROWS COLS). */
+  windowSizePath?: string | undefined;
+  /** The helper's pid (its monitor), once it runs. */
+  onMonitor?: ((pid: number) => void) | undefined;
+  /** Called once the process has exec'd (a foreground exec returns only when it ends). */
+  onStarted?: ((pid: number) => void) | undefined;
 }
 
 export interface ExecResult {
@@ -106,12 +114,16 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
   try {
     const outcome = await runHelper({
       helperPath: context.helperPath,
-      spec: encodeExecSpec(plan, { debug: context.debug }),
+      spec: encodeExecSpec(plan, { debug: context.debug, windowSizePath: options.windowSizePath }),
       log,
       preserveFds: plan.preserveFds,
       stdin: options.stdin,
+      stdio: options.stdio,
       // The monitor runs in a session of its own, so the terminal's SIGWINCH reaches only us.
-      onSpawn: (helperPid) => resizer.attach(helperPid),
+      onSpawn: (helperPid) => {
+        resizer.attach(helperPid);
+        options.onMonitor?.(helperPid);
+      },
       onStatus: async (status) => {
         if (status.kind !== 'stage') attachWarmup?.stop();
         if (status.kind === 'ready') {
@@ -119,6 +131,8 @@ export async function execPrepared(plan: ExecPlan, context: ExecContext, options
           // (or after a later failure) finds the pid already there.
           if (pidFile) await writePidFile(pidFile, status.pid);
           forwarder.attach(status.pid);
+        } else if (status.kind === 'started') {
+          options.onStarted?.(status.pid);
         } else if (status.kind === 'exited') {
           forwarder.detach();
           resizer.detach();

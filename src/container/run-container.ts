@@ -17,7 +17,7 @@ import { describeImage, ensureImage, type ImageInfo } from '../images/images.js'
 import type { ContainerPlan, HostFacts } from '../plan/container-plan.js';
 import { planDockerConfig, type VolumeBind } from '../plan/docker-config.js';
 import type { OciConfig, OciResources } from '../plan/oci-config.js';
-import { planContainer } from '../plan/plan-container.js';
+import { planContainer, type PlanRequest } from '../plan/plan-container.js';
 import type { IdMapping } from '../userns/plan-user-namespace.js';
 import { readOciConfig } from '../plan/read-oci-config.js';
 import { parseConfigJson } from '../seccomp/exact-json.js';
@@ -95,6 +95,12 @@ export interface BundleRunRequest {
   /** runc run --keep: keep the stopped container's state (runc removes it by default). */
   keep: boolean;
   noPivot: boolean;
+  /**
+   * The rootfs the caller mounts for us, over config.json's root.path: containerd hands its snapshot to the
+   * runtime as mounts (an overlay's layers, or one directory to bind), which the helper then makes inside the
+   * container's own mount namespace, so the host never sees them.
+   */
+  rootfs?: { overlay: NonNullable<PlanRequest['overlay']> } | { directory: string } | undefined;
 }
 
 export type RunRequest = ImageRunRequest | BundleRunRequest;
@@ -268,10 +274,13 @@ async function prepareBundleRun(request: BundleRunRequest, context: RuntimeConte
   }
   const { config, warnings } = readOciConfig(raw);
   for (const warning of warnings) context.log.warn(warning);
+  const overlay = request.rootfs && 'overlay' in request.rootfs ? request.rootfs.overlay : undefined;
   const plan = planContainer({
     containerId, config, bundleDir, noPivot: request.noPivot, cgroupParent: context.cgroupParent, systemdCgroup: context.systemdCgroup, host,
     seccompCache: diskSeccompCache(join(context.dataRoot, 'seccomp-cache')),
+    overlay,
   });
+  if (request.rootfs && 'directory' in request.rootfs) plan.rootfs.path = request.rootfs.directory;
   // Here, by name, rather than as a mount failure deep in the helper.
   const rootInfo = await stat(plan.rootfs.path).catch((error) => {
     throw systemError(error, 'rootfs', { path: plan.rootfs.path, hint: 'config.json root.path names it, relative to the bundle' });

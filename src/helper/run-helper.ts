@@ -39,6 +39,11 @@ export interface HelperRunOptions {
   stdin?: 'inherit' | 'ignore' | import('node:stream').Stream | undefined;
   /** docker cp: the helper's stdout goes here (a tar reading it) rather than to ours. */
   stdout?: import('node:stream').Stream | undefined;
+  /**
+   * The helper's (and so the process's) stdin, stdout and stderr, over `stdin`, `stdout` and our own:
+   * descriptors of ours (the runtime v2 server hands each container the FIFOs containerd named).
+   */
+  stdio?: readonly [HelperStdio, HelperStdio, HelperStdio] | undefined;
   /** The helper's pid, once it runs (to forward SIGWINCH to the monitor that relays a terminal). */
   onSpawn?: ((pid: number) => void) | undefined;
   /**
@@ -47,6 +52,8 @@ export interface HelperRunOptions {
    */
   onPause?: ((status: Extract<HelperStatus, { kind: 'paused' }>) => Promise<boolean>) | undefined;
 }
+
+export type HelperStdio = number | 'inherit' | 'ignore';
 
 export interface HelperOutcome {
   /** From READY or STARTED. */
@@ -67,7 +74,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   const specFd = FIRST_FD + preserved.length;
   const statusFd = specFd + 1;
   const subprocess = spawn(options.helperPath, [String(specFd), String(statusFd)], {
-    stdio: [options.stdin ?? 'inherit', options.stdout ?? 'inherit', 'inherit', ...preserved, 'pipe', 'pipe'],
+    stdio: [...(options.stdio ?? [options.stdin ?? 'inherit', options.stdout ?? 'inherit', 'inherit']), ...preserved, 'pipe', 'pipe'],
     // Its own session: a Ctrl-C on the terminal reaches the shim alone, which forwards it to the container's
     // init, instead of also killing the helper halfway through. Nothing kills it when the shim exits either:
     // the helper and the container outlive neither more nor less than the shim decides.

@@ -48,6 +48,8 @@ export interface SpecOptions {
   preserveFds?: number | undefined;
   /** The shim's own environment: what a createContainer hook without env gets (runc: the runtime's). */
   runtimeEnv?: readonly string[] | undefined;
+  /** A relayed terminal's size, read by the monitor on SIGWINCH when its stdin is no terminal. */
+  windowSizePath?: string | undefined;
   /** docker-style runs (src/container/docker-run.ts): the reaper as PID 1, the terminal's attach socket,
    * the pid file of each start, the restart policy as numbers. */
   initReaper?: boolean | undefined;
@@ -126,6 +128,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     consoleWidth: plan.consoleSize?.width ?? 0,
     ioPriority: plan.ioPriority ?? 0,
     scheduler: plan.scheduler ? { ...plan.scheduler } : undefined,
+    windowSizePath: options.windowSizePath ?? '',
     ...encodeSeccomp(plan.seccomp),
     initReaper: options.initReaper ?? false,
     attachSocket: options.attachSocket ?? '',
@@ -212,6 +215,7 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     finish: pb.Finish.FINISH_EXEC_NOW,
     monitor: plan.detach ? pb.Monitor.MONITOR_DETACH : pb.Monitor.MONITOR_WAIT,
     consoleSocket: plan.consoleSocket ?? '',
+    windowSizePath: options.windowSizePath ?? '',
     ...encodeSeccomp(plan.seccomp),
   };
   return pb.Spec.encode(spec).finish();

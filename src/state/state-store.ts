@@ -140,6 +140,11 @@ export class StateStore {
     await this.#writeAtomically(id, CONFIG_FILE, `${JSON.stringify(config, null, 2)}\n`);
   }
 
+  /** What a monitor that is not the helper's background one (the runtime v2 server) saw the init end with. */
+  async writeExitStatus(id: string, exit: ExitStatus): Promise<void> {
+    await this.#writeAtomically(id, EXIT_STATUS_FILE, `${JSON.stringify(exit)}\n`);
+  }
+
   async writePlan(id: string, plan: unknown): Promise<void> {
     await this.#writeAtomically(id, PLAN_FILE, `${JSON.stringify(plan, null, 2)}\n`);
   }
