@@ -45,6 +45,7 @@
 #include "monitor.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "spec.h"
 #include "process.h"
 #include "report.h"
 #include "rootfs.h"
@@ -94,6 +95,46 @@ static int loopback_up(struct hc_error *err)
 	req.ifr_flags |= IFF_UP;
 	if (ioctl(sock, SIOCSIFFLAGS, &req) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_NETWORK, errno, NULL, "loopback: bring lo up");
+	return 0;
+}
+
+/* Set by the monitor before the clone (join_host_owned_before_userns); the init inherits the copy. */
+static bool loopback_done_by_monitor;
+
+/* A namespace joined by path belongs to the user namespace it was made in: the host's, for the network
+ * namespace shim makes for CNI. An init in a new user namespace holds no capability over it, so its setns()
+ * and its bringing lo up would both fail with EPERM. As runc's nsexec joins the given paths before it unshares
+ * the user namespace, the monitor joins the network, ipc and uts namespaces here, still as the host's root,
+ * and brings lo up; the init inherits them through clone. The mount namespace is not among them: joined here
+ * it would change what our host paths mean. */
+static int join_host_owned_before_userns(const shim_v1_Spec *spec, unsigned long clone_flags, struct hc_ns_set *ns,
+					 struct hc_error *err)
+{
+	static const struct { shim_v1_NamespaceType type; int flag; const char *name; } host_owned[] = {
+		{ shim_v1_NamespaceType_NAMESPACE_TYPE_NET, CLONE_NEWNET, "net" },
+		{ shim_v1_NamespaceType_NAMESPACE_TYPE_IPC, CLONE_NEWIPC, "ipc" },
+		{ shim_v1_NamespaceType_NAMESPACE_TYPE_UTS, CLONE_NEWUTS, "uts" },
+	};
+	const shim_v1_Namespace *net = hc_spec_namespace(spec, shim_v1_NamespaceType_NAMESPACE_TYPE_NET);
+
+	if (!(clone_flags & CLONE_NEWUSER))
+		return 0;
+	for (size_t i = 0; i < HC_ARRAY_SIZE(host_owned); i++) {
+		int *fd = &ns->fd[host_owned[i].type];
+
+		if (*fd < 0)
+			continue;
+		if (setns(*fd, host_owned[i].flag) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_JOIN_NAMESPACES, errno, NULL, "join %s namespace",
+				       host_owned[i].name);
+		hc_close_fdp(fd);
+	}
+	/* Also when the fd was dropped as "already ours" (a restart of the same container). */
+	if (spec->loopback_up && net != NULL && hc_has(net->path)) {
+		if (loopback_up(err) < 0)
+			return -1;
+		loopback_done_by_monitor = true;
+	}
 	return 0;
 }
 
@@ -206,7 +247,7 @@ static int build_container(const shim_v1_Spec *spec, struct hc_ns_set *ns, int s
 	hc_report_stage(shim_v1_Stage_STAGE_HOSTNAME);
 	if (set_names(spec, err) < 0)
 		return -1;
-	if (spec->loopback_up) {
+	if (spec->loopback_up && !loopback_done_by_monitor) {
 		hc_report_stage(shim_v1_Stage_STAGE_NETWORK);
 		if (loopback_up(err) < 0)
 			return -1;
@@ -298,7 +339,8 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 	hc_ns_set_init(&ns);
 	/* 1. Every namespace path is opened before any is joined (they are host paths). */
 	hc_report_stage(shim_v1_Stage_STAGE_OPEN_NAMESPACES);
-	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0)
+	if (hc_ns_open_paths(spec, &ns, &err) < 0 || hc_ns_join_pid_for_children(&ns, &err) < 0 ||
+	    join_host_owned_before_userns(spec, clone_flags, &ns, &err) < 0)
 		return hc_monitor_fail(0, &err);
 	/* On the host, where their paths are: the init reaches them after pivot_root through fds. */
 	if (hc_process_open_host_handles(spec, &fifo_fd, &console_fd, &err) < 0)

@@ -177,6 +177,20 @@ describe.skipIf(!hasPlugins)('bridge networks', () => {
     expect(ok(await shim(roots, ['network', 'ls', '-q'])).stdout.split('\n')).toContain(net!.name);
   });
 
+  it('bridges a container in its own user namespace (--uidmap): eth0 and lo up, the peer reached', async () => {
+    await network();
+    ok(await shim(roots, ['run', '-d', '--name', 'peer', '--net', net!.name, 'busybox', 'sh', '-c', 'echo from the peer > /tmp/i; httpd -f -p 8080 -h /tmp']));
+    // The network namespace is the host root's (CNI made it): the monitor joins it and brings lo up before the
+    // init enters its new user namespace, where it could do neither.
+    const mapped = await shim(roots, ['run', '--rm', '--name', 'mapped', '--uidmap', '0:100000:65536', '--net', net!.name, 'busybox', 'sh', '-c',
+      // TCP, not ping: a raw socket needs CAP_NET_RAW over the namespace's owner, the host's user namespace.
+      `cat /proc/self/uid_map; ip link show lo; wget -q -O - http://${await ipOf('peer')}:8080/i`]);
+    expect(mapped.exitCode, mapped.stderr).toBe(0);
+    expect(mapped.stdout).toMatch(/^\s+0\s+100000\s+65536$/m);
+    expect(mapped.stdout).toMatch(/lo: <LOOPBACK,UP/);
+    expect(mapped.stdout).toContain('from the peer');
+  });
+
   it('publishes a port: httpd on -p 127.0.0.1:18080:80 answers on the host, and shim port shows it', async () => {
     await network();
     ok(await shim(roots, ['run', '-d', '--name', 'www', '--net', net!.name, '-p', '127.0.0.1:18080:80', 'busybox', 'sh', '-c',
