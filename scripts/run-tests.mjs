@@ -16,6 +16,9 @@ mkdirSync('build', { recursive: true });
 const resultsFile = 'build/test-results.json';
 // This run's own prefix for test roots and cgroup parents (see test/support/shim.ts).
 const prefix = `shim-test-${process.pid}-`;
+// The default network's bridge: the suite's runs use networks of their own (or none), so a shim0 that appears
+// during the run is a docker-style run that slipped out of the harness's SHIM_NETWORK=none and was never removed.
+const defaultBridgeBefore = spawnSync('ip', ['link', 'show', 'shim0'], { stdio: 'ignore' }).status === 0;
 const vitest = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${resultsFile}`,
   ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SHIM_TEST_PREFIX: prefix } });
 
@@ -51,6 +54,9 @@ for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
 const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
 for (const line of (netns.stdout ?? '').split('\n')) if (line.includes(prefix)) leaks.push(`netns ${line}`);
 for (const entry of readdirSync('/tmp')) if (entry.startsWith(prefix)) leaks.push(`dir /tmp/${entry}`);
+if (!defaultBridgeBefore && spawnSync('ip', ['link', 'show', 'shim0'], { stdio: 'ignore' }).status === 0) {
+  leaks.push('link shim0 (the default network\'s bridge)');
+}
 
 if (leaks.length > 0) {
   console.error(`the test suite left ${leaks.length} thing(s) behind:`);

@@ -150,7 +150,7 @@ describe('terminal, through tmux', () => {
   const tmux = (...args: string[]) => execa('tmux', ['-L', server, ...args], { reject: false });
   const screen = async () => String((await tmux('capture-pane', '-p')).stdout);
   const command = (args: string) =>
-    `env SHIM_CGROUP_PARENT=${roots.cgroupParent} SHIM_TEST_TAG=${roots.base} ${shimBin} --root ${roots.root} --data-root ${roots.dataRoot} ${args}`;
+    `env SHIM_CGROUP_PARENT=${roots.cgroupParent} SHIM_TEST_TAG=${roots.base} SHIM_NETWORK=none ${shimBin} --root ${roots.root} --data-root ${roots.dataRoot} ${args}`;
 
   afterEach(async () => {
     await tmux('kill-server');
