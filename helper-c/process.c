@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "procfs.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -56,8 +57,13 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 		char value[16];
 		size_t len = hc_format(value, sizeof(value), "%d", process->oom_score_adj);
 
-		if (hc_write_file("/proc/self/oom_score_adj", value, len) < 0)
-			return hc_fail(err, stage, errno, "/proc/self/oom_score_adj", "write oom_score_adj");
+		char path[32];
+
+		/* By our pid, not "self" (a symlink), through a checked procfs (CVE-2025-52881, procfs.c). */
+		hc_format(path, sizeof(path), "%d/oom_score_adj", (int)getpid());
+		if (hc_procfs_write(path, value, len) < 0)
+			return hc_fail(err, stage, errno, "/proc/self/oom_score_adj", "write oom_score_adj%s",
+				       hc_procfs_refusal(errno));
 	}
 	if (process->has_umask)
 		umask((mode_t)(process->umask & 0777));
