@@ -61,9 +61,13 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 
 		/* By our pid, not "self" (a symlink), through a checked procfs (CVE-2025-52881, procfs.c). */
 		hc_format(path, sizeof(path), "%d/oom_score_adj", (int)getpid());
-		if (hc_procfs_write(path, value, len) < 0)
-			return hc_fail(err, stage, errno, "/proc/self/oom_score_adj", "write oom_score_adj%s",
-				       hc_procfs_refusal(errno));
+		if (hc_procfs_write(path, value, len) < 0) {
+			int error = errno;
+			const char *why = hc_procfs_refusal(error);
+
+			return hc_fail(err, stage, error, *why ? NULL : "/proc/self/oom_score_adj", "write oom_score_adj%s",
+				       why);
+		}
 	}
 	if (process->has_umask)
 		umask((mode_t)(process->umask & 0777));

@@ -72,8 +72,8 @@ int hc_procfs_write(const char *path, const char *value, size_t len)
 const char *hc_procfs_refusal(int error)
 {
 	if (error == EXDEV)
-		return " (refused: not procfs, or a mount covers the file)";
+		return " (refused: its /proc file is not on procfs, or a mount covers it)";
 	if (error == ELOOP)
-		return " (refused: a symlink is on the way)";
+		return " (refused: a symlink is on the way to its /proc file)";
 	return "";
 }

@@ -9,7 +9,7 @@
  * will not make one, the current /proc) that fstatfs() shows to be procfs, with no symlink and no mount crossed:
  * -1 with errno ELOOP (a symlink), EXDEV (a mount on the way, or not procfs at all) or the write's own. */
 int hc_procfs_write(const char *path, const char *value, size_t len);
-/* The why of a refusal above, for the error line: "" for other errnos. */
+/* The why of a refusal above, for the error line (which then names no path): "" for other errnos. */
 const char *hc_procfs_refusal(int error);
 
 #endif
