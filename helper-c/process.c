@@ -56,7 +56,6 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 	if (process->has_oom_score_adj) {
 		char value[16];
 		size_t len = hc_format(value, sizeof(value), "%d", process->oom_score_adj);
-
 		char path[32];
 
 		/* By our pid, not "self" (a symlink), through a checked procfs (CVE-2025-52881, procfs.c). */
