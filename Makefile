@@ -72,7 +72,7 @@ $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h: proto/shim.proto proto/shim.options
 	       --nanopb_out=$(GEN_C) -Iproto proto/shim.proto
 
 # containerd's API (proto/containerd/README.md), for the runtime v2 server only: src/containerd/ loads it, the CLI never.
-CONTAINERD_PROTO := $(addprefix proto/containerd/,ttrpc.proto types.proto task-types.proto shim.proto events.proto cgroups-v1-metrics.proto)
+CONTAINERD_PROTO := $(addprefix proto/containerd/,ttrpc.proto types.proto task-types.proto shim.proto events.proto cgroups-v1-metrics.proto cgroups-v2-metrics.proto runc-options.proto runtime-options.proto)
 GEN_CONTAINERD   := src/containerd/generated
 
 $(GEN_CONTAINERD)/containerd.js $(GEN_CONTAINERD)/containerd.d.ts: $(CONTAINERD_PROTO) node_modules/.package-lock.json
