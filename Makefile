@@ -99,7 +99,7 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
+$(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
 	node scripts/bundle.mjs
 
 typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES)
