@@ -115,7 +115,8 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     // no runtime of another name).
     await mkdir(join(roots.base, 'bin'));
     await symlink(shimV2, join(roots.base, 'bin/containerd-shim-runc-v2'));
-    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    // A short linger: the tests wait for servers to leave.
+    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, SHIM_CONTAINERD_LINGER_MS: '2000', PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     await startContainerd();
     // The image: shim's built-in busybox, exported as an OCI archive and imported into containerd.
     expect((await shim(roots, ['run', '--rm', 'busybox', 'true'])).exitCode).toBe(0);
