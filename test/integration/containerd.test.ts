@@ -277,7 +277,9 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     let seen = '';
     events.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
     try {
-      await waitFor('ctr events to subscribe', async () => (await ctr(['version'])).exitCode === 0);
+      // Subscribed once a first container's events come through.
+      expect((await run(['--rm'], 'ev0', ['true'])).exitCode).toBe(0);
+      await waitFor('ctr events to subscribe', async () => /\/tasks\/exit.*"ev0"/.test(seen));
       const limit = String(32 * 1024 * 1024);
       // The init lives on after dd, its child, is OOM-killed: TaskOOM comes while the task runs.
       const live = await run(['--rm', '--memory-limit', limit], 'oom1', ['sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo dd $?; sleep 1; exit 3']);
