@@ -36,6 +36,39 @@ export async function readKeyedFile(dir: string, file: string): Promise<Map<stri
   return entries;
 }
 
+/** A keyed file as a plain object (for JSON and protobuf alike); undefined when the kernel has no such file. */
+export async function readKeyedRecord(dir: string, file: string): Promise<Record<string, number> | undefined> {
+  const entries = await readKeyedFile(dir, file);
+  return entries ? Object.fromEntries(entries) : undefined;
+}
+
+/** v1's blkio files: "MAJ:MIN Op value" lines; the closing "Total N" line is not a device's. */
+export function parseBlkioLines(text: string | undefined): { major: number; minor: number; op: string; value: number }[] {
+  const entries = [];
+  for (const line of (text ?? '').split('\n')) {
+    const match = /^(\d+):(\d+)\s+(\S+)\s+(\d+)$/.exec(line.trim());
+    if (match) entries.push({ major: Number(match[1]), minor: Number(match[2]), op: match[3]!, value: Number(match[4]) });
+  }
+  return entries;
+}
+
+/** v2's io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N …", as runc maps it onto v1's Read/Write entries. */
+export function parseIoStat(text: string | undefined): { bytes: ReturnType<typeof parseBlkioLines>; ios: ReturnType<typeof parseBlkioLines> } {
+  const bytes = [];
+  const ios = [];
+  for (const line of (text ?? '').split('\n')) {
+    const [device, ...pairs] = line.trim().split(/\s+/);
+    const match = /^(\d+):(\d+)$/.exec(device ?? '');
+    if (!match) continue;
+    const major = Number(match[1]);
+    const minor = Number(match[2]);
+    const values = new Map(pairs.map((pair) => pair.split('=') as [string, string]));
+    for (const [key, op] of [['rbytes', 'Read'], ['wbytes', 'Write']] as const) if (values.has(key)) bytes.push({ major, minor, op, value: Number(values.get(key)) });
+    for (const [key, op] of [['rios', 'Read'], ['wios', 'Write']] as const) if (values.has(key)) ios.push({ major, minor, op, value: Number(values.get(key)) });
+  }
+  return { bytes, ios };
+}
+
 /** One write. A missing file means the kernel lacks that knob: said as such rather than as ENOENT. */
 export async function writeCgroupFile(dir: string, file: string, value: string): Promise<void> {
   const path = posix.join(dir, file);
