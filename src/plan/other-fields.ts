@@ -198,6 +198,10 @@ export function planOtherFields(config: OciConfig, host: HostFacts): OtherFields
     planned.ioPriority = (ioClass << 13) | priority;
   }
 
+  // process.execCPUAffinity is for exec'd processes (plan-exec.ts); runc's specconv parses it at create, so a
+  // bad list fails create, not the first exec.
+  planExecCpuAffinity(process, 'config.json: process');
+
   // runc applies consoleSize to the pty it makes (before the process runs); without a terminal there is none.
   if (process?.consoleSize && process.terminal && process.consoleSize.height > 0 && process.consoleSize.width > 0) {
     planned.consoleSize = { height: process.consoleSize.height, width: process.consoleSize.width };

@@ -1,11 +1,12 @@
 // Config fields beyond the core against real containers: personality(2), scheduler and io priority, a uts
 // namespace joined by path with a hostname, and SELinux/AppArmor labels ignored on this host (said with --debug).
 
-import { readdir } from 'node:fs/promises';
+import { execa } from 'execa';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
-import { makeBundle, makeRoots, settledLeaks, shim, type Roots } from '../support/shim.js';
+import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots } from '../support/shim.js';
 
 let roots: Roots;
 
@@ -80,5 +81,111 @@ describe('config fields', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toContain('shim: debug: config.json: process.apparmorProfile containers-default-0.50.1 ignored: this host has no AppArmor (as crun)');
     expect(result.stderr).toContain('shim: debug: config.json: process.selinuxLabel system_u:system_r:container_t:s0 ignored: this host has no SELinux (as crun)');
+  });
+});
+
+// runtime-spec 1.2's fields that runc 1.2-1.4 apply, each against the kernel here.
+describe('runtime-spec 1.2 fields', () => {
+  it('linux.memoryPolicy: set_mempolicy for the init and every exec (numa_maps shows it); a node this host lacks fails create', async () => {
+    const dir = await bundle(['sh', '-c', 'head -1 /proc/self/numa_maps; sleep 30'], (c) => (c.linux.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0' }));
+    expect((await shimToFiles(roots, ['create', '--bundle', dir, 'm1'])).exitCode).toBe(0);
+    // /proc/PID/numa_maps names the policy of each mapping without one of its own: the task's.
+    const pid = JSON.parse((await shim(roots, ['state', 'm1'])).stdout).pid;
+    expect(await readFile(`/proc/${pid}/numa_maps`, 'utf8')).toMatch(/^\S+ interleave:0 /);
+    const exec = await shim(roots, ['exec', 'm1', 'head', '-1', '/proc/self/numa_maps']);
+    expect(exec.exitCode, exec.stderr).toBe(0);
+    expect(exec.stdout).toMatch(/^\S+ interleave:0 /);
+    const bind = await shim(roots, ['run', '--bundle', await bundle(['head', '-1', '/proc/self/numa_maps'], (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] })), 'm2']);
+    expect(bind.exitCode, bind.stderr).toBe(0);
+    expect(bind.stdout).toMatch(/ bind=static:0 /);
+    // A single-node host: node 1 is not there, and the kernel says so at create.
+    const missing = await shim(roots, ['run', '--bundle', await bundle(['true'], (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1' })), 'm3']);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toMatch(/set_mempolicy mode 0x2.*EINVAL/);
+  });
+
+  it('linux.timeOffsets: a new time namespace with boottime and monotonic offsets, refused without one in runc\'s words', async () => {
+    const dir = await bundle(['sh', '-c', 'cat /proc/uptime /proc/self/timens_offsets'], (c) => {
+      c.linux.namespaces.push({ type: 'time' });
+      c.linux.timeOffsets = { boottime: { secs: 86_400_000 }, monotonic: { secs: 1000, nanosecs: 5 } };
+    });
+    const result = await shim(roots, ['run', '--bundle', dir, 't1']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [uptime, ...offsets] = result.stdout.trim().split('\n');
+    expect(Number(uptime!.split(' ')[0])).toBeGreaterThan(86_400_000);
+    expect(offsets.map((line) => line.trim().split(/\s+/).join(' ')).sort()).toEqual(['boottime 86400000 0', 'monotonic 1000 5']);
+    const refused = await shim(roots, ['run', '--bundle', await bundle(['true'], (c) => (c.linux.timeOffsets = { boottime: { secs: 1 } })), 't2']);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain("time namespace offsets specified, but time namespace isn't enabled in the config");
+  });
+
+  it('process.execCPUAffinity: an exec runs on the final CPUs, the initial ones when only those are given; the init is left alone', async () => {
+    const cpus = (await readFile('/sys/devices/system/cpu/online', 'utf8')).trim();
+    const dir = await bundle(['sleep', '30'], (c) => (c.process.execCPUAffinity = { initial: '0', final: '1' }));
+    expect((await shimToFiles(roots, ['create', '--bundle', dir, 'a1'])).exitCode).toBe(0);
+    const pid = JSON.parse((await shim(roots, ['state', 'a1'])).stdout).pid;
+    expect(await readFile(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`Cpus_allowed_list:\\s+${cpus}\\n`));
+    if (cpus === '0') return; // one CPU: nothing to tell apart
+    const exec = await shim(roots, ['exec', 'a1', 'grep', 'Cpus_allowed_list', '/proc/self/status']);
+    expect(exec.exitCode, exec.stderr).toBe(0);
+    expect(exec.stdout).toMatch(/Cpus_allowed_list:\s+1\n/);
+    // A process file's own affinity wins over the container's (runc exec --process).
+    const processFile = join(roots.base, 'process.json');
+    await writeFile(processFile, JSON.stringify({ args: ['grep', 'Cpus_allowed_list', '/proc/self/status'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], execCPUAffinity: { initial: '1' } }));
+    const own = await shim(roots, ['exec', '--process', processFile, 'a1']);
+    expect(own.exitCode, own.stderr).toBe(0);
+    expect(own.stdout).toMatch(/Cpus_allowed_list:\s+1\n/);
+    const bad = await shim(roots, ['run', '--bundle', await bundle(['true'], (c) => (c.process.execCPUAffinity = { final: '3-1' })), 'a2']);
+    expect(bad.stderr).toContain('process.execCPUAffinity: bad CPUAffinity.Final: invalid range: 3-1');
+  });
+
+  // This kernel has no dummy link type ("Unknown device type"): one end of a veth pair, both ends in the test's
+  // own namespace, stands in for the host's device.
+  it('linux.netDevices: a link of a namespace the test made is moved in, renamed, with its address', async () => {
+    const netns = `shimtest-nd-${Math.random().toString(36).slice(2, 8)}`;
+    await execa('ip', ['netns', 'add', netns]);
+    try {
+      await execa('ip', ['-n', netns, 'link', 'add', 'nd-dummy0', 'type', 'veth', 'peer', 'name', 'nd-peer0']);
+      await execa('ip', ['-n', netns, 'addr', 'add', '10.251.77.2/24', 'dev', 'nd-dummy0']);
+      const dir = await bundle(['ip', 'addr', 'show', 'ctr-nd0'], (c) => (c.linux.netDevices = { 'nd-dummy0': { name: 'ctr-nd0' } }));
+      // The runtime runs in the test's namespace, so "the host's" interface is the test's dummy.
+      const result = await execa('nsenter', [`--net=/run/netns/${netns}`, shimBin, '--root', roots.root, '--data-root', roots.dataRoot, 'run', '--bundle', dir, 'n1'], {
+        env: roots.env,
+        reject: false,
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain('ctr-nd0');
+      expect(result.stdout).toContain('inet 10.251.77.2/24');
+      // Gone from the runtime's namespace (a veth end is destroyed with the container's, and its peer with it).
+      expect((await execa('ip', ['-n', netns, '-o', 'link'])).stdout).not.toContain('nd-dummy0');
+      const missing = await execa('nsenter', [`--net=/run/netns/${netns}`, shimBin, '--root', roots.root, '--data-root', roots.dataRoot, 'run', '--bundle', dir, 'n2'], {
+        env: roots.env,
+        reject: false,
+      });
+      expect(missing.exitCode).not.toBe(0);
+      expect(missing.stderr).toContain('move netDevice nd-dummy0 to namespace');
+      expect(missing.stderr).toContain('link not found for interface nd-dummy0 on runtime namespace');
+    } finally {
+      await execa('ip', ['netns', 'del', netns], { reject: false });
+    }
+    const noNet = await shim(roots, ['run', '--bundle', await bundle(['true'], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'network');
+      c.linux.netDevices = { 'nd-dummy0': {} };
+    }), 'n3']);
+    expect(noNet.stderr).toContain('unable to move network devices without a NET namespace');
+  });
+
+  it('linux.resources hugepageLimits, network and rdma: runc\'s error where this host has no such hierarchy', async () => {
+    const hierarchies = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => / - cgroup /.test(line)).map((line) => line.split(' - ')[1]!);
+    for (const [field, value, controller] of [
+      ['hugepageLimits', [{ pageSize: '2MB', limit: 1 << 21 }], 'hugetlb'],
+      ['network', { classID: 0x100001 }, 'net_cls'],
+      ['rdma', { mlx5_0: { hcaHandles: 3 } }, 'rdma'],
+    ] as const) {
+      if (hierarchies.some((line) => line.split(/[ ,]/).includes(controller))) continue; // this host has it: see the unit tests
+      const result = await shim(roots, ['run', '--bundle', await bundle(['true'], (c) => (c.linux.resources[field] = value)), `r-${controller.replace('_', '')}`]);
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toContain(`cannot set ${controller} limit: container could not join or create cgroup`);
+    }
   });
 });
