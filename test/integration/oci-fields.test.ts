@@ -2,7 +2,7 @@
 // namespace joined by path with a hostname, and SELinux/AppArmor labels ignored on this host (said with --debug).
 
 import { execa } from 'execa';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
@@ -187,5 +187,61 @@ describe('runtime-spec 1.2 fields', () => {
       expect(result.exitCode).not.toBe(0);
       expect(result.stderr).toContain(`cannot set ${controller} limit: container could not join or create cgroup`);
     }
+  });
+});
+
+describe('under a new user namespace', () => {
+  const HOST_ROOT = 100000;
+  const MAPPING = [{ containerID: 0, hostID: HOST_ROOT, size: 65536 }];
+  async function usernsBundle(args: string[], mutate: (config: any) => void = () => {}): Promise<string> {
+    const dir = await bundle(args, (c) => {
+      c.root.readonly = false;
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = MAPPING;
+      c.linux.gidMappings = MAPPING;
+      mutate(c);
+    });
+    await execa('chown', ['-R', `${HOST_ROOT}:${HOST_ROOT}`, join(dir, 'rootfs')]);
+    return dir;
+  }
+
+  it('process.oomScoreAdj is written by the monitor from outside, so a negative one is the host\'s to allow', async () => {
+    // A value below oom_score_adj_min (0 here) needs CAP_SYS_RESOURCE over the host, which the init in its own
+    // user namespace never has: only the monitor's write, from outside, can lower it.
+    const negative = await shim(roots, ['run', '--bundle', await usernsBundle(['cat', '/proc/self/oom_score_adj'], (c) => (c.process.oomScoreAdj = -500)), 'o1']);
+    const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(await readFile('/proc/self/status', 'utf8'))![1]}`);
+    if ((capEff >> 24n) & 1n) {
+      expect(negative.exitCode, negative.stderr).toBe(0);
+      expect(negative.stdout).toBe('-500\n');
+    } else {
+      // This host's root lacks CAP_SYS_RESOURCE: the kernel refuses the monitor too (as it refuses runc here),
+      // and the message says it was the write to the init's file from outside, not from inside the namespace.
+      expect(negative.exitCode).not.toBe(0);
+      expect(negative.stderr).toMatch(/write oom_score_adj.*EACCES/);
+      expect(negative.stderr).toMatch(/\/proc\/\d+\/oom_score_adj/);
+    }
+    const positive = await shim(roots, ['run', '--bundle', await usernsBundle(['cat', '/proc/self/oom_score_adj'], (c) => (c.process.oomScoreAdj = 700)), 'o2']);
+    expect(positive.exitCode, positive.stderr).toBe(0);
+    expect(positive.stdout).toBe('700\n');
+  });
+
+  it('chowns the cgroup v2 directory and its delegate files to the mapped root with a cgroup namespace and a rw cgroupfs (runc\'s OwnerUID)', async () => {
+    const dir = await usernsBundle(['sleep', '30'], (c) => {
+      c.linux.namespaces.push({ type: 'cgroup' });
+      for (const mount of c.mounts) if (mount.destination === '/sys/fs/cgroup') mount.options = mount.options.filter((option: string) => option !== 'ro');
+    });
+    expect((await shimToFiles(roots, ['create', '--bundle', dir, 'c1'])).exitCode).toBe(0);
+    const unified = join('/sys/fs/cgroup/unified', roots.cgroupParent, 'c1');
+    expect((await stat(unified)).uid).toBe(HOST_ROOT);
+    const delegate = (await readFile('/sys/kernel/cgroup/delegate', 'utf8')).split('\n').filter(Boolean);
+    for (const file of delegate) {
+      const owner = await stat(join(unified, file)).then((s) => s.uid, () => undefined);
+      if (owner !== undefined) expect(owner, file).toBe(HOST_ROOT);
+    }
+    // Not every file: memory.max and the like stay root's, as the kernel's delegation model says.
+    expect((await stat(join(unified, 'cgroup.type'))).uid).toBe(0);
+    // Without the cgroup namespace (runc's default read-only cgroupfs too) nothing is handed over.
+    expect((await shimToFiles(roots, ['create', '--bundle', await usernsBundle(['sleep', '30']), 'c2'])).exitCode).toBe(0);
+    expect((await stat(join('/sys/fs/cgroup/unified', roots.cgroupParent, 'c2'))).uid).toBe(0);
   });
 });
