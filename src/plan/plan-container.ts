@@ -216,9 +216,24 @@ function planNamespaces(config: OciConfig): PlannedNamespace[] {
     }
     planned.push({ type: kind, path: namespace.path || undefined });
   }
-  // Every mount below is made in the container's own mount namespace; without one they would land on the host.
+  // Without a new mount namespace runc (libcontainer's prepareRootfs, run whatever the namespaces) makes the
+  // caller's "/" rslave, bind-mounts the rootfs onto itself and makes every config mount and /dev there, in the
+  // caller's namespace, then chroots instead of pivot_root; `runc delete` never takes those mounts down. Its
+  // validator refuses only masked/readonly paths then. shim refuses the whole case, with runc's words where runc
+  // refuses too: following runc would change the caller's propagation and leak mounts on every run.
   if (!planned.some((ns) => ns.type === 'mount' && ns.path === undefined)) {
-    throw new RuntimeError('unsupported', 'config.json: linux.namespaces: running without a new mount namespace is not supported');
+    const linux = config.linux ?? {};
+    if ((linux.maskedPaths?.length ?? 0) > 0 || (linux.readonlyPaths?.length ?? 0) > 0) {
+      throw new RuntimeError('invalid-config', 'config.json: linux.namespaces: unable to restrict sys entries without a private MNT namespace');
+    }
+    const joined = planned.some((ns) => ns.type === 'mount');
+    throw new RuntimeError(
+      'unsupported',
+      joined
+        ? "config.json: linux.namespaces: a mount namespace joined by path is not supported: the rootfs would be set up and pivot_root'ed in that namespace, for every process in it"
+        : "config.json: linux.namespaces: running without a new mount namespace is not supported: as runc does it, the caller's / would become rslave and the rootfs, /dev and every mount of the config would stay mounted in the caller's namespace after the container is gone",
+      { hint: 'add {"type": "mount"} to linux.namespaces' },
+    );
   }
   return planned;
 }
