@@ -80,6 +80,9 @@ const MPOL_MODES: Record<string, number> = {
   MPOL_WEIGHTED_INTERLEAVE: 6,
 };
 const MPOL_FLAGS: Record<string, number> = { MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15 };
+/** For `shim features`, sorted as runc's KnownMemoryPolicyModes and KnownMemoryPolicyFlags. */
+export const MEMORY_POLICY_MODES = Object.keys(MPOL_MODES).sort();
+export const MEMORY_POLICY_FLAGS = Object.keys(MPOL_FLAGS).sort();
 /** runc's configs.MaxCPU: the highest CPU or NUMA node id a list may name. */
 const MAX_CPU = 64 * 1024;
 

@@ -245,3 +245,36 @@ describe('under a new user namespace', () => {
     expect((await stat(join('/sys/fs/cgroup/unified', roots.cgroupParent, 'c2'))).uid).toBe(0);
   });
 });
+
+describe('hugepageLimits through the v2 backend, on the real cgroup2 hierarchy of this hybrid host', () => {
+  const unified = '/sys/fs/cgroup/unified';
+
+  it('enables hugetlb on the way down and writes hugetlb.2MB.max and its .rsvd.max twin, as runc fs2 does', async (context) => {
+    const available = await readFile(join(unified, 'cgroup.controllers'), 'utf8').catch(() => '');
+    if (!available.split(/\s+/).includes('hugetlb')) context.skip('no hugetlb controller on the cgroup2 hierarchy here');
+    const rootControl = join(unified, 'cgroup.subtree_control');
+    const enabledBefore = (await readFile(rootControl, 'utf8')).split(/\s+/).includes('hugetlb');
+    const dir = join(unified, roots.cgroupParent, 'huge');
+    const quiet = { debugEnabled: false, debug() {}, warn() {} };
+    const { CgroupV2Manager } = await import('../../src/cgroups/cgroup-v2-manager.js');
+    const manager = new CgroupV2Manager(
+      {
+        dirs: [{ controllers: [], version: 2, mountPoint: unified, cgroupPath: `/${roots.cgroupParent}/huge`, dir }],
+        deviceRules: [],
+        removableParentDirs: [join(unified, roots.cgroupParent)],
+        resources: { hugepageLimits: [{ pageSize: '2MB', limit: 8 * 2097152 }] },
+      },
+      quiet,
+    );
+    try {
+      await manager.apply();
+      expect((await readFile(join(dir, 'hugetlb.2MB.max'), 'utf8')).trim()).toBe(String(8 * 2097152));
+      const rsvd = await readFile(join(dir, 'hugetlb.2MB.rsvd.max'), 'utf8').catch(() => undefined);
+      if (rsvd !== undefined) expect(rsvd.trim()).toBe(String(8 * 2097152));
+    } finally {
+      await manager.destroy();
+      // The root's subtree_control is the machine's: left as it was found.
+      if (!enabledBefore) await writeFile(rootControl, '-hugetlb').catch(() => undefined);
+    }
+  });
+});
