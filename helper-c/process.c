@@ -96,6 +96,28 @@ int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+/* linux.memoryPolicy (runc's setupMemoryPolicy). maxnode is one more than the mask's bits: the kernel drops
+ * the last bit it is told of. */
+int hc_process_memory_policy(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	const pb_bytes_array_t *nodes = spec->memory_policy_nodes;
+	unsigned long bits = nodes ? nodes->size * 8UL : 0;
+
+	if (spec->has_memory_policy &&
+	    syscall(SYS_set_mempolicy, (int)spec->memory_policy_mode, bits ? nodes->bytes : NULL, bits ? bits + 1 : 0) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_MEMORY_POLICY, errno, NULL, "set_mempolicy mode 0x%x",
+			       spec->memory_policy_mode);
+	return 0;
+}
+
+/* process.execCPUAffinity: sched_setaffinity(2) of pid (0: ourselves) to the mask given, when one is. */
+int hc_process_cpu_affinity(pid_t pid, const pb_bytes_array_t *mask, struct hc_error *err)
+{
+	if (mask && mask->size > 0 && syscall(SYS_sched_setaffinity, pid, (size_t)mask->size, mask->bytes) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_CPU_AFFINITY, errno, NULL, "sched_setaffinity of pid %d", (int)pid);
+	return 0;
+}
+
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err)
 {
 	if (process->new_session && setsid() < 0)

@@ -1,7 +1,7 @@
 // Reading and writing cgroup control files, with errors that name the file. Synchronous: a control file is
 // read or written in microseconds, less than an fs/promises threadpool round trip.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
@@ -123,4 +123,25 @@ export async function readOomKillCount(dirs: readonly string[]): Promise<number 
     if (count !== undefined) return count;
   }
   return undefined;
+}
+
+/**
+ * Hands a cgroup v2 directory to the container's root (PlannedCgroup.ownerUid), as runc's cgroup manager does
+ * with OwnerUID: the directory and the files the kernel lists in /sys/kernel/cgroup/delegate (cgroups(7)'s
+ * three before 4.15), owner only (gid left). A file this kernel does not have is skipped.
+ */
+export async function chownDelegated(dir: string, uid: number): Promise<void> {
+  let files = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+  try {
+    files = readFileSync('/sys/kernel/cgroup/delegate', 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // Before 4.15 there is no list: cgroups(7)'s files above.
+  }
+  for (const path of [dir, ...files.map((file) => posix.join(dir, file))]) {
+    try {
+      chownSync(path, uid, -1);
+    } catch (error) {
+      if (path === dir || !hasErrnoCode(error, 'ENOENT')) throw systemError(error, 'chown the cgroup to the container\'s root', { stage: 'cgroup', path });
+    }
+  }
 }

@@ -9,7 +9,7 @@ import { hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
 import type { CgroupManager, CgroupStats } from './cgroup-manager.js';
-import { parseBlkioLines, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
+import { chownDelegated, parseBlkioLines, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
 import { deviceRuleLine } from './device-rules.js';
 import { RuntimeError } from '../errors.js';
 import { signalProcess } from '../host/signal-process.js';
@@ -46,6 +46,9 @@ export class CgroupV1Manager implements CgroupManager {
     const devices = this.#plan.dirs.find((dir) => dir.version === 1 && dir.controllers.includes('devices'));
     if (devices) await this.#applyDeviceRules(devices.dir);
     if (this.#plan.resources) await this.setResources(this.#plan.resources);
+    // A hybrid host's cgroup2 directory is the one a container with its own cgroup namespace can delegate in.
+    const unified = this.#plan.dirs.find((dir) => dir.version === 2);
+    if (unified && this.#plan.ownerUid !== undefined) await chownDelegated(unified.dir, this.#plan.ownerUid);
   }
 
   async setResources(requested: PlannedResources): Promise<void> {

@@ -9,7 +9,7 @@ import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
 import type { CgroupManager, CgroupStats } from './cgroup-manager.js';
-import { parseIoStat, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
+import { chownDelegated, parseIoStat, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
 import { destroyCgroupDirs } from './cgroup-v1-manager.js';
 import { v2ResourceWrites, type PlannedResources } from './resources.js';
 
@@ -51,6 +51,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.#log.warn('cgroup v2: device rules are not enforced (that needs an eBPF program, which shim does not load)');
     }
     if (this.#plan.resources) await this.setResources(this.#plan.resources);
+    if (this.#plan.ownerUid !== undefined) await chownDelegated(this.#dir.dir, this.#plan.ownerUid);
   }
 
   async destroy(): Promise<void> {
@@ -67,6 +68,12 @@ export class CgroupV2Manager implements CgroupManager {
     ];
     if (controllers.length > 0) await this.#enableControllers(controllers);
     for (const write of writes) await writeCgroupFile(this.#dir.dir, write.file, write.value);
+    // runc's fs2 writes the reservation limit too where the kernel has it (5.11+), so that a reserved page counts.
+    for (const { pageSize, limit } of resources.hugepageLimits ?? []) {
+      if ((await readCgroupFile(this.#dir.dir, `hugetlb.${pageSize}.rsvd.max`)) !== undefined) {
+        await writeCgroupFile(this.#dir.dir, `hugetlb.${pageSize}.rsvd.max`, String(limit));
+      }
+    }
     for (const [file, value] of unified) await writeCgroupFile(this.#dir.dir, file, value);
   }
 
