@@ -35,8 +35,9 @@ struct hc_monitor_run {
 };
 
 /* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. run: for
- * MONITOR_BACKGROUND, else NULL. */
-int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const struct hc_monitor_run *run);
+ * MONITOR_BACKGROUND, else NULL. *sync_fd is closed (and set to -1) once STARTED is out in the background:
+ * the caller's copy must not close its number again, which by then may be an attach client's. */
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int *sync_fd, const struct hc_monitor_run *run);
 
 /* MONITOR_BACKGROUND: {"exitCode":...} to Spec.exit_status_path, atomically. */
 void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int wait_status);

@@ -386,7 +386,7 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 	ret = hc_monitor_start(spec, pid, sync_fd, (clone_flags & CLONE_NEWUSER) != 0);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fd, run);
+	return hc_monitor_wait(spec, pid, &sync_fd, run);
 }
 
 static volatile sig_atomic_t restarts_cancelled;
