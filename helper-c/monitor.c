@@ -220,15 +220,19 @@ void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int status)
 }
 
 /* After each start: a restarted container's init has a new pid, which the shim reads here. */
-static void write_pid_file(const shim_v1_Spec *spec, pid_t pid, unsigned restarts)
+static void write_pid_file(const shim_v1_Spec *spec, pid_t pid, const struct hc_monitor_run *run)
 {
-	char line[128];
+	char line[256];
 	size_t len;
 
-	if (!hc_has(spec->pid_path))
+	if (!hc_has(spec->pid_path) || run == NULL)
 		return;
-	len = hc_format(line, sizeof(line), "{\"pid\":%d,\"startTime\":%llu,\"restarts\":%u}\n", (int)pid,
-			(unsigned long long)hc_read_start_time(pid), restarts);
+	/* The monitor's own pid too: the shim's look at the init's parent finds nothing once a short-lived
+	 * init has been reaped. */
+	len = hc_format(line, sizeof(line),
+			"{\"pid\":%d,\"startTime\":%llu,\"restarts\":%u,\"delayMs\":%u,\"monitorPid\":%d,\"monitorStartTime\":%llu}\n",
+			(int)pid, (unsigned long long)hc_read_start_time(pid), run->restarts, run->delay_ms, (int)getpid(),
+			(unsigned long long)hc_read_start_time(getpid()));
 	write_json_atomically(spec->pid_path, line, len);
 }
 
@@ -314,7 +318,7 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int *sync_fd, const str
 			msg.type);
 		return hc_monitor_fail(pid, &err);
 	}
-	write_pid_file(spec, pid, run != NULL ? run->restarts : 0);
+	write_pid_file(spec, pid, run);
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
 
 	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND) {
@@ -322,8 +326,14 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int *sync_fd, const str
 		hc_close_fdp(sync_fd);
 		hc_report_close();
 		/* Its stdout is the log (hc_monitor_daemonize). */
-		if (master >= 0 && run != NULL && run->attach != NULL)
-			hc_attach_serve(run->attach, master, pid, 1);
+		if (run != NULL && (master >= 0 || run->pipes != NULL)) {
+			struct hc_attach_io io = { master, { master, -1 }, true, spec->log_records, false };
+
+			if (master < 0)
+				io = (struct hc_attach_io){ run->pipes[0][1], { run->pipes[1][0], run->pipes[2][0] }, false,
+							    true, false };
+			hc_attach_serve(run->attach, &io, pid, 1);
+		}
 		status = reap(pid);
 		if (run != NULL)
 			*run->wait_status = status;

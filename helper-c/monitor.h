@@ -32,6 +32,11 @@ struct hc_monitor_run {
 	struct hc_attach *attach;
 	/* Set to the wait status once the started process has been reaped; left alone otherwise. */
 	int *wait_status;
+	/* Spec.log_records without a terminal: the container's stdin, stdout and stderr pipes (pipe2's read and
+	 * write ends; stdin's are -1 without Spec.attach_stdin), which every run shares. NULL otherwise. */
+	const int (*pipes)[2];
+	/* The restart delay waited before this run, for Spec.pid_path. */
+	unsigned delay_ms;
 };
 
 /* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. run: for
