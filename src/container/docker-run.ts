@@ -15,6 +15,8 @@ export interface DockerRunOptions {
   interactive: boolean;
   /** -u as typed (UID[:GID] or NAME[:GROUP]), resolved against the image's /etc/passwd and /etc/group. */
   user?: string | undefined;
+  /** --group-add as typed: GIDs, or names from the image's /etc/group. */
+  groupAdd?: string[] | undefined;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -79,7 +81,12 @@ export async function applyDockerRun(config: OciConfig, options: DockerRunOption
       user = await resolveUser(options.user, image.pending ? [] : image.layerDirs, `-u ${options.user}`);
     }
   }
-  const flags: DockerRunFlags = { ...options, user };
+  let groupAdd: number[] | undefined;
+  if (options.groupAdd?.length && (!image.pending || options.groupAdd.every((entry) => /^\d+$/.test(entry)))) {
+    const { resolveGroups } = await import('../images/images.js');
+    groupAdd = await resolveGroups(options.groupAdd, image.pending ? [] : image.layerDirs);
+  }
+  const flags: DockerRunFlags = { ...options, user, groupAdd };
   if (!hasDockerRunFlags(flags)) return;
   const host = options.privileged || options.capAdd.length > 0 ? (await import('../host/read-host-devices.js')).readPrivilegedHost() : undefined;
   applyDockerRunFlags(config, flags, host);
