@@ -116,6 +116,14 @@ describe('restart policies', () => {
     expect(await ok(['inspect', '--format', '{{.RestartCount}}', 'b1'])).toBe('3\n');
     const pidFile = JSON.parse(await readFile(join(roots.root, 'b1', 'pid.json'), 'utf8'));
     expect(pidFile).toMatchObject({ restarts: 3, delayMs: 400 });
+    // What a loaded machine made once: the init ended and was reaped before run -d read its parent, so the
+    // state has no monitor pid. The monitor's own word in pid.json stands in, and the count is still right.
+    const statePath = join(roots.root, 'b1', 'state.json');
+    const state = JSON.parse(await readFile(statePath, 'utf8'));
+    delete state.monitorPid;
+    delete state.monitorStartTime;
+    await writeFile(statePath, JSON.stringify(state));
+    expect(await ok(['inspect', '--format', '{{.RestartCount}} {{.State.MonitorPid}}', 'b1'])).toBe(`3 ${pidFile.monitorPid}\n`);
   });
 
   it('on-failure: after a run of 10 s the delay is back at 100 ms', async () => {
