@@ -26,6 +26,7 @@ void hc_attach_init(struct hc_attach *attach)
 {
 	memset(attach, 0, sizeof(*attach));
 	attach->listen_fd = -1;
+	attach->owner_fd = -1;
 }
 
 int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first, struct hc_error *err)
@@ -71,6 +72,7 @@ static void drop_client(struct hc_attach_client *client)
 void hc_attach_close_fds(struct hc_attach *attach)
 {
 	hc_close_fdp(&attach->listen_fd);
+	hc_close_fdp(&attach->owner_fd);
 	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
 		hc_close_fdp(&attach->clients[i].fd);
 }
@@ -296,9 +298,10 @@ void hc_attach_serve(struct hc_attach *attach, struct hc_attach_io *io, pid_t pi
 	/* A `run -it` whose process ended before its shim attached: what it wrote waits in the pty for that
 	 * first client (which the shim is about to be), for a while. */
 	if (attach->wait_first && !attach->seen_client) {
-		struct pollfd first = { .fd = attach->listen_fd, .events = POLLIN };
+		struct pollfd first[2] = { { .fd = attach->listen_fd, .events = POLLIN },
+					   { .fd = attach->owner_fd, .events = POLLIN } };
 
-		if (poll(&first, 1, 10000) > 0)
+		if (poll(first, 2, attach->owner_fd >= 0 ? -1 : 10000) > 0 && first[0].revents)
 			accept_client(attach);
 	}
 	/* What the process wrote just before it ended. */

@@ -25,6 +25,9 @@ struct hc_attach {
 	/* attach_wait_first: the pty is not read before the first client came. */
 	bool wait_first;
 	bool seen_client;
+	/* With wait_first: a pidfd of the shim that will attach (run -it, start -a), or -1. The first client is
+	 * waited for as long as that shim lives, however slow a loaded machine makes it; without one, 10 s. */
+	int owner_fd;
 	/* HC_ATTACH_MAX_CLIENTS of them, allocated by hc_attach_listen: a monitor without a terminal pays
 	 * nothing for them (its resident size is measured, see README). NULL until then. */
 	struct hc_attach_client *clients;

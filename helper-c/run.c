@@ -448,6 +448,9 @@ int hc_action_run(const shim_v1_Spec *spec)
 	int ret;
 
 	hc_attach_init(&attach);
+	/* Before the fork below re-parents us: our parent is the shim that will attach (attach.h, owner_fd). */
+	if (background && spec->attach_wait_first)
+		attach.owner_fd = (int)syscall(SYS_pidfd_open, getppid(), 0);
 	/* First: the daemon is the monitor, so it must be the one that clones (it waits on the child). */
 	if (background && hc_monitor_daemonize(spec, &err) < 0)
 		return hc_monitor_fail(0, &err);
@@ -509,6 +512,7 @@ int hc_action_run(const shim_v1_Spec *spec)
 	}
 	hc_attach_drop_clients(&attach);
 	hc_close_fdp(&attach.listen_fd);
+	hc_close_fdp(&attach.owner_fd);
 	for (int i = 0; i < 6; i++)
 		hc_close_fdp(&pipes[i / 2][i % 2]);
 	return ret;

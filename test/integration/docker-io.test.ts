@@ -178,16 +178,16 @@ describe('run -it of short programs under tmux', () => {
     const runs = 15;
     const shimCommand = `env SHIM_CGROUP_PARENT=${roots.cgroupParent} SHIM_TEST_TAG=${roots.base} SHIM_NETWORK=none ${shimBin} --root ${roots.root} --data-root ${roots.dataRoot}`;
     const script = `for i in $(seq 1 ${runs}); do ${shimCommand} run -it --rm busybox echo out-$i; echo "rc-$i=$?"; done; echo all-done; sleep 600`;
-    // Tall enough for every line: the screen is all that is read.
-    await tmux('new-session', '-d', '-x', '80', '-y', `${2 * runs + 5}`, 'sh', '-c', script);
+    // Tall and wide enough for every line, an error's too: the screen is all that is read.
+    await tmux('new-session', '-d', '-x', '200', '-y', `${4 * runs}`, 'sh', '-c', script);
     const screen = async () => String((await tmux('capture-pane', '-p')).stdout);
     const text = await waitFor('all the runs', async () => {
       const shown = await screen();
       return shown.includes('all-done') ? shown : undefined;
     }, 180_000);
     for (let i = 1; i <= runs; i++) {
-      expect(text, `run ${i}`).toMatch(new RegExp(`^out-${i}\\r?$`, 'm'));
-      expect(text).toMatch(new RegExp(`^rc-${i}=0$`, 'm'));
+      expect(text, `run ${i} in:\n${text}`).toMatch(new RegExp(`^out-${i}\\r?$`, 'm'));
+      expect(text, `run ${i} in:\n${text}`).toMatch(new RegExp(`^rc-${i}=0$`, 'm'));
     }
   }, 240_000);
 });
