@@ -98,5 +98,5 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	ret = hc_monitor_start(spec, pid, sync_fd, false);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fd, NULL);
+	return hc_monitor_wait(spec, pid, &sync_fd, NULL);
 }

@@ -56,7 +56,11 @@ export interface SpecOptions {
   attachSocket?: string | undefined;
   attachWaitFirst?: boolean | undefined;
   pidPath?: string | undefined;
-  restart?: { enabled: boolean; onlyOnFailure: boolean; maximum: number; delayMs: number } | undefined;
+  restart?: { enabled: boolean; onlyOnFailure: boolean; maximum: number; delayMs: number; maxDelayMs: number; resetAfterMs: number } | undefined;
+  /** Spec.log_records: the log gets a timed record per line (docker-style containers). */
+  logRecords?: boolean | undefined;
+  /** Spec.attach_stdin: run -d -i without -t, stdin through the attach socket. */
+  attachStdin?: boolean | undefined;
 }
 
 const MONITORS = {
@@ -144,6 +148,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     attachWaitFirst: options.attachWaitFirst ?? false,
     pidPath: options.pidPath ?? '',
     restart: options.restart,
+    logRecords: options.logRecords ?? false,
+    attachStdin: options.attachStdin ?? false,
   };
   return pb.Spec.encode(spec).finish();
 }

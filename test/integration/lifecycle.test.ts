@@ -318,7 +318,11 @@ describe('run -d', () => {
     expect(started).toMatchObject({ exitCode: 0, stdout: 'd1\n' });
     const running = await shim(roots, ['list']);
     expect(running.stdout).toMatch(/^d1 +\d+ +running +/m);
-    await waitFor('the log', async () => ((await shim(roots, ['logs', 'd1'])).stdout === 'to stdout\nto stderr\n' ? true : undefined));
+    // docker's logs: each stream to its own.
+    await waitFor('the log', async () => {
+      const logs = await shim(roots, ['logs', 'd1']);
+      return logs.stdout === 'to stdout\n' && logs.stderr === 'to stderr\n' ? true : undefined;
+    });
     // The monitor is small: a static helper holding one spec.
     const monitorPid = Number(await shim(roots, ['inspect', '--format', '{{.State.MonitorPid}}', 'd1']).then((r) => r.stdout.trim()));
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${monitorPid}/status`, 'utf8'))![1]);
@@ -335,7 +339,7 @@ describe('run -d', () => {
     // The monitor is gone, and so are the container's processes: its cgroup is empty.
     await waitFor('the monitor to exit', () => !existsSync(`/proc/${monitorPid}/stat`) || undefined);
     expect(JSON.parse((await shim(roots, ['ps', '--format', 'json', 'd1'])).stdout)).toEqual([]);
-    expect((await shim(roots, ['logs', '-f', 'd1'])).stdout).toBe('to stdout\nto stderr\n');
+    expect(await shim(roots, ['logs', '-f', 'd1'])).toMatchObject({ stdout: 'to stdout\n', stderr: 'to stderr\n' });
     expect((await shim(roots, ['delete', 'd1'])).exitCode).toBe(0);
   });
 
