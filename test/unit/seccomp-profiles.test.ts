@@ -1,6 +1,6 @@
 // The built-in default profile, docker-format files, config.json's exact uint64s and the compiled-filter cache.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { compileSeccomp } from '../../src/seccomp/compile.js';
 import { defaultSeccompProfile } from '../../src/seccomp/default-profile.js';
 import { dockerProfileToOci, isDockerProfile } from '../../src/seccomp/docker-profile.js';
 import { parseConfigJson } from '../../src/seccomp/exact-json.js';
-import { diskSeccompCache, seccompCacheKey } from '../../src/seccomp/filter-cache.js';
+import { cacheFileName, diskSeccompCache, seccompCacheKey } from '../../src/seccomp/filter-cache.js';
 import { planSeccomp } from '../../src/seccomp/plan-seccomp.js';
 import { readSeccompProfile } from '../../src/seccomp/profile.js';
 import { DEFAULT_CAPABILITIES } from '../../src/plan/runtime-defaults.js';
@@ -88,6 +88,51 @@ describe('the compiled-filter cache', () => {
       const other = { ...profile, defaultAction: 'SCMP_ACT_KILL' };
       expect(seccompCacheKey(other, 'x86_64', host.seccompActions)).not.toBe(seccompCacheKey(profile, 'x86_64', host.seccompActions));
       expect(planSeccomp(other, request, [])!.program).not.toBe(first.program);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const filterFor = (program: string) => ({ program, instructions: 1, flags: 0, archs: ['x86_64'], defaultAction: 'SCMP_ACT_ALLOW' });
+
+  it('takes a file only when its stored key is the whole key: a file name shared by two keys is a miss', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shim-seccomp-cache-'));
+    try {
+      const cache = diskSeccompCache(dir);
+      cache.set('key one', filterFor('AAAA'));
+      expect(cache.get('key one')?.program).toBe('AAAA');
+      // Another key's file under this key's name, as a hash collision would leave it.
+      renameSync(join(dir, cacheFileName('key one')), join(dir, cacheFileName('key two')));
+      expect(cache.get('key two')).toBeUndefined();
+      writeFileSync(join(dir, cacheFileName('key three')), 'not json');
+      expect(cache.get('key three')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds at most its bound of files, dropping the least recently used', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shim-seccomp-cache-'));
+    try {
+      const cache = diskSeccompCache(dir, 3);
+      const age = (key: string, secondsAgo: number) => {
+        const when = new Date(Date.now() - secondsAgo * 1000);
+        utimesSync(join(dir, cacheFileName(key)), when, when);
+      };
+      cache.set('a', filterFor('A'));
+      age('a', 40);
+      cache.set('b', filterFor('B'));
+      age('b', 30);
+      cache.set('c', filterFor('C'));
+      age('c', 20);
+      // A hit makes 'a' the most recent: 'b' is now the oldest and goes first.
+      expect(cache.get('a')?.program).toBe('A');
+      cache.set('d', filterFor('D'));
+      expect(readdirSync(dir).sort()).toEqual(['a', 'c', 'd'].map(cacheFileName).sort());
+      expect(cache.get('b')).toBeUndefined();
+      for (const key of ['e', 'f', 'g']) cache.set(key, filterFor(key));
+      expect(readdirSync(dir)).toHaveLength(3);
+      expect(cache.get('g')?.program).toBe('g');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
