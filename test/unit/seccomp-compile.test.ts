@@ -293,8 +293,8 @@ describe('refused profiles: one line naming the field', () => {
   // conditions as an earlier one for the same syscall and another action ("error adding seccomp rule for
   // syscall mkdir: file exists"), and takes the rest.
   describe('conflicting rules, as libseccomp', () => {
-    const ne = (index: number) => ({ index, value: 0, op: 'SCMP_CMP_NE' });
-    const mkdir = (action: string, args?: object[], errnoRet?: number) => ({ names: ['mkdir'], action, ...(args ? { args } : {}), ...(errnoRet ? { errnoRet } : {}) });
+    const ne = (index: number): OciSeccompArg => ({ index, value: 0, op: 'SCMP_CMP_NE' });
+    const mkdir = (action: string, args?: OciSeccompArg[], errnoRet?: number) => ({ names: ['mkdir'], action, ...(args ? { args } : {}), ...(errnoRet ? { errnoRet } : {}) });
     it('the same conditions with two actions: refused, naming both entries', () => {
       expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO', [ne(0)]), mkdir('SCMP_ACT_ERRNO', [ne(0)], 2)] })).toBe(
         'config.json: linux.seccomp.syscalls[1]: mkdir has the same argument conditions as syscalls[0] with another action (SCMP_ACT_ERRNO vs SCMP_ACT_ERRNO); libseccomp refuses it, as runc does: error adding seccomp rule for syscall mkdir: file exists',
