@@ -10,7 +10,9 @@ import { defaultSeccompProfile } from '../../src/seccomp/default-profile.js';
 import { dockerProfileToOci, isDockerProfile } from '../../src/seccomp/docker-profile.js';
 import { parseConfigJson } from '../../src/seccomp/exact-json.js';
 import { cacheFileName, diskSeccompCache, seccompCacheKey } from '../../src/seccomp/filter-cache.js';
-import { planSeccomp } from '../../src/seccomp/plan-seccomp.js';
+import { planSeccomp, prebuiltFilter } from '../../src/seccomp/plan-seccomp.js';
+import { PREBUILT_FILTERS } from '../../src/seccomp/generated/prebuilt-filters.js';
+import { chooseSeccompProfile } from '../../src/seccomp/run-profile.js';
 import { readSeccompProfile } from '../../src/seccomp/profile.js';
 import { DEFAULT_CAPABILITIES } from '../../src/plan/runtime-defaults.js';
 import { runFilter } from '../support/bpf-interpreter.js';
@@ -136,5 +138,34 @@ describe('the compiled-filter cache', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the default profile compiled at build time', () => {
+  it('is what the compiler makes of the default profile now, for each family', () => {
+    for (const entry of PREBUILT_FILTERS) {
+      const family = entry.family as 'x86_64' | 'aarch64';
+      const fresh = compileSeccomp(readSeccompProfile(defaultSeccompProfile(family, DEFAULT_CAPABILITIES))!, { family });
+      expect(entry.filter.program).toBe(Buffer.from(fresh.program).toString('base64'));
+      expect(entry.filter.instructions).toBe(fresh.instructions.length);
+      expect(entry.filter.flags).toBe(fresh.flags);
+    }
+  });
+
+  it("answers a docker-style run's default profile, and nothing else", () => {
+    const actions = ['kill_process', 'kill_thread', 'trap', 'errno', 'user_notif', 'trace', 'log', 'allow'];
+    const run = chooseSeccompProfile({ securityOpts: [], privileged: false, capabilities: DEFAULT_CAPABILITIES, cwd: '/' })!;
+    const hostEntry = PREBUILT_FILTERS.find((entry) => entry.family === (process.arch === 'arm64' ? 'aarch64' : 'x86_64'))!;
+    expect(prebuiltFilter(run, actions)).toBe(hostEntry.filter);
+    expect(prebuiltFilter(run, undefined)).toBe(hostEntry.filter);
+    // Another capability set changes the profile (rules follow the capabilities): compiled as usual.
+    const withAdmin = chooseSeccompProfile({ securityOpts: [], privileged: false, capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], cwd: '/' })!;
+    expect(prebuiltFilter(withAdmin, actions)).toBeUndefined();
+    // A kernel without an action the profile uses: left to the compiler, which refuses it in its words.
+    expect(prebuiltFilter(run, actions.filter((action) => action !== 'errno'))).toBeUndefined();
+    // planSeccomp gives the same plan either way.
+    const host = { cgroupHierarchies: [], cgroupNamespaces: true, lastCapability: 40, procKcore: false, seccompActions: actions };
+    const planned = planSeccomp(run, { containerId: 'c1', bundleDir: '/b', host }, [])!;
+    expect(planned.program).toBe(hostEntry.filter.program);
   });
 });
