@@ -16,6 +16,7 @@ GEN_C       := $(BUILD)/gen
 GEN_TS      := src/spec/generated
 # The seccomp compiler's syscall tables, generated from the kernel headers (scripts/gen-syscall-tables.mjs).
 SYSCALL_TABLES := src/seccomp/generated/syscall-tables.ts
+PREBUILT_FILTERS := src/seccomp/generated/prebuilt-filters.ts
 NANOPB_INC  := $(BUILD)/nanopb-include
 NANOPB_LIB  ?= /usr/lib/x86_64-linux-gnu/libprotobuf-nanopb.a
 
@@ -91,6 +92,11 @@ $(GEN_TS)/shim.js $(GEN_TS)/shim.d.ts: proto/shim.proto node_modules/.package-lo
 $(SYSCALL_TABLES): scripts/gen-syscall-tables.mjs
 	node scripts/gen-syscall-tables.mjs $@
 
+# The built-in default seccomp profile compiled at build time (scripts/gen-prebuilt-filters.mjs says why): made
+# by the compiler and tables of this checkout, so it depends on every seccomp source.
+$(PREBUILT_FILTERS): scripts/gen-prebuilt-filters.mjs $(SYSCALL_TABLES) $(wildcard src/seccomp/*.ts) src/plan/runtime-defaults.ts
+	node scripts/gen-prebuilt-filters.mjs $@
+
 # --- the helper -----------------------------------------------------------------------------------------
 $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h $(NANOPB_INC)/pb.h
 	mkdir -p $(DIST)
@@ -99,10 +105,10 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
+$(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
 	node scripts/bundle.mjs
 
-typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES)
+typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS)
 	npx tsc -p tsconfig.json
 
 # --- dependencies ---------------------------------------------------------------------------------------

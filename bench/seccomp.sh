@@ -8,8 +8,8 @@
 #      shim and under runc (libseccomp 2.5.4), each with podman's default profile and with none. The filter's
 #      cost is filtered minus unfiltered, per runtime; the ratio is shim's cost over libseccomp's. On a busy
 #      machine, or one where a syscall costs microseconds (a VM), this is noise around the instruction counts.
-#   3. compile time of the built-in default profile and of podman's (the `compileMs` `shim seccomp compile
-#      --format json` measures inside one process, cold: what every `run` pays).
+#   3. compile time of the built-in default profile and of podman's: cold (a fresh process's first compile),
+#      warm, and through the on-disk cache (bench/seccomp-compile.mjs); every run pays one of them.
 #
 #   SECCOMP_ITERATIONS=100000  syscalls per round (5 rounds, the fastest kept); SECCOMP_REPEATS=2 containers
 #   per runtime and profile, interleaved, the fastest kept.
@@ -109,13 +109,6 @@ echo
 echo "Programs: shim $("$SHIM" seccomp compile /usr/share/containers/seccomp.json --format json 2>/dev/null | jq -r .instructions) instructions (binary search); libseccomp's is a linear chain (runc 1.1 does not ask for libseccomp's binary tree)."
 echo
 # --- 3. compile time -----------------------------------------------------------------------------------------
-echo "## seccomp: compile time (cold, inside one \`shim seccomp compile\` process, median of 9)"
-echo
-echo "| profile | instructions | compile |"
-echo "| --- | ---: | ---: |"
-for profile in default /usr/share/containers/seccomp.json; do
-	times=()
-	for i in $(seq 9); do times+=("$("$SHIM" seccomp compile "$profile" --format json 2>/dev/null | jq -r .compileMs)"); done
-	median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 5p)
-	echo "| $profile | $("$SHIM" seccomp compile "$profile" --format json 2>/dev/null | jq -r .instructions) | $median ms |"
-done
+# Cold (a fresh process's first compile), warm, and through the on-disk cache, in fresh processes: every run
+# pays one of these (bench/seccomp-compile.mjs).
+ROUNDS=9 node "$REPO/bench/seccomp-compile.mjs"

@@ -297,6 +297,11 @@ int hc_process_close_fds(const shim_v1_Process *process, const int *keep, size_t
 int hc_process_open_host_handles(const shim_v1_Spec *spec, int *fifo_fd, int *console_fd, struct hc_error *err)
 {
 	if (spec->finish == shim_v1_Finish_FINISH_WAIT_FOR_START) {
+		/* The mode is the planner's; chmod after mknod, since the umask would take bits off it. */
+		if (spec->start_fifo_mode != 0 &&
+		    (mknod(spec->start_fifo, S_IFIFO | (spec->start_fifo_mode & 0777), 0) < 0 ||
+		     chmod(spec->start_fifo, spec->start_fifo_mode & 0777) < 0))
+			return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, spec->start_fifo, "make start fifo");
 		*fifo_fd = open(spec->start_fifo, O_PATH | O_CLOEXEC);
 		if (*fifo_fd < 0)
 			return hc_fail(err, shim_v1_Stage_STAGE_WAIT_START, errno, spec->start_fifo, "open start fifo");

@@ -18,6 +18,7 @@ import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shippedBundleOptions } from './esbuild-options.mjs';
+import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(repo, 'dist');
@@ -91,7 +92,8 @@ const result = await build({
   outExtension: { '.js': '.cjs' },
   metafile: true,
   logLevel: 'warning',
-  plugins: [separateFiles],
+  // Built-ins load at first use (scripts/lazy-builtins.mjs says why).
+  plugins: [separateFiles, lazyBuiltins],
   define: { __SHIM_VERSION__: JSON.stringify(pkg.version) },
 });
 

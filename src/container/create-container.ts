@@ -8,7 +8,6 @@
 // Every resource is registered for undo as it is acquired: if any step fails, nothing is left (no process,
 // state directory, cgroup, FIFO or pid file). Concurrent calls for one id take turns on the container lock.
 
-import { execFile } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { dirname, join, resolve } from 'node:path';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
@@ -73,27 +72,18 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
       throw new RuntimeError('usage', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
     }
     const waitsForStart = options.mode === 'create' || options.mode === 'monitored';
+    // The helper makes the start FIFO in the state directory (Spec.start_fifo_mode): node has no mkfifo(3),
+    // and running mkfifo(1) cost create a fork and exec of this whole process. It goes with the directory.
     const startFifo = waitsForStart ? join(store.dirOf(containerId), START_FIFO) : undefined;
-    let fifoMade: Promise<void> | undefined;
     // Everything stays on success: the container lives until `delete`.
     const { prepared: acquired, state, stateDir } = await acquireContainer(prepared, context, undo, {
       keepLayers: true,
       keepCgroup: true,
       autoRemove: false,
-      // mkfifo runs while the cgroup's mkdirs wait out the grace period the attach warm-up started. A failure
-      // after this point waits for it before the state directory goes, so no FIFO appears in a removed one.
-      beforeCgroup: () => {
-        if (!startFifo) return;
-        const making = makeFifo(startFifo);
-        fifoMade = making;
-        making.catch(() => {});
-        undo.push('wait for mkfifo', () => making.catch(() => {}));
-      },
     });
     const plan = acquired.plan;
 
     if (startFifo) {
-      await fifoMade;
       state.startFifo = startFifo;
     } else {
       state.logPath = join(acquired.containerDir ?? stateDir, LOG_FILE);
@@ -115,6 +105,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
         debug: context.debug,
         monitor: background ? 'background' : monitored ? 'wait' : 'detach',
         startFifo,
+        startFifoMode: START_FIFO_MODE,
         consoleSocket: options.consoleSocket,
         logPath: state.logPath,
         exitStatusPath: background ? join(stateDir, EXIT_STATUS_FILE) : undefined,
@@ -195,25 +186,12 @@ function killQuietly(pid: number): void {
 }
 
 /**
- * Node has no mkfifo(3); coreutils' mkfifo is on every host this runs on. Through node:child_process, which
- * create loads anyway for the helper: execa would add ~45 ms of loading to every create.
- *
  * Mode 0622, as runc's exec.fifo: the init reopens it for writing after it has taken the process's user, so a
  * non-root user (podman --user, a config's process.user), or an init in a user namespace (host uid 100000),
  * must be allowed to write it. Only the write side is open to others, and the state dir (0700) keeps every
  * other process from reaching it by path.
  */
-async function makeFifo(path: string): Promise<void> {
-  const result = await new Promise<{ code: number | null; stderr: string; error?: Error }>((resolvePromise) => {
-    execFile('mkfifo', ['-m', '0622', path], (error, _stdout, stderr) => {
-      resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr: String(stderr), error: error ?? undefined });
-    });
-  });
-  if (result.code !== 0) {
-    const reason = result.stderr.trim() || (result.error ? result.error.message : `mkfifo exited ${result.code}`);
-    throw new RuntimeError('system', `make start fifo: ${reason}`, { stage: 'state', path });
-  }
-}
+const START_FIFO_MODE = 0o622;
 
 /** As runc: the bare pid, no newline, through a temporary file renamed into place. */
 export async function writePidFile(path: string, pid: number): Promise<void> {

@@ -21,7 +21,7 @@ import { RuntimeError } from '../errors.js';
 import { ARCHS, FAMILY_ARCHS, X32_SYSCALL_BIT, archOfScmpName, hostFamily, ipcCalls, isKnownSyscall, socketcallCalls, syscallTable } from './archs.js';
 import type { Arch, ArchFamily, ArchName } from './archs.js';
 import { Assembler, BPF_MAXINSNS, disassemble, encodeProgram, type Instruction, type Label } from './bpf.js';
-import { ENOSYS, SECCOMP_ACTIONS, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_THREAD, type Condition, type Profile } from './profile.js';
+import { ENOSYS, SECCOMP_ACTIONS, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_THREAD, type Condition, type Profile, type ProfileRule } from './profile.js';
 
 export interface CompileOptions {
   /** The host's arch family; the running machine's by default. */
@@ -101,7 +101,7 @@ export function compileSeccomp(profile: Profile, options: CompileOptions = {}): 
   const rulesByArch = new Map<ArchName, Map<number, ArgRule[]>>();
   const highest = new Map<ArchName, number>();
   for (const name of present) {
-    rulesByArch.set(name, collectRules(profile, ARCHS[name]));
+    rulesByArch.set(name, collectRules(profile, ARCHS[name], where));
     highest.set(name, highestNamed(profile, ARCHS[name]));
   }
 
@@ -168,7 +168,7 @@ export function formatFilter(filter: CompiledFilter): string {
 }
 
 /** Every rule that reaches this arch, by syscall number, in profile order. */
-function collectRules(profile: Profile, arch: Arch): Map<number, ArgRule[]> {
+function collectRules(profile: Profile, arch: Arch, where: string): Map<number, ArgRule[]> {
   const table = syscallTable(arch.name);
   const byNumber = new Map<number, ArgRule[]>();
   const add = (nr: number, rule: ArgRule) => {
@@ -177,14 +177,19 @@ function collectRules(profile: Profile, arch: Arch): Map<number, ArgRule[]> {
     else byNumber.set(nr, [rule]);
   };
   const muxed = arch.name === 'i386' ? multiplexedCalls(table) : undefined;
+  // Conditional rules by syscall number and condition set: libseccomp refuses a second rule with the same
+  // conditions and another action (EEXIST), and so runc refuses the profile; shim does the same.
+  const conditional = new Map<number, Map<string, ProfileRule>>();
   for (const rule of profile.rules) {
     // As runc: a rule that only restates the default is left out (libseccomp would refuse it).
     if (rule.action === profile.defaultAction) continue;
     const kept = rule.conditions.length === 0 ? rule.conditions : rule.conditions.map((condition) => narrow(condition, arch)).filter((condition): condition is Condition => condition !== null);
     // One object for every name of the rule: most profiles are a few long lists of names.
     const direct: ArgRule = { conditions: kept, action: rule.action, argBits: arch.argBits };
+    const conditionsKey = kept.length === 0 ? undefined : conditionSetKey(kept);
     for (const name of rule.names) {
       const nr = table.get(name);
+      if (nr !== undefined && conditionsKey !== undefined) refuseConflict(conditional, nr, conditionsKey, rule, name, where);
       if (nr !== undefined) add(nr, direct);
       const mux = muxed?.get(name);
       if (mux) {
@@ -194,6 +199,35 @@ function collectRules(profile: Profile, arch: Arch): Map<number, ArgRule[]> {
     }
   }
   return byNumber;
+}
+
+/** The conditions as a set (libseccomp orders a rule's comparisons by argument index). */
+function conditionSetKey(conditions: readonly Condition[]): string {
+  return conditions
+    .map((condition) => `${condition.index} ${condition.op} ${condition.value} ${condition.valueTwo}`)
+    .sort()
+    .join(',');
+}
+
+/**
+ * Two rules for one syscall with the same conditions and different actions: libseccomp's rule tree cannot
+ * hold both and seccomp_rule_add fails with EEXIST, which runc reports as "error adding seccomp rule for
+ * syscall NAME: file exists". The same conditions with the same action are a harmless repeat; unconditional
+ * rules never conflict (the first one wins, in libseccomp and here).
+ */
+function refuseConflict(seen: Map<number, Map<string, ProfileRule>>, nr: number, key: string, rule: ProfileRule, name: string, where: string): void {
+  let byConditions = seen.get(nr);
+  if (!byConditions) seen.set(nr, (byConditions = new Map()));
+  const earlier = byConditions.get(key);
+  if (!earlier) {
+    byConditions.set(key, rule);
+    return;
+  }
+  if (earlier.action === rule.action) return;
+  throw new RuntimeError(
+    'invalid-config',
+    `${where}.syscalls[${rule.entry}]: ${name} has the same argument conditions as syscalls[${earlier.entry}] with another action (${rule.actionName} vs ${earlier.actionName}); libseccomp refuses it, as runc does: error adding seccomp rule for syscall ${name}: file exists`,
+  );
 }
 
 let multiplexed: Map<string, { nr: number; call: number }> | undefined;

@@ -40,6 +40,8 @@ export interface SpecOptions {
   monitor?: 'wait' | 'detach' | 'background' | undefined;
   /** FINISH_WAIT_FOR_START on this FIFO (create). */
   startFifo?: string | undefined;
+  /** The helper makes startFifo with these permission bits (0: the caller made it). */
+  startFifoMode?: number | undefined;
   /** With process.terminal: where the pty master is sent. */
   consoleSocket?: string | undefined;
   /** 'background': the container's stdout/stderr and the exit status file. */
@@ -128,6 +130,7 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     timeOffsets: plan.timeOffsets ?? '',
     finish: options.startFifo ? pb.Finish.FINISH_WAIT_FOR_START : pb.Finish.FINISH_EXEC_NOW,
     startFifo: options.startFifo ?? '',
+    startFifoMode: options.startFifo ? (options.startFifoMode ?? 0) : 0,
     monitor: MONITORS[options.monitor ?? 'wait'],
     consoleSocket: options.consoleSocket ?? '',
     logPath: options.logPath ?? '',

@@ -289,6 +289,29 @@ describe('refused profiles: one line naming the field', () => {
     expect(refuse(profile)).toMatch(new RegExp(`^${message.replace(/[[\]().]/g, '\\$&')}`));
   });
 
+  // runc 1.1.5 with libseccomp 2.5.4, run on this host with each profile: it refuses a rule with the same
+  // conditions as an earlier one for the same syscall and another action ("error adding seccomp rule for
+  // syscall mkdir: file exists"), and takes the rest.
+  describe('conflicting rules, as libseccomp', () => {
+    const ne = (index: number): OciSeccompArg => ({ index, value: 0, op: 'SCMP_CMP_NE' });
+    const mkdir = (action: string, args?: OciSeccompArg[], errnoRet?: number) => ({ names: ['mkdir'], action, ...(args ? { args } : {}), ...(errnoRet ? { errnoRet } : {}) });
+    it('the same conditions with two actions: refused, naming both entries', () => {
+      expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO', [ne(0)]), mkdir('SCMP_ACT_ERRNO', [ne(0)], 2)] })).toBe(
+        'config.json: linux.seccomp.syscalls[1]: mkdir has the same argument conditions as syscalls[0] with another action (SCMP_ACT_ERRNO vs SCMP_ACT_ERRNO); libseccomp refuses it, as runc does: error adding seccomp rule for syscall mkdir: file exists',
+      );
+    });
+    it('the same set of conditions in another order: refused', () => {
+      expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO', [ne(0), ne(1)]), mkdir('SCMP_ACT_KILL', [ne(1), ne(0)])] })).toMatch(/syscalls\[1\]: mkdir has the same argument conditions as syscalls\[0\]/);
+    });
+    it('taken: unconditional rules with two actions (the first wins), a repeat with the same action, different conditions', () => {
+      const first = compile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO'), mkdir('SCMP_ACT_KILL')] });
+      expect(verdict(first.program, nr64('mkdir'))).toBe(errno(1));
+      expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO', [ne(0)]), mkdir('SCMP_ACT_ERRNO', [ne(0)])] })).toBe('accepted');
+      expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO', [ne(0)]), mkdir('SCMP_ACT_KILL', [ne(1)])] })).toBe('accepted');
+      expect(refuse({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [mkdir('SCMP_ACT_ERRNO'), mkdir('SCMP_ACT_KILL', [ne(0)])] })).toBe('accepted');
+    });
+  });
+
   it('an action the kernel lacks', () => {
     expect(() =>
       compileSeccomp(readSeccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_LOG' }] })!, {

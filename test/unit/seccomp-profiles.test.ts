@@ -1,6 +1,6 @@
 // The built-in default profile, docker-format files, config.json's exact uint64s and the compiled-filter cache.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,8 +9,10 @@ import { compileSeccomp } from '../../src/seccomp/compile.js';
 import { defaultSeccompProfile } from '../../src/seccomp/default-profile.js';
 import { dockerProfileToOci, isDockerProfile } from '../../src/seccomp/docker-profile.js';
 import { parseConfigJson } from '../../src/seccomp/exact-json.js';
-import { diskSeccompCache, seccompCacheKey } from '../../src/seccomp/filter-cache.js';
-import { planSeccomp } from '../../src/seccomp/plan-seccomp.js';
+import { cacheFileName, diskSeccompCache, seccompCacheKey } from '../../src/seccomp/filter-cache.js';
+import { planSeccomp, prebuiltFilter } from '../../src/seccomp/plan-seccomp.js';
+import { PREBUILT_FILTERS } from '../../src/seccomp/generated/prebuilt-filters.js';
+import { chooseSeccompProfile } from '../../src/seccomp/run-profile.js';
 import { readSeccompProfile } from '../../src/seccomp/profile.js';
 import { DEFAULT_CAPABILITIES } from '../../src/plan/runtime-defaults.js';
 import { runFilter } from '../support/bpf-interpreter.js';
@@ -91,5 +93,79 @@ describe('the compiled-filter cache', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  const filterFor = (program: string) => ({ program, instructions: 1, flags: 0, archs: ['x86_64'], defaultAction: 'SCMP_ACT_ALLOW' });
+
+  it('takes a file only when its stored key is the whole key: a file name shared by two keys is a miss', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shim-seccomp-cache-'));
+    try {
+      const cache = diskSeccompCache(dir);
+      cache.set('key one', filterFor('AAAA'));
+      expect(cache.get('key one')?.program).toBe('AAAA');
+      // Another key's file under this key's name, as a hash collision would leave it.
+      renameSync(join(dir, cacheFileName('key one')), join(dir, cacheFileName('key two')));
+      expect(cache.get('key two')).toBeUndefined();
+      writeFileSync(join(dir, cacheFileName('key three')), 'not json');
+      expect(cache.get('key three')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds at most its bound of files, dropping the least recently used', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shim-seccomp-cache-'));
+    try {
+      const cache = diskSeccompCache(dir, 3);
+      const age = (key: string, secondsAgo: number) => {
+        const when = new Date(Date.now() - secondsAgo * 1000);
+        utimesSync(join(dir, cacheFileName(key)), when, when);
+      };
+      cache.set('a', filterFor('A'));
+      age('a', 40);
+      cache.set('b', filterFor('B'));
+      age('b', 30);
+      cache.set('c', filterFor('C'));
+      age('c', 20);
+      // A hit makes 'a' the most recent: 'b' is now the oldest and goes first.
+      expect(cache.get('a')?.program).toBe('A');
+      cache.set('d', filterFor('D'));
+      expect(readdirSync(dir).sort()).toEqual(['a', 'c', 'd'].map(cacheFileName).sort());
+      expect(cache.get('b')).toBeUndefined();
+      for (const key of ['e', 'f', 'g']) cache.set(key, filterFor(key));
+      expect(readdirSync(dir)).toHaveLength(3);
+      expect(cache.get('g')?.program).toBe('g');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the default profile compiled at build time', () => {
+  it('is what the compiler makes of the default profile now, for each family', () => {
+    for (const entry of PREBUILT_FILTERS) {
+      const family = entry.family as 'x86_64' | 'aarch64';
+      const fresh = compileSeccomp(readSeccompProfile(defaultSeccompProfile(family, DEFAULT_CAPABILITIES))!, { family });
+      expect(entry.filter.program).toBe(Buffer.from(fresh.program).toString('base64'));
+      expect(entry.filter.instructions).toBe(fresh.instructions.length);
+      expect(entry.filter.flags).toBe(fresh.flags);
+    }
+  });
+
+  it("answers a docker-style run's default profile, and nothing else", () => {
+    const actions = ['kill_process', 'kill_thread', 'trap', 'errno', 'user_notif', 'trace', 'log', 'allow'];
+    const run = chooseSeccompProfile({ securityOpts: [], privileged: false, capabilities: DEFAULT_CAPABILITIES, cwd: '/' })!;
+    const hostEntry = PREBUILT_FILTERS.find((entry) => entry.family === (process.arch === 'arm64' ? 'aarch64' : 'x86_64'))!;
+    expect(prebuiltFilter(run, actions)).toBe(hostEntry.filter);
+    expect(prebuiltFilter(run, undefined)).toBe(hostEntry.filter);
+    // Another capability set changes the profile (rules follow the capabilities): compiled as usual.
+    const withAdmin = chooseSeccompProfile({ securityOpts: [], privileged: false, capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], cwd: '/' })!;
+    expect(prebuiltFilter(withAdmin, actions)).toBeUndefined();
+    // A kernel without an action the profile uses: left to the compiler, which refuses it in its words.
+    expect(prebuiltFilter(run, actions.filter((action) => action !== 'errno'))).toBeUndefined();
+    // planSeccomp gives the same plan either way.
+    const host = { cgroupHierarchies: [], cgroupNamespaces: true, lastCapability: 40, procKcore: false, seccompActions: actions };
+    const planned = planSeccomp(run, { containerId: 'c1', bundleDir: '/b', host }, [])!;
+    expect(planned.program).toBe(hostEntry.filter.program);
   });
 });
