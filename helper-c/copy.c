@@ -285,9 +285,14 @@ static int make_entry(const shim_v1_Spec *spec, struct entry *e, struct hc_error
 	return 0;
 }
 
-static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error *err)
+/* The archive's entry being unpacked. */
+static struct entry current;
+
+/* The next entry's header into `current`, after the GNU long-name and pax headers that come before it: 1, or 0 at the
+ * archive's end. The entry's data, if any, is still to be read. Apart from the data this is everything of
+ * the archive the helper parses (helper-c/fuzz/fuzz-tar.c feeds it hostile archives). */
+static int read_header(const char *rename, struct hc_error *err)
 {
-	static struct entry e;
 	unsigned char block[BLOCK];
 	bool has_name = false, has_link = false;
 
@@ -300,21 +305,21 @@ static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error 
 			zero = block[i] == 0;
 		if (zero)
 			return 0;
-		e.type = (char)block[156];
-		e.size = parse_number(block + 124, 12);
-		if (e.type == 'L' || e.type == 'K') {
-			if (read_long_text(e.size, e.type == 'L' ? e.name : e.link, PATH_MAX) < 0)
+		current.type = (char)block[156];
+		current.size = parse_number(block + 124, 12);
+		if (current.type == 'L' || current.type == 'K') {
+			if (read_long_text(current.size, current.type == 'L' ? current.name : current.link, PATH_MAX) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read a long name");
-			*(e.type == 'L' ? &has_name : &has_link) = true;
+			*(current.type == 'L' ? &has_name : &has_link) = true;
 			continue;
 		}
-		if (e.type == 'x') {
-			if (read_pax(e.size, &e, &has_name, &has_link) < 0)
+		if (current.type == 'x') {
+			if (read_pax(current.size, &current, &has_name, &has_link) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read a pax header");
 			continue;
 		}
-		if (e.type == 'g') {
-			if (skip_data(e.size) < 0)
+		if (current.type == 'g') {
+			if (skip_data(current.size) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read archive");
 			continue;
 		}
@@ -324,30 +329,39 @@ static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error 
 
 			memcpy(prefix, block + 345, 155);
 			memcpy(name, block, 100);
-			hc_format(e.name, sizeof(e.name), "%s%s%s", prefix, prefix[0] ? "/" : "", name);
+			hc_format(current.name, sizeof(current.name), "%s%s%s", prefix, prefix[0] ? "/" : "", name);
 		}
 		if (!has_link) {
-			memcpy(e.link, block + 157, 100);
-			e.link[100] = '\0';
+			memcpy(current.link, block + 157, 100);
+			current.link[100] = '\0';
 		}
-		has_name = has_link = false;
-		e.mode = (mode_t)parse_number(block + 100, 8);
-		e.uid = (uid_t)parse_number(block + 108, 8);
-		e.gid = (gid_t)parse_number(block + 116, 8);
-		e.mtime = (long long)parse_number(block + 136, 12);
-		e.major = (unsigned)parse_number(block + 329, 8);
-		e.minor = (unsigned)parse_number(block + 337, 8);
-		if (clean_name(e.name, rename) < 0)
-			return hc_fail(err, COPY, errno, e.name, "copy: refused name in the archive");
-		if (e.name[0] == '\0') {
-			if (skip_data(e.type == '5' ? 0 : e.size) < 0)
+		current.mode = (mode_t)parse_number(block + 100, 8);
+		current.uid = (uid_t)parse_number(block + 108, 8);
+		current.gid = (gid_t)parse_number(block + 116, 8);
+		current.mtime = (long long)parse_number(block + 136, 12);
+		current.major = (unsigned)parse_number(block + 329, 8);
+		current.minor = (unsigned)parse_number(block + 337, 8);
+		if (clean_name(current.name, rename) < 0)
+			return hc_fail(err, COPY, errno, current.name, "copy: refused name in the archive");
+		return 1;
+	}
+}
+
+static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error *err)
+{
+	int ret;
+
+	while ((ret = read_header(rename, err)) > 0) {
+		if (current.name[0] == '\0') {
+			if (skip_data(current.type == '5' ? 0 : current.size) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read archive");
 			continue;
 		}
 		/* A regular file's data, padding included, is read by write_file. */
-		if (make_entry(spec, &e, err) < 0)
+		if (make_entry(spec, &current, err) < 0)
 			return -1;
 	}
+	return ret;
 }
 
 static int copy_in(const shim_v1_Spec *spec, struct hc_error *err)
