@@ -115,7 +115,8 @@ static int read_long_text(unsigned long long size, char *out, size_t out_size)
 	unsigned char block[BLOCK];
 	unsigned long long done = 0;
 
-	if (size + 1 > out_size) {
+	/* Not size + 1 > out_size: a base-256 size of 2^64 - 1 wraps that to 0 and the copy runs past out. */
+	if (size >= out_size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -135,13 +136,15 @@ static int skip_data(unsigned long long size)
 {
 	unsigned char block[BLOCK];
 
-	for (unsigned long long blocks = (size + BLOCK - 1) / BLOCK; blocks > 0; blocks--)
+	for (unsigned long long blocks = size / BLOCK + (size % BLOCK != 0); blocks > 0; blocks--)
 		if (read_block(block) < 0)
 			return -1;
 	return 0;
 }
 
-/* A pax header ('x'): path and linkpath override the entry's own. */
+/* A pax header ('x'): path and linkpath override the entry's own. Each record is "LEN key=value\n" with LEN
+ * counting the whole record; one that ends before its key, past the header's data or without its newline is
+ * refused (EINVAL), as GNU tar does: a LEN of 1 once sent memchr() past the end of the text. */
 static int read_pax(unsigned long long size, struct entry *next, bool *has_name, bool *has_link)
 {
 	static char text[65536];
@@ -152,12 +155,15 @@ static int read_pax(unsigned long long size, struct entry *next, bool *has_name,
 	for (p = text, end = text + size; p < end;) {
 		char *space = memchr(p, ' ', (size_t)(end - p));
 		unsigned long len = strtoul(p, NULL, 10);
-		char *key, *value, *record_end = p + len;
+		char *key, *value, *record_end;
 
-		if (space == NULL || len == 0 || record_end > end)
-			break;
+		if (space == NULL || len <= (size_t)(space - p) + 1 || len > (size_t)(end - p) || p[len - 1] != '\n') {
+			errno = EINVAL;
+			return -1;
+		}
+		record_end = p + len;
 		key = space + 1;
-		value = memchr(key, '=', (size_t)(record_end - key));
+		value = memchr(key, '=', (size_t)(record_end - 1 - key));
 		if (value != NULL) {
 			size_t value_len = (size_t)(record_end - 1 - (value + 1));
 
