@@ -36,7 +36,7 @@ APT_PACKAGES := make gcc binutils musl-tools nanopb libnanopb-dev protobuf-compi
                 iproute2 tmux util-linux
 
 .PHONY: all build deps deps-system deps-npm demo test test-unit test-helper test-integration test-interop bench install \
-        uninstall clean helper cli typecheck base-image test-build-container
+        uninstall clean helper cli typecheck base-image test-build-container fuzz fuzz-build
 
 all: build
 
@@ -104,6 +104,44 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	@size=$$(stat -c %s $@); echo "shim-helper: $$size bytes"; \
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
+# --- fuzzing (helper-c/fuzz/README.md) -------------------------------------------------------------------
+# libFuzzer harnesses over the helper's own C (every file but main.c, unchanged), built by clang for glibc with
+# AddressSanitizer and UndefinedBehaviorSanitizer: a separate build in build/fuzz that never touches
+# dist/shim-helper. Debian's nanopb ships only its library, so nanopb itself runs uninstrumented.
+# clang: libFuzzer and the sanitizers come with it.
+APT_PACKAGES += clang
+FUZZ_DIR       := $(BUILD)/fuzz
+FUZZ_SECONDS   ?= 60
+FUZZ_HARNESSES := $(patsubst helper-c/fuzz/fuzz-%.c,%,$(wildcard helper-c/fuzz/fuzz-*.c))
+FUZZ_BINS      := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_HARNESSES))
+# glibc keeps ST_* (statvfs flags) in sys/statvfs.h where musl has them in sys/statfs.h.
+FUZZ_CFLAGS    := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wno-macro-redefined -include sys/statvfs.h \
+                  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+                  -Wall -Wextra -Werror -Wno-unused-parameter -DPB_ENABLE_MALLOC -I$(GEN_C) -I$(NANOPB_INC) -Ihelper-c
+FUZZ_OBJS      := $(patsubst helper-c/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out helper-c/main.c,$(HELPER_SRC))) \
+                  $(FUZZ_DIR)/obj/shim.pb.o
+
+$(FUZZ_DIR)/obj/%.o: helper-c/%.c $(HELPER_HDR) $(GEN_C)/shim.pb.h $(NANOPB_INC)/pb.h
+	@mkdir -p $(FUZZ_DIR)/obj
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/obj/shim.pb.o: $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h $(NANOPB_INC)/pb.h
+	@mkdir -p $(FUZZ_DIR)/obj
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libhelper.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: helper-c/fuzz/fuzz-%.c $(FUZZ_DIR)/libhelper.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libhelper.a $(NANOPB_LIB)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Every harness for FUZZ_SECONDS (default 60) from the committed seeds; the corpus grows in build/fuzz/corpus.
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
 # --- the CLI --------------------------------------------------------------------------------------------
 $(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
 	node scripts/bundle.mjs
@@ -134,7 +172,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 demo: deps build
 	$(DIST)/shim run --rm busybox sh -c 'echo "hello from $$(hostname), pid $$$$"; ps; echo "mounts: $$(wc -l < /proc/mounts)"'
 
-test: deps build typecheck
+test: deps build typecheck fuzz-build
 	node scripts/run-tests.mjs
 	bash scripts/build-container.sh
 

@@ -115,7 +115,8 @@ static int read_long_text(unsigned long long size, char *out, size_t out_size)
 	unsigned char block[BLOCK];
 	unsigned long long done = 0;
 
-	if (size + 1 > out_size) {
+	/* Not size + 1 > out_size: a base-256 size of 2^64 - 1 wraps that to 0 and the copy runs past out. */
+	if (size >= out_size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -135,13 +136,15 @@ static int skip_data(unsigned long long size)
 {
 	unsigned char block[BLOCK];
 
-	for (unsigned long long blocks = (size + BLOCK - 1) / BLOCK; blocks > 0; blocks--)
+	for (unsigned long long blocks = size / BLOCK + (size % BLOCK != 0); blocks > 0; blocks--)
 		if (read_block(block) < 0)
 			return -1;
 	return 0;
 }
 
-/* A pax header ('x'): path and linkpath override the entry's own. */
+/* A pax header ('x'): path and linkpath override the entry's own. Each record is "LEN key=value\n" with LEN
+ * counting the whole record; one that ends before its key, past the header's data or without its newline is
+ * refused (EINVAL), as GNU tar does: a LEN of 1 once sent memchr() past the end of the text. */
 static int read_pax(unsigned long long size, struct entry *next, bool *has_name, bool *has_link)
 {
 	static char text[65536];
@@ -152,12 +155,15 @@ static int read_pax(unsigned long long size, struct entry *next, bool *has_name,
 	for (p = text, end = text + size; p < end;) {
 		char *space = memchr(p, ' ', (size_t)(end - p));
 		unsigned long len = strtoul(p, NULL, 10);
-		char *key, *value, *record_end = p + len;
+		char *key, *value, *record_end;
 
-		if (space == NULL || len == 0 || record_end > end)
-			break;
+		if (space == NULL || len <= (size_t)(space - p) + 1 || len > (size_t)(end - p) || p[len - 1] != '\n') {
+			errno = EINVAL;
+			return -1;
+		}
+		record_end = p + len;
 		key = space + 1;
-		value = memchr(key, '=', (size_t)(record_end - key));
+		value = memchr(key, '=', (size_t)(record_end - 1 - key));
 		if (value != NULL) {
 			size_t value_len = (size_t)(record_end - 1 - (value + 1));
 
@@ -285,9 +291,14 @@ static int make_entry(const shim_v1_Spec *spec, struct entry *e, struct hc_error
 	return 0;
 }
 
-static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error *err)
+/* The archive's entry being unpacked. */
+static struct entry current;
+
+/* The next entry's header into `current`, after the GNU long-name and pax headers that come before it: 1, or 0 at the
+ * archive's end. The entry's data, if any, is still to be read. Apart from the data this is everything of
+ * the archive the helper parses (helper-c/fuzz/fuzz-tar.c feeds it hostile archives). */
+static int read_header(const char *rename, struct hc_error *err)
 {
-	static struct entry e;
 	unsigned char block[BLOCK];
 	bool has_name = false, has_link = false;
 
@@ -300,21 +311,21 @@ static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error 
 			zero = block[i] == 0;
 		if (zero)
 			return 0;
-		e.type = (char)block[156];
-		e.size = parse_number(block + 124, 12);
-		if (e.type == 'L' || e.type == 'K') {
-			if (read_long_text(e.size, e.type == 'L' ? e.name : e.link, PATH_MAX) < 0)
+		current.type = (char)block[156];
+		current.size = parse_number(block + 124, 12);
+		if (current.type == 'L' || current.type == 'K') {
+			if (read_long_text(current.size, current.type == 'L' ? current.name : current.link, PATH_MAX) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read a long name");
-			*(e.type == 'L' ? &has_name : &has_link) = true;
+			*(current.type == 'L' ? &has_name : &has_link) = true;
 			continue;
 		}
-		if (e.type == 'x') {
-			if (read_pax(e.size, &e, &has_name, &has_link) < 0)
+		if (current.type == 'x') {
+			if (read_pax(current.size, &current, &has_name, &has_link) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read a pax header");
 			continue;
 		}
-		if (e.type == 'g') {
-			if (skip_data(e.size) < 0)
+		if (current.type == 'g') {
+			if (skip_data(current.size) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read archive");
 			continue;
 		}
@@ -324,30 +335,39 @@ static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error 
 
 			memcpy(prefix, block + 345, 155);
 			memcpy(name, block, 100);
-			hc_format(e.name, sizeof(e.name), "%s%s%s", prefix, prefix[0] ? "/" : "", name);
+			hc_format(current.name, sizeof(current.name), "%s%s%s", prefix, prefix[0] ? "/" : "", name);
 		}
 		if (!has_link) {
-			memcpy(e.link, block + 157, 100);
-			e.link[100] = '\0';
+			memcpy(current.link, block + 157, 100);
+			current.link[100] = '\0';
 		}
-		has_name = has_link = false;
-		e.mode = (mode_t)parse_number(block + 100, 8);
-		e.uid = (uid_t)parse_number(block + 108, 8);
-		e.gid = (gid_t)parse_number(block + 116, 8);
-		e.mtime = (long long)parse_number(block + 136, 12);
-		e.major = (unsigned)parse_number(block + 329, 8);
-		e.minor = (unsigned)parse_number(block + 337, 8);
-		if (clean_name(e.name, rename) < 0)
-			return hc_fail(err, COPY, errno, e.name, "copy: refused name in the archive");
-		if (e.name[0] == '\0') {
-			if (skip_data(e.type == '5' ? 0 : e.size) < 0)
+		current.mode = (mode_t)parse_number(block + 100, 8);
+		current.uid = (uid_t)parse_number(block + 108, 8);
+		current.gid = (gid_t)parse_number(block + 116, 8);
+		current.mtime = (long long)parse_number(block + 136, 12);
+		current.major = (unsigned)parse_number(block + 329, 8);
+		current.minor = (unsigned)parse_number(block + 337, 8);
+		if (clean_name(current.name, rename) < 0)
+			return hc_fail(err, COPY, errno, current.name, "copy: refused name in the archive");
+		return 1;
+	}
+}
+
+static int unpack(const shim_v1_Spec *spec, const char *rename, struct hc_error *err)
+{
+	int ret;
+
+	while ((ret = read_header(rename, err)) > 0) {
+		if (current.name[0] == '\0') {
+			if (skip_data(current.type == '5' ? 0 : current.size) < 0)
 				return hc_fail(err, COPY, errno, NULL, "copy: read archive");
 			continue;
 		}
 		/* A regular file's data, padding included, is read by write_file. */
-		if (make_entry(spec, &e, err) < 0)
+		if (make_entry(spec, &current, err) < 0)
 			return -1;
 	}
+	return ret;
 }
 
 static int copy_in(const shim_v1_Spec *spec, struct hc_error *err)

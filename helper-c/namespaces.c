@@ -190,23 +190,33 @@ int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err)
 	return 0;
 }
 
+ssize_t hc_ns_format_map(char *buf, size_t size, const shim_v1_IdMapping *maps, pb_size_t count)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (pb_size_t i = 0; i < count; i++) {
+		len += hc_format(buf + len, size - len, "%u %u %u\n", maps[i].container_id, maps[i].host_id,
+				 maps[i].size);
+		/* hc_format truncates: a line that ends at the last byte may have been cut. */
+		if (len + 1 >= size)
+			return -1;
+	}
+	return (ssize_t)len;
+}
+
 static int write_map(pid_t pid, const char *file, const shim_v1_IdMapping *maps, pb_size_t count,
 		     struct hc_error *err)
 {
 	char path[64];
-	char buf[4096];
-	size_t len = 0;
+	char buf[HC_NS_MAP_MAX];
+	ssize_t len = hc_ns_format_map(buf, sizeof(buf), maps, count);
 
 	hc_format(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	for (pb_size_t i = 0; i < count; i++) {
-		len += hc_format(buf + len, sizeof(buf) - len, "%u %u %u\n", maps[i].container_id, maps[i].host_id,
-				 maps[i].size);
-		if (len + 1 >= sizeof(buf))
-			return hc_fail(err, shim_v1_Stage_STAGE_USER_MAPPING, E2BIG, path, "write %s: too many lines",
-				       file);
-	}
+	if (len < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_USER_MAPPING, E2BIG, path, "write %s: too many lines", file);
 	/* The kernel takes the whole map in one write() and refuses a second. */
-	if (hc_write_file(path, buf, len) < 0)
+	if (hc_write_file(path, buf, (size_t)len) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_USER_MAPPING, errno, path, "write %s", file);
 	return 0;
 }

@@ -43,6 +43,10 @@ int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err);
  * namespace whose first process is pid. */
 int hc_ns_write_id_maps(const shim_v1_Spec *spec, pid_t pid, struct hc_error *err);
 /* The same for any maps (an idmapped mount's own user namespace), setgroups left as it is. */
+/* The procfs text of one id map (uid_map or gid_map takes it in one write()): "container host size\n" per
+ * mapping into buf. Its length, or -1 when the lines do not all fit in size bytes. */
+#define HC_NS_MAP_MAX 4096
+ssize_t hc_ns_format_map(char *buf, size_t size, const shim_v1_IdMapping *maps, pb_size_t count);
 int hc_ns_write_maps(pid_t pid, const shim_v1_IdMapping *uids, pb_size_t uid_count, const shim_v1_IdMapping *gids,
 		     pb_size_t gid_count, struct hc_error *err);
 

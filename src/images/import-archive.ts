@@ -29,6 +29,7 @@ import {
   type ImageConfig,
   type ImageManifest,
 } from './image-store.js';
+import { parseArchiveJson, readDockerManifest, readImageConfig, readImageIndex, readImageManifest } from './archive-json.js';
 import { readTar } from './tar.js';
 import { cleanEntryPath, importLayer } from './unpack-layer.js';
 
@@ -134,28 +135,27 @@ async function readVerifiedJson<T>(path: string, digest: string, what: string): 
   });
   const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   if (actual !== digest) throw new RuntimeError('invalid-config', `${what}: digest mismatch: the blob is ${actual}, expected ${digest}`, { hint: 'the archive is corrupt' });
-  try {
-    return { value: JSON.parse(bytes.toString('utf8')) as T, bytes };
-  } catch {
-    throw new RuntimeError('invalid-config', `${what}: not valid JSON`);
-  }
+  return { value: parseArchiveJson(bytes, what) as T, bytes };
 }
 
 const blobFile = (work: string, digest: string) => join(work, 'blobs', 'sha256', checkDigest(digest, 'blob').slice(7));
 
 async function importOciLayout(store: ImageStore, work: string, name: string | undefined, file: string, options: ImportOptions): Promise<ImportedImage> {
-  const index = JSON.parse(await readFile(join(work, 'index.json'), 'utf8')) as { manifests?: Descriptor[] };
-  let descriptor = pickManifest(index.manifests ?? [], 'index.json');
+  const index = readImageIndex(parseArchiveJson(await readFile(join(work, 'index.json')), 'index.json'), 'index.json');
+  let descriptor = pickManifest(index.manifests, 'index.json');
   const annotations = descriptor.annotations ?? {};
   // Nested indexes (multi-platform images): down to one image manifest.
   while (descriptor.mediaType === MEDIA_TYPE_INDEX || descriptor.mediaType === DOCKER_MEDIA_TYPE_LIST) {
-    const { value } = await readVerifiedJson<{ manifests?: Descriptor[] }>(blobFile(work, descriptor.digest), descriptor.digest, 'image index');
-    descriptor = pickManifest(value.manifests ?? [], `index ${descriptor.digest}`);
+    const where = `image index ${descriptor.digest}`;
+    const { value } = await readVerifiedJson<unknown>(blobFile(work, descriptor.digest), descriptor.digest, where);
+    descriptor = pickManifest(readImageIndex(value, where).manifests, where);
   }
-  const { value: manifest, bytes: manifestBytes } = await readVerifiedJson<ImageManifest>(
+  const { value: manifestJson, bytes: manifestBytes } = await readVerifiedJson<unknown>(
     blobFile(work, descriptor.digest), descriptor.digest, `manifest ${descriptor.digest}`);
-  const { value: config, bytes: configBytes } = await readVerifiedJson<ImageConfig>(
+  const manifest = readImageManifest(manifestJson, `manifest ${descriptor.digest}`);
+  const { value: configJson, bytes: configBytes } = await readVerifiedJson<unknown>(
     blobFile(work, manifest.config.digest), manifest.config.digest, `config ${manifest.config.digest}`);
+  const config = readImageConfig(configJson, `config ${manifest.config.digest}`);
   let refName = annotations['io.containerd.image.name'] ?? annotations['org.opencontainers.image.ref.name'];
   // skopeo's oci-archive:FILE:TAG writes only a tag: named after the archive, as FILE-STEM:TAG.
   if (refName !== undefined && !refName.includes(':') && !refName.includes('/')) {
@@ -180,19 +180,11 @@ function hostArchitecture(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch;
 }
 
-interface DockerManifestEntry {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
-}
-
 async function importDockerArchive(store: ImageStore, work: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
-  const entries = JSON.parse(await readFile(join(work, 'manifest.json'), 'utf8')) as DockerManifestEntry[];
-  const entry = entries[0];
-  if (!entry) throw new RuntimeError('invalid-config', 'manifest.json: no images');
+  const entry = readDockerManifest(parseArchiveJson(await readFile(join(work, 'manifest.json')), 'manifest.json'))[0]!;
   const configPath = await archiveFile(work, entry.Config);
   const configBytes = await readFile(configPath);
-  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const config = readImageConfig(parseArchiveJson(configBytes, entry.Config), entry.Config);
   if (config.rootfs.diff_ids.length !== entry.Layers.length) {
     throw new RuntimeError('invalid-config', `manifest.json: ${entry.Layers.length} layers, but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
   }

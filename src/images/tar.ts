@@ -126,7 +126,28 @@ function parsePax(data: Buffer): Map<string, Buffer> {
   return records;
 }
 
+/**
+ * Numbers that are not (an octal field of garbage, a PAX "uid=x" or "size=-1") are refused here: they would
+ * otherwise reach chown() as NaN, or desynchronise the stream with a negative size.
+ */
+function checkNumbers(header: TarHeader): void {
+  const limits = { uid: 2 ** 32 - 1, gid: 2 ** 32 - 1, size: Number.MAX_SAFE_INTEGER, devmajor: 2 ** 32 - 1, devminor: 2 ** 32 - 1 } as const;
+  for (const [field, max] of Object.entries(limits) as [keyof typeof limits, number][]) {
+    const value = header[field];
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+      throw new RuntimeError('invalid-config', `read tar: entry ${JSON.stringify(header.name)}: ${field} ${value} is not a number from 0 to ${max}`);
+    }
+  }
+  if (!Number.isSafeInteger(header.mtime)) throw new RuntimeError('invalid-config', `read tar: entry ${JSON.stringify(header.name)}: mtime ${header.mtime} is not a time`);
+}
+
+/** A PAX header or a GNU long name larger than this is refused before it is read (Go's archive/tar: 1 MiB). */
+const MAX_SPECIAL_SIZE = 1024 * 1024;
+
 async function readBody(reader: ByteReader, size: number): Promise<Buffer> {
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_SPECIAL_SIZE) {
+    throw new RuntimeError('invalid-config', `read tar: an extended header of ${size} bytes (not a number from 0 to ${MAX_SPECIAL_SIZE})`);
+  }
   const data = await reader.read(size);
   if (data.length < size) throw truncated();
   await reader.skip(padding(size));
@@ -194,6 +215,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     pax = new Map();
     longName = undefined;
     longLink = undefined;
+    checkNumbers(header);
     if (type === undefined) {
       throw new RuntimeError('unsupported', `read tar: entry ${header.name} has type ${JSON.stringify(typeflag)}, which is not supported`);
     }

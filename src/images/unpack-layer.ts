@@ -206,6 +206,11 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
       await rm(join(dir, rel), { recursive: true, force: true });
       nonDirs.delete(rel);
       for (const made of [...dirs]) if (made === rel || made.startsWith(`${rel}/`)) dirs.delete(made);
+      // A directory removed again (a whiteout of it, a file of its name) has no times left to set.
+      const full = join(dir, rel);
+      for (let i = directoryTimes.length - 1; i >= 0; i--) {
+        if (directoryTimes[i]![0] === full || directoryTimes[i]![0].startsWith(`${full}/`)) directoryTimes.splice(i, 1);
+      }
     }
   };
   const directoryTimes: [string, number][] = [];
@@ -218,8 +223,20 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
     }
   };
   for await (const { header, body } of entries) {
+    // A failing call of the filesystem (a hard link to a name the layer has not made yet, a file where a
+    // directory already is) is the layer's fault: one line naming the entry, not Node's error.
+    await unpackEntry(header, body).catch((error: unknown) => {
+      throw systemError(error, `${what}: unpack entry ${header.name}`);
+    });
+  }
+  await flush();
+  // Last, deepest first: making an entry inside a directory changes the directory's mtime.
+  for (const [path, mtime] of directoryTimes.reverse()) await utimes(path, mtime, mtime);
+  return nodes;
+
+  async function unpackEntry(header: import('./tar.js').TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     const rel = cleanEntryPath(header.name, what);
-    if (rel === '') continue;
+    if (rel === '') return;
     checkThrough(rel, header.name);
     const parent = posix.dirname(rel);
     const base = posix.basename(rel);
@@ -227,14 +244,14 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
 
     if (base === OPAQUE_MARKER) {
       if (parent !== '.') nodes.push(node(parent, 'existing', header, [{ name: OPAQUE_XATTR, value: Buffer.from('y') }]));
-      continue;
+      return;
     }
     if (base.startsWith(WHITEOUT_PREFIX)) {
       const hidden = posix.join(parent, base.slice(WHITEOUT_PREFIX.length));
       await removeMade(hidden);
       nodes.push({ ...node(hidden, 'char', header, []), mode: 0, major: 0, minor: 0, uid: 0, gid: 0 });
       nonDirs.set(hidden, '');
-      continue;
+      return;
     }
 
     const full = join(dir, rel);
@@ -299,14 +316,10 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
       case 'block':
       case 'fifo':
         nodes.push({ ...node(rel, header.type, header, xattrs), major: header.devmajor, minor: header.devminor });
-        continue;
+        return;
     }
     if (xattrs.length > 0) nodes.push(node(rel, 'existing', header, xattrs));
   }
-  await flush();
-  // Last, deepest first: making an entry inside a directory changes the directory's mtime.
-  for (const [path, mtime] of directoryTimes.reverse()) await utimes(path, mtime, mtime);
-  return nodes;
 }
 
 function node(path: string, kind: LayerNode['kind'], header: { mode: number; uid: number; gid: number }, xattrs: LayerNode['xattrs']): LayerNode {

@@ -126,6 +126,11 @@ const UINT64_MAX = (1n << 64n) - 1n;
  * runc takes it.
  */
 export function readSeccompProfile(raw: OciSeccomp, where = 'config.json: linux.seccomp'): Profile | undefined {
+  // A profile file (--security-opt seccomp=FILE) reaches here without config.json's schema check.
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`${where} must be an object`);
+  for (const list of ['architectures', 'flags', 'syscalls'] as const) {
+    if (raw[list] !== undefined && raw[list] !== null && !Array.isArray(raw[list])) throw invalid(`${where}.${list} must be an array`);
+  }
   if (!raw.defaultAction && (raw.syscalls ?? []).length === 0) return undefined;
   const actionsUsed = new Map<string, string>();
   const action = (name: unknown, errnoRet: unknown, field: string, errnoField: string): { ret: number; name: string } => {
@@ -168,6 +173,7 @@ export function readSeccompProfile(raw: OciSeccomp, where = 'config.json: linux.
   let notify = false;
   for (const [entry, syscall] of (raw.syscalls ?? []).entries()) {
     const field = `syscalls[${entry}]`;
+    if (typeof syscall !== 'object' || syscall === null || Array.isArray(syscall)) throw invalid(`${where}.${field} must be an object`);
     if (!Array.isArray(syscall.names)) throw invalid(`${where}.${field}.names must be an array of syscall names`);
     for (const [index, name] of syscall.names.entries()) {
       if (typeof name !== 'string' || name === '') throw invalid(`${where}.${field}.names[${index}] must be a syscall name`);

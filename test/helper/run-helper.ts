@@ -28,7 +28,7 @@ export interface HelperOptions {
   /** 'ignore': no stdout/stderr pipes (for processes that outlive the helper). */
   stdio?: 'pipe' | 'ignore';
   /** Written to the helper's stdin, which is then closed (else stdin is /dev/null). */
-  input?: string;
+  input?: string | Buffer;
   /** Descriptors 3 .. 3+n-1 given to the helper before its spec and status pipes, for Process.preserve_fds. */
   preserve?: number;
 }
