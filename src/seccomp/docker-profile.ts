@@ -4,6 +4,7 @@
 // capability in includes.caps and none in excludes.caps, and the host's arch passes includes/excludes.arches
 // (Go's arch names: amd64, arm64, ...); includes.minKernel is compared with the running kernel.
 
+import { RuntimeError } from '../errors.js';
 import type { ArchFamily } from './archs.js';
 import type { OciSeccomp, OciSeccompArg } from './profile.js';
 
@@ -52,7 +53,8 @@ export interface DockerProfileContext {
   kernelRelease: string;
 }
 
-export function dockerProfileToOci(profile: DockerProfile, context: DockerProfileContext): OciSeccomp {
+export function dockerProfileToOci(profile: DockerProfile, context: DockerProfileContext, where = 'seccomp profile'): OciSeccomp {
+  checkDockerShapes(profile, where);
   const goArch = GO_ARCH[context.family];
   let architectures = profile.architectures ?? [];
   for (const entry of profile.archMap ?? []) {
@@ -84,6 +86,48 @@ export function dockerProfileToOci(profile: DockerProfile, context: DockerProfil
     ...(profile.listenerMetadata ? { listenerMetadata: profile.listenerMetadata } : {}),
     syscalls,
   };
+}
+
+/**
+ * The docker format's own fields (archMap, name, includes, excludes) are read here before readSeccompProfile
+ * sees the result, so their shapes are checked here: a profile file is untrusted input, and a wrong shape must
+ * be one line naming the field, not a TypeError. The fields both formats share (actions, args, errnoRet) are
+ * left to readSeccompProfile, which names them in the converted profile.
+ */
+function checkDockerShapes(profile: DockerProfile, where: string): void {
+  const invalid = (field: string, want: string) => new RuntimeError('invalid-config', `${where}: ${field} must be ${want}`);
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  const stringList = (value: unknown, field: string) => {
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw invalid(field, 'an array of strings');
+  };
+  if (!isObject(profile)) throw new RuntimeError('invalid-config', `${where} must be an object`);
+  if (profile.archMap !== undefined && profile.archMap !== null) {
+    if (!Array.isArray(profile.archMap)) throw invalid('archMap', 'an array');
+    profile.archMap.forEach((entry, index) => {
+      if (!isObject(entry) || typeof entry.architecture !== 'string') throw invalid(`archMap[${index}]`, 'an object with an architecture');
+      stringList(entry.subArchitectures, `archMap[${index}].subArchitectures`);
+    });
+  }
+  stringList(profile.architectures, 'architectures');
+  stringList(profile.flags, 'flags');
+  if (profile.syscalls === undefined || profile.syscalls === null) return;
+  if (!Array.isArray(profile.syscalls)) throw invalid('syscalls', 'an array');
+  profile.syscalls.forEach((rule, index) => {
+    const field = `syscalls[${index}]`;
+    if (!isObject(rule)) throw invalid(field, 'an object');
+    stringList(rule.names, `${field}.names`);
+    if (rule.name !== undefined && typeof rule.name !== 'string') throw invalid(`${field}.name`, 'a string');
+    if (rule.args !== undefined && rule.args !== null && !Array.isArray(rule.args)) throw invalid(`${field}.args`, 'an array');
+    for (const filter of ['includes', 'excludes'] as const) {
+      const value: unknown = rule[filter];
+      if (value === undefined || value === null) continue;
+      if (!isObject(value)) throw invalid(`${field}.${filter}`, 'an object');
+      stringList(value.caps, `${field}.${filter}.caps`);
+      stringList(value.arches, `${field}.${filter}.arches`);
+      if (value.minKernel !== undefined && typeof value.minKernel !== 'string') throw invalid(`${field}.${filter}.minKernel`, 'a kernel version string');
+    }
+  });
 }
 
 function compareKernel(release: string, minimum: string): number {

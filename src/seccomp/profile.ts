@@ -185,6 +185,7 @@ export function readSeccompProfile(raw: OciSeccomp, where = 'config.json: linux.
       // before it has the listener.
       if (syscall.names.includes('write')) throw invalid(`${where}.${field}: SCMP_ACT_NOTIFY cannot be used for write (as runc)`);
     }
+    if (syscall.args !== undefined && syscall.args !== null && !Array.isArray(syscall.args)) throw invalid(`${where}.${field}.args must be an array`);
     const conditions = (syscall.args ?? []).map((arg, index) => readCondition(arg, `${where}.${field}.args[${index}]`));
     // As runc: conditions on distinct arguments are ANDed in one rule; if two name the same argument, each
     // condition becomes a rule of its own (ORed), which is what libseccomp can express.

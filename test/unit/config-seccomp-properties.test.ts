@@ -55,12 +55,33 @@ describe('config.json and seccomp properties', () => {
   it('podman\'s seccomp profile with one value replaced: read and compiled, or a RuntimeError', () => {
     const context = { family: 'x86_64' as const, capabilities: ['CAP_CHOWN', 'CAP_SYS_ADMIN'], kernelRelease: '6.1.0' };
     const oci = dockerProfileToOci(podmanProfile, context);
-    // Only the OCI form is damaged here: dockerProfileToOci() does not check the docker format's shapes yet
-    // (archMap, includes, caps: a top-level field of -1 is a TypeError), an open finding left for its owner.
     fc.assert(fc.property(fc.nat(), anyValue, (at, value) => onlyRuntimeErrors(() => {
       const raw = replaceOne(oci, at, value) as OciSeccomp;
       const profile = readSeccompProfile(raw);
       if (profile) compileSeccomp(profile);
     })), { numRuns: 120 });
+  });
+
+  it('podman\'s docker-format profile with one value replaced: converted and compiled, or a RuntimeError', () => {
+    const context = { family: 'x86_64' as const, capabilities: ['CAP_CHOWN', 'CAP_SYS_ADMIN'], kernelRelease: '6.1.0' };
+    fc.assert(fc.property(fc.nat(), anyValue, (at, value) => onlyRuntimeErrors(() => {
+      const raw = replaceOne(podmanProfile, at, value) as DockerProfile;
+      const profile = readSeccompProfile(dockerProfileToOci(raw, context));
+      if (profile) compileSeccomp(profile);
+    })), { numRuns: 150 });
+  });
+
+  it('args that are not an array are one line naming them (seed -1758377759: args replaced by {})', () => {
+    const raw = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: {} }] } as unknown as OciSeccomp;
+    expect(() => readSeccompProfile(raw)).toThrow('config.json: linux.seccomp.syscalls[0].args must be an array');
+  });
+
+  it('a docker-format field of the wrong shape is one line naming it (the seed fast-check found: a field of -1)', () => {
+    const context = { family: 'x86_64' as const, capabilities: [], kernelRelease: '6.1.0' };
+    for (const field of ['archMap', 'syscalls', 'architectures', 'flags'] as const) {
+      expect(() => dockerProfileToOci({ ...podmanProfile, [field]: -1 } as DockerProfile, context)).toThrow(new RegExp(`^seccomp profile: ${field} must be`));
+    }
+    const rule = { ...podmanProfile.syscalls![0], includes: { caps: 'CAP_SYS_ADMIN' } };
+    expect(() => dockerProfileToOci({ ...podmanProfile, syscalls: [rule] } as unknown as DockerProfile, context)).toThrow('seccomp profile: syscalls[0].includes.caps must be an array of strings');
   });
 });
