@@ -10,6 +10,7 @@ import { planResources } from '../cgroups/resources.js';
 import type { SeccompCache } from '../seccomp/filter-cache.js';
 import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { checkSysctls } from './check-sysctls.js';
 import { planOtherFields } from './other-fields.js';
 import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
 import * as k from './kernel-constants.js';
@@ -143,6 +144,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   if ((config.hostname || config.domainname) && !namespaces.some((ns) => ns.type === 'uts')) {
     throw new RuntimeError('invalid-config', 'config.json: unable to set hostname without a private UTS namespace');
   }
+  checkSysctls(linux.sysctl ?? {}, namespaces);
 
   return {
     containerId: request.containerId,
