@@ -10,6 +10,7 @@ import { planResources } from '../cgroups/resources.js';
 import type { SeccompCache } from '../seccomp/filter-cache.js';
 import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { checkProcessValues } from './check-process.js';
 import { checkSysctls } from './check-sysctls.js';
 import { planOtherFields } from './other-fields.js';
 import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
@@ -266,6 +267,7 @@ export function planProcess(process: OciProcess | undefined, host: HostFacts, wa
   if (!posix.isAbsolute(process.cwd)) {
     throw new RuntimeError('invalid-config', `config.json: process.cwd ${process.cwd} must be an absolute path`);
   }
+  checkProcessValues(process);
   return {
     args: [...process.args],
     env: [...(process.env ?? [])],
