@@ -93,6 +93,9 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
   for (const [index, mount] of (config.mounts ?? []).entries()) {
+    if (typeof mount.destination !== 'string' || mount.destination === '') {
+      throw new RuntimeError('invalid-config', `config.json: mounts[${index}].destination is required`);
+    }
     const where = `config.json: mounts[${index}] (${mount.destination})`;
     const destination = cleanContainerPath(mount.destination);
     const options = planMountOptions(mount.options ?? [], where);
