@@ -578,7 +578,9 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     .fail((message, error) => {
       // yargs reports both its own usage complaints and whatever a handler threw through here.
       if (error) throw error;
-      throw new RuntimeError('usage', `${message.charAt(0).toLowerCase()}${message.slice(1)}`, { hint: 'see shim --help' });
+      // One line: yargs words a bad choice over two ("Invalid values:\n  Argument: format, Given: ...").
+      const oneLine = message.replace(/:?\n\s*/g, ': ');
+      throw new RuntimeError('usage', `${oneLine.charAt(0).toLowerCase()}${oneLine.slice(1)}`, { hint: 'see shim --help' });
     })
     .parserConfiguration({ 'strip-dashed': true, 'strip-aliased': true })
     .env(false)
@@ -586,6 +588,11 @@ async function buildParser(head: string[], columns: number | undefined, handlers
 }
 
 export function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
+  // yargs' `choices` is not enforced on this global option (every verb took --log-format xml): checked here,
+  // where both parsers' results pass.
+  if (args.logFormat !== undefined && args.logFormat !== 'text' && args.logFormat !== 'json') {
+    throw new RuntimeError('usage', `--log-format ${String(args.logFormat)}: expected text or json`);
+  }
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),
