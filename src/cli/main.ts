@@ -166,9 +166,13 @@ export async function main(cli: CliEnvironment): Promise<number> {
       list: handle(async (raw, context) =>
         (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
       ),
-      kill: handle(async (raw, context) =>
-        (await import('./kill-delete.js')).killVerb(context, String(raw.id), raw.signal === undefined ? undefined : String(raw.signal), Boolean(raw.all)),
-      ),
+      kill: handle(async (raw, context) => {
+        // Words after `--` (kill ID -- -9) are split off before yargs (splitArgv): taken as the signal, as runc
+        // takes them, never dropped for a default SIGTERM the caller did not ask for.
+        const words = [...(raw.signal === undefined ? [] : [String(raw.signal)]), ...command];
+        if (words.length > 1) throw new RuntimeError('usage', `unexpected ${words.slice(1).join(' ')}`, { hint: 'kill ID [SIGNAL]' });
+        return (await import('./kill-delete.js')).killVerb(context, String(raw.id), words[0], Boolean(raw.all));
+      }),
       delete: handle(async (raw, context) => (await import('./kill-delete.js')).deleteVerb(context, String(raw.id), Boolean(raw.force))),
       ps: handle(async (raw, context) =>
         raw.id === undefined
@@ -229,6 +233,10 @@ export async function main(cli: CliEnvironment): Promise<number> {
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
+    // Words after `--` belong to the verbs that take a trailing command; any other verb would drop them unseen.
+    if (parsed && command.length > 0 && !VERBS_TAKING_TRAILING_WORDS.has(parsed.name)) {
+      throw new RuntimeError('usage', `unexpected ${command.join(' ')} after --`, { hint: 'see shim --help' });
+    }
     // --help and --version: yargs has printed what was asked, and there is nothing to run.
     if (parsed) await handlers[parsed.name as keyof VerbHandlers](parsed.args);
     return exitCode;
@@ -240,6 +248,9 @@ export async function main(cli: CliEnvironment): Promise<number> {
     return exitCodeFor(verb, error);
   }
 }
+
+/** Verbs that use the words after `--` (the container's command, ps's or top's options, kill's signal). */
+const VERBS_TAKING_TRAILING_WORDS = new Set(['run', 'exec', 'ps', 'top', 'kill']);
 
 interface VerbHandlers extends DockerVerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
