@@ -331,7 +331,13 @@ function planRlimits(process: OciProcess): PlannedRlimit[] {
     }
     if (seen.has(rlimit.type)) throw new RuntimeError('invalid-config', `config.json: process.rlimits lists ${rlimit.type} twice`);
     seen.add(rlimit.type);
-    return { name: rlimit.type, resource, soft: rlimitValue(rlimit.soft), hard: rlimitValue(rlimit.hard) };
+    const soft = rlimitValue(rlimit.soft);
+    const hard = rlimitValue(rlimit.hard);
+    // setrlimit(2) would say only EINVAL, and the helper knows the limit by number ("set rlimit 7").
+    if (hard !== 'unlimited' && (soft === 'unlimited' || soft > hard)) {
+      throw new RuntimeError('invalid-config', `config.json: process.rlimits: ${rlimit.type} soft limit ${rlimit.soft} is above its hard limit ${rlimit.hard}`);
+    }
+    return { name: rlimit.type, resource, soft, hard };
   });
 }
 
