@@ -9,7 +9,19 @@ import type { OciProcess } from './oci-config.js';
 /** The largest id a process can hold: (uid_t)-1 is reserved for "no change". */
 const MAX_ID = 0xffff_fffe;
 
+/**
+ * The most entries one repeated field of the Spec may have: the helper's nanopb counts them in 16 bits, and
+ * would refuse more only as "decode shim.v1.Spec: too many array entries".
+ */
+const MAX_LIST_ENTRIES = 65_535;
+
 export function checkProcessValues(process: OciProcess): void {
+  for (const field of ['args', 'env'] as const) {
+    const count = process[field]?.length ?? 0;
+    if (count > MAX_LIST_ENTRIES) {
+      throw new RuntimeError('invalid-config', `config.json: process.${field} has ${count} entries; at most ${MAX_LIST_ENTRIES} are taken`);
+    }
+  }
   const checkId = (value: number, field: string) => {
     if (!Number.isInteger(value) || value < 0 || value > MAX_ID) {
       throw new RuntimeError('invalid-config', `config.json: ${field} ${value} is not an id (a whole number from 0 to ${MAX_ID})`);
