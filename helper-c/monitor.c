@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "idmap.h"
 #include "namespaces.h"
+#include "process.h"
 #include "report.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -108,6 +109,18 @@ static int place_in_cgroups(const shim_v1_Spec *spec, pid_t pid, struct hc_error
 	return 0;
 }
 
+/* process.oomScoreAdj under a new user namespace, from here where CAP_SYS_RESOURCE still counts. */
+static int write_oom_score_adj(pid_t pid, int32_t value, struct hc_error *err)
+{
+	char path[48], text[16];
+	size_t len = hc_format(text, sizeof(text), "%d", (int)value);
+
+	hc_format(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	if (hc_write_file(path, text, len) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_OOM_SCORE_ADJ, errno, path, "write oom_score_adj");
+	return 0;
+}
+
 int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_userns)
 {
 	struct hc_error err;
@@ -120,6 +133,10 @@ int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_
 		if (place_in_cgroups(spec, pid, &err) < 0)
 			return hc_monitor_fail(pid, &err);
 	}
+	/* exec's final affinity, right after the cgroup (whose cpuset would otherwise narrow it), as runc. */
+	if (hc_process_cpu_affinity(pid, spec->exec_cpu_affinity_final, &err) < 0 ||
+	    (spec->has_monitor_oom_score_adj && write_oom_score_adj(pid, spec->monitor_oom_score_adj, &err) < 0))
+		return hc_monitor_fail(pid, &err);
 	if (new_userns) {
 		hc_report_stage(shim_v1_Stage_STAGE_USER_MAPPING);
 		if (hc_ns_write_id_maps(spec, pid, &err) < 0)

@@ -47,6 +47,7 @@
 #include "namespaces.h"
 #include "spec.h"
 #include "process.h"
+#include "procfs.h"
 #include "report.h"
 #include "rootfs.h"
 #include "sync.h"
@@ -66,8 +67,15 @@ static int write_sysctls(const shim_v1_Spec *spec, struct hc_error *err)
 		for (char *c = path + strlen("/proc/sys/"); *c != '\0'; c++)
 			if (*c == '.')
 				*c = '/';
-		if (hc_write_file(path, value, strlen(value)) < 0)
-			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, errno, path, "write sysctl %s", sysctl->key);
+		/* Not by path: through a checked procfs, so that no mount or symlink in the container's /proc can
+		 * send the value elsewhere (CVE-2025-52881, procfs.c). */
+		if (hc_procfs_write(path + strlen("/proc/"), value, strlen(value)) < 0) {
+			int error = errno;
+			const char *why = hc_procfs_refusal(error);
+
+			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, error, *why ? NULL : path, "write sysctl %s%s",
+				       sysctl->key, why);
+		}
 	}
 	return 0;
 }
