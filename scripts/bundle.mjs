@@ -109,7 +109,9 @@ await build({
   // The node that builds is the node that runs (dist/ is built where it is installed: make build, make
   // install): naming it spares every command /usr/bin/env's exec, locale set-up and PATH search, ~1-2.5 ms of
   // a `shim state` (docs/startup.md).
-  banner: { js: `#!${process.execPath}` },
+  // The `--` ends node's own options: Node 20 looks for --env-file anywhere in its argv, past the script's name,
+  // so `shim run --env-file FILE` was taken by node itself (exit 9, "node: FILE: not found") before shim ran.
+  banner: { js: `#!${process.execPath} --` },
   logLevel: 'warning',
 });
 await chmod(launcher, 0o755);
@@ -134,7 +136,7 @@ await build({
       },
     },
   ],
-  banner: { js: `#!${process.execPath}` },
+  banner: { js: `#!${process.execPath} --` },
   logLevel: 'warning',
 });
 await chmod(shimV2, 0o755);

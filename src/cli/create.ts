@@ -18,7 +18,9 @@ export interface CreateArgs {
 export async function createVerb(args: CreateArgs, context: RuntimeContext, cli: CliEnvironment): Promise<number> {
   if (!args.id) throw new RuntimeError('usage', 'create needs the container ID', { hint: 'shim create --bundle DIR ID' });
   if (!Number.isInteger(args.preserveFds) || args.preserveFds < 0) {
-    throw new RuntimeError('usage', `--preserve-fds ${args.preserveFds}: expected a count of descriptors`);
+    // yargs reads the value as a number: a word arrives as NaN, which would only confuse the reader.
+    const given = Number.isNaN(args.preserveFds) ? '(not a number)' : String(args.preserveFds);
+    throw new RuntimeError('usage', `--preserve-fds ${given}: expected a count of descriptors`);
   }
   // runc takes the bundle from the current directory when --bundle is not given.
   const prepared = await prepareRun({ kind: 'bundle', bundleDir: args.bundle ?? cli.cwd, id: args.id, keep: true, noPivot: !args.pivot }, context);

@@ -166,9 +166,13 @@ export async function main(cli: CliEnvironment): Promise<number> {
       list: handle(async (raw, context) =>
         (await import('./state.js')).listVerb(context.root, { format: raw.format === 'json' ? 'json' : 'table', quiet: Boolean(raw.quiet) }, cli),
       ),
-      kill: handle(async (raw, context) =>
-        (await import('./kill-delete.js')).killVerb(context, String(raw.id), raw.signal === undefined ? undefined : String(raw.signal), Boolean(raw.all)),
-      ),
+      kill: handle(async (raw, context) => {
+        // Words after `--` (kill ID -- -9) are split off before yargs (splitArgv): taken as the signal, as runc
+        // takes them, never dropped for a default SIGTERM the caller did not ask for.
+        const words = [...(raw.signal === undefined ? [] : [String(raw.signal)]), ...command];
+        if (words.length > 1) throw new RuntimeError('usage', `unexpected ${words.slice(1).join(' ')}`, { hint: 'kill ID [SIGNAL]' });
+        return (await import('./kill-delete.js')).killVerb(context, String(raw.id), words[0], Boolean(raw.all));
+      }),
       delete: handle(async (raw, context) => (await import('./kill-delete.js')).deleteVerb(context, String(raw.id), Boolean(raw.force))),
       ps: handle(async (raw, context) =>
         raw.id === undefined
@@ -229,6 +233,10 @@ export async function main(cli: CliEnvironment): Promise<number> {
     };
     // The hot verbs skip yargs when their command line is plain; both ways end in the same handler.
     const parsed = matchFastPath(head, FAST_VERBS) ?? (await parseWithYargs(head, cli.columns));
+    // Words after `--` belong to the verbs that take a trailing command; any other verb would drop them unseen.
+    if (parsed && command.length > 0 && !VERBS_TAKING_TRAILING_WORDS.has(parsed.name)) {
+      throw new RuntimeError('usage', `unexpected ${command.join(' ')} after --`, { hint: 'see shim --help' });
+    }
     // --help and --version: yargs has printed what was asked, and there is nothing to run.
     if (parsed) await handlers[parsed.name as keyof VerbHandlers](parsed.args);
     return exitCode;
@@ -240,6 +248,9 @@ export async function main(cli: CliEnvironment): Promise<number> {
     return exitCodeFor(verb, error);
   }
 }
+
+/** Verbs that use the words after `--` (the container's command, ps's or top's options, kill's signal). */
+const VERBS_TAKING_TRAILING_WORDS = new Set(['run', 'exec', 'ps', 'top', 'kill']);
 
 interface VerbHandlers extends DockerVerbHandlers {
   run(args: Record<string, unknown>): Promise<void>;
@@ -580,7 +591,9 @@ async function buildParser(head: string[], columns: number | undefined, handlers
     .fail((message, error) => {
       // yargs reports both its own usage complaints and whatever a handler threw through here.
       if (error) throw error;
-      throw new RuntimeError('usage', `${message.charAt(0).toLowerCase()}${message.slice(1)}`, { hint: 'see shim --help' });
+      // One line: yargs words a bad choice over two ("Invalid values:\n  Argument: format, Given: ...").
+      const oneLine = message.replace(/:?\n\s*/g, ': ');
+      throw new RuntimeError('usage', `${oneLine.charAt(0).toLowerCase()}${oneLine.slice(1)}`, { hint: 'see shim --help' });
     })
     .parserConfiguration({ 'strip-dashed': true, 'strip-aliased': true })
     .env(false)
@@ -588,6 +601,11 @@ async function buildParser(head: string[], columns: number | undefined, handlers
 }
 
 export function toGlobalArgs(args: Record<string, unknown>): GlobalArgs {
+  // yargs' `choices` is not enforced on this global option (every verb took --log-format xml): checked here,
+  // where both parsers' results pass.
+  if (args.logFormat !== undefined && args.logFormat !== 'text' && args.logFormat !== 'json') {
+    throw new RuntimeError('usage', `--log-format ${String(args.logFormat)}: expected text or json`);
+  }
   return {
     root: String(args.root),
     dataRoot: String(args.dataRoot),

@@ -115,13 +115,18 @@ export function readRunRequest(args: RunArgs, command: string[], env: CliEnviron
   if (args.keep) throw new RuntimeError('usage', '--keep is for --bundle runs; without --rm a container is kept anyway');
   if (!args.pivot) throw new RuntimeError('usage', '--no-pivot is for --bundle runs');
   if (!args.target) throw new RuntimeError('usage', 'run needs an IMAGE', { hint: 'shim run [options] IMAGE [CMD...]' });
+  // docker's words; checked here, or the planner would blame a config.json the user never wrote.
+  if (args.workdir !== undefined && args.workdir !== '' && !args.workdir.startsWith('/')) {
+    throw new RuntimeError('usage', `-w ${args.workdir}: the working directory '${args.workdir}' is invalid, it needs to be an absolute path`);
+  }
   return {
     kind: 'image',
     image: args.target,
     command,
     name: args.name,
     env: resolveEnvFlags([...readEnvFiles(args.docker?.envFile ?? [], process.cwd()), ...args.env], env),
-    workdir: args.workdir,
+    // -w '' is docker's "the image's own".
+    workdir: args.workdir || undefined,
     hostname: args.hostname,
     volumes: args.volume,
     devices: args.device,

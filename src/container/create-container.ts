@@ -69,7 +69,9 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   });
   try {
     if (options.mode === 'create' && prepared.plan.process.terminal && !options.consoleSocket) {
-      throw new RuntimeError('usage', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
+      // Exit 1, as runc's "cannot allocate tty if runc will detach without setting console socket": the
+      // command line is well formed, the bundle and the flags do not fit together.
+      throw new RuntimeError('invalid-config', 'config.json asks for a terminal (process.terminal): create needs --console-socket to hand it to');
     }
     const waitsForStart = options.mode === 'create' || options.mode === 'monitored';
     // The helper makes the start FIFO in the state directory (Spec.start_fifo_mode): node has no mkfifo(3),

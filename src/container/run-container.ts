@@ -147,7 +147,9 @@ export async function prepareRun(request: RunRequest, context: RuntimeContext, o
     prepared.attachWarmup = attachWarmup;
   } catch (error) {
     attachWarmup?.stop();
-    const runtimeError = isRuntimeError(error) ? error : systemError(error, 'plan container');
+    // A bug of the planner (a TypeError on a shape no check caught) keeps its own words: "plan container"
+    // alone would say nothing of what went wrong.
+    const runtimeError = isRuntimeError(error) ? error : (error as NodeJS.ErrnoException)?.code ? systemError(error, 'plan container') : systemError(error, `plan container: internal error: ${error instanceof Error ? error.message : String(error)}`);
     throw knownId && runtimeError.code !== 'usage' ? runtimeError.forContainer(knownId) : runtimeError;
   }
   for (const warning of prepared.plan.warnings) context.log.warn(`config.json: ${warning}`);

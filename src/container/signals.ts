@@ -17,6 +17,6 @@ export function parseSignal(text: string): number {
   // Linux's SIGRTMIN as the C library presents it (glibc and musl reserve 32 and 33).
   if (rt) return 34 + Number(rt[1] ?? 0);
   const number = SIGNALS[name];
-  if (number === undefined) throw new RuntimeError('usage', `unknown signal ${text}`, { hint: 'a name such as TERM or SIGKILL, or a number' });
+  if (number === undefined) throw new RuntimeError('usage', `unknown signal ${text === '' ? '""' : text}`, { hint: 'a name such as TERM or SIGKILL, or a number' });
   return number;
 }

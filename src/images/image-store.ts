@@ -75,6 +75,22 @@ export function normalizeReference(reference: string): string {
   return reference.slice(lastSlash + 1).includes(':') ? reference : `${reference}:latest`;
 }
 
+// docker's reference grammar (distribution/reference): an optional registry host[:port], then lowercase path
+// components, then an optional tag.
+const HOST_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const REFERENCE = new RegExp(
+  `^(?:${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`,
+);
+
+/** A NAME[:TAG] as docker takes it, in docker's words when it is not one; the name is returned as given. */
+export function checkReference(name: string, code: 'usage' | 'invalid-config'): string {
+  if (name.length <= 255 && REFERENCE.test(name)) return name;
+  const lowered = name.replace(/^[^/]*[.:][^/]*\//, (host) => host.toLowerCase()).toLowerCase();
+  const why = name.length <= 255 && lowered !== name && REFERENCE.test(name.toLowerCase()) ? ': repository name must be lowercase' : '';
+  throw new RuntimeError(code, `${JSON.stringify(name)}: invalid reference format${why}`);
+}
+
 export function checkDigest(digest: string, what: string): string {
   if (!DIGEST.test(digest)) throw new RuntimeError('invalid-config', `${what}: ${JSON.stringify(digest)} is not a sha256 digest`);
   return digest;

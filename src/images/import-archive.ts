@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -23,6 +23,7 @@ import {
   MEDIA_TYPE_LAYER_GZIP,
   MEDIA_TYPE_MANIFEST,
   checkDigest,
+  checkReference,
   digestFile,
   normalizeReference,
   type Descriptor,
@@ -48,6 +49,8 @@ export interface ImportedImage {
 }
 
 export async function importArchive(dataRoot: string, file: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
+  // A name the user gives is checked before anything is read or written.
+  if (name !== undefined) checkReference(name, 'usage');
   const store = new ImageStore(dataRoot);
   await store.sweepStale();
   const work = await store.tempPath('import');
@@ -70,9 +73,11 @@ async function exists(path: string): Promise<boolean> {
 /** The outer archive as it is: files, directories and the symlinks docker save uses for repeated layers. */
 async function extractArchive(file: string, dir: string, onProgress: ImportOptions['onProgress']): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const total = (await stat(file).catch((error: unknown) => {
+  const info = await stat(file).catch((error: unknown) => {
     throw systemError(error, 'open image archive', { path: file });
-  })).size;
+  });
+  if (!info.isFile()) throw new RuntimeError('invalid-config', `open image archive ${file}: not a regular file`);
+  const total = info.size;
   let done = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -81,7 +86,10 @@ async function extractArchive(file: string, dir: string, onProgress: ImportOptio
       callback(null, chunk);
     },
   });
-  let source: NodeJS.ReadableStream = createReadStream(file).pipe(counted);
+  // pipeline, not pipe: a read error (the file vanished, EIO) must end the loop below with that error, where
+  // pipe() would leave it an unhandled 'error' event that kills the process with a stack trace.
+  const ignore = () => {};
+  let source: NodeJS.ReadableStream = pipeline(createReadStream(file), counted, ignore);
   const head = await open(file, 'r').then(async (handle) => {
     try {
       return (await handle.read(Buffer.alloc(2), 0, 2, 0)).buffer;
@@ -91,7 +99,7 @@ async function extractArchive(file: string, dir: string, onProgress: ImportOptio
   }, (error: unknown) => {
     throw systemError(error, 'open image archive', { path: file });
   });
-  if (head[0] === 0x1f && head[1] === 0x8b) source = source.pipe(createGunzip());
+  if (head[0] === 0x1f && head[1] === 0x8b) source = pipeline(counted, createGunzip(), ignore);
   const what = `archive ${file}`;
   for await (const { header, body } of readTar(source as AsyncIterable<Buffer>)) {
     const rel = cleanEntryPath(header.name, what);
@@ -129,7 +137,28 @@ async function archiveFile(work: string, name: string): Promise<string> {
   return path;
 }
 
-async function readVerifiedJson<T>(path: string, digest: string, what: string): Promise<{ value: T; bytes: Buffer }> {
+/**
+ * The most an index, a manifest or docker's manifest.json may weigh, as containerd's fetcher bounds manifests:
+ * a real one is a few kB, and each is read whole into memory.
+ */
+export const MAX_MANIFEST_BYTES = 4 << 20;
+
+/** A JSON document of the archive that is not content-addressed (index.json, manifest.json), bounded. */
+async function readArchiveJson(path: string, what: string): Promise<unknown> {
+  const info = await stat(path);
+  if (info.size > MAX_MANIFEST_BYTES) {
+    throw new RuntimeError('invalid-config', `${what}: ${info.size} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`);
+  }
+  return parseArchiveJson(await readFile(path), what);
+}
+
+async function readVerifiedJson<T>(path: string, digest: string, what: string, maxBytes = Infinity): Promise<{ value: T; bytes: Buffer }> {
+  const info = await stat(path).catch((error: unknown) => {
+    throw missingBlob(error, what);
+  });
+  if (info.size > maxBytes) {
+    throw new RuntimeError('invalid-config', `${what}: ${info.size} bytes, more than the ${maxBytes} a manifest may have`);
+  }
   const bytes = await readFile(path).catch((error: unknown) => {
     throw systemError(error, `archive: read ${what}`);
   });
@@ -138,20 +167,26 @@ async function readVerifiedJson<T>(path: string, digest: string, what: string): 
   return { value: parseArchiveJson(bytes, what) as T, bytes };
 }
 
+/** A blob the archive's index or manifest names but does not hold: said so, without the temp dir's path. */
+function missingBlob(error: unknown, what: string): RuntimeError {
+  if ((error as NodeJS.ErrnoException)?.code !== 'ENOENT') return systemError(error, `archive: read ${what}`);
+  return new RuntimeError('invalid-config', `archive: ${what} is listed, but the archive does not hold it`, { hint: 'the archive is incomplete' });
+}
+
 const blobFile = (work: string, digest: string) => join(work, 'blobs', 'sha256', checkDigest(digest, 'blob').slice(7));
 
 async function importOciLayout(store: ImageStore, work: string, name: string | undefined, file: string, options: ImportOptions): Promise<ImportedImage> {
-  const index = readImageIndex(parseArchiveJson(await readFile(join(work, 'index.json')), 'index.json'), 'index.json');
+  const index = readImageIndex(await readArchiveJson(join(work, 'index.json'), 'index.json'), 'index.json');
   let descriptor = pickManifest(index.manifests, 'index.json');
   const annotations = descriptor.annotations ?? {};
   // Nested indexes (multi-platform images): down to one image manifest.
   while (descriptor.mediaType === MEDIA_TYPE_INDEX || descriptor.mediaType === DOCKER_MEDIA_TYPE_LIST) {
     const where = `image index ${descriptor.digest}`;
-    const { value } = await readVerifiedJson<unknown>(blobFile(work, descriptor.digest), descriptor.digest, where);
+    const { value } = await readVerifiedJson<unknown>(blobFile(work, descriptor.digest), descriptor.digest, where, MAX_MANIFEST_BYTES);
     descriptor = pickManifest(readImageIndex(value, where).manifests, where);
   }
   const { value: manifestJson, bytes: manifestBytes } = await readVerifiedJson<unknown>(
-    blobFile(work, descriptor.digest), descriptor.digest, `manifest ${descriptor.digest}`);
+    blobFile(work, descriptor.digest), descriptor.digest, `manifest ${descriptor.digest}`, MAX_MANIFEST_BYTES);
   const manifest = readImageManifest(manifestJson, `manifest ${descriptor.digest}`);
   const { value: configJson, bytes: configBytes } = await readVerifiedJson<unknown>(
     blobFile(work, manifest.config.digest), manifest.config.digest, `config ${manifest.config.digest}`);
@@ -165,7 +200,7 @@ async function importOciLayout(store: ImageStore, work: string, name: string | u
   const layers = manifest.layers.map((layer) => ({ descriptor: layer, file: blobFile(work, layer.digest) }));
   for (const layer of layers) {
     await lstat(layer.file).catch((error: unknown) => {
-      throw systemError(error, `archive: layer ${layer.descriptor.digest} is named by the manifest but missing`);
+      throw missingBlob(error, `layer ${layer.descriptor.digest}`);
     });
   }
   return storeImage(store, { manifestBytes, configBytes, config, layers, name: name ?? refName }, options);
@@ -181,7 +216,7 @@ function hostArchitecture(): string {
 }
 
 async function importDockerArchive(store: ImageStore, work: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
-  const entry = readDockerManifest(parseArchiveJson(await readFile(join(work, 'manifest.json')), 'manifest.json'))[0]!;
+  const entry = readDockerManifest(await readArchiveJson(join(work, 'manifest.json'), 'manifest.json'))[0]!;
   const configPath = await archiveFile(work, entry.Config);
   const configBytes = await readFile(configPath);
   const config = readImageConfig(parseArchiveJson(configBytes, entry.Config), entry.Config);
@@ -271,7 +306,7 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
     const manifest = JSON.parse(image.manifestBytes.toString('utf8')) as ImageManifest;
     const manifestDigest = `sha256:${createHash('sha256').update(image.manifestBytes).digest('hex')}`;
     const configDigest = manifest.config.digest;
-    const finalName = normalizeReference(image.name ?? `sha256:${configDigest.slice(7)}`);
+    const finalName = normalizeReference(image.name === undefined ? `sha256:${configDigest.slice(7)}` : checkReference(image.name, 'invalid-config'));
     await store.tag(finalName, manifestDigest);
     succeeded = true;
     return { name: finalName, manifestDigest, configDigest, newLayers };

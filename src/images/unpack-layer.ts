@@ -309,7 +309,13 @@ export async function unpackTar(entries: AsyncIterable<import('./tar.js').TarEnt
         if (target !== '') nonDirs.set(rel, nonDirs.get(target) ?? '');
         await flush();
         // link(2) does not follow a symlink at the target: the new name is that same symlink.
-        await link(join(dir, target), full);
+        await link(join(dir, target), full).catch((error: unknown) => {
+          // The link names an entry the layer has not made (so far): the layer's fault, said without the temp path.
+          if (hasErrnoCode(error, 'ENOENT')) {
+            throw new RuntimeError('invalid-config', `${what}: entry ${header.name} is a hardlink to ${header.linkname}, which the layer does not hold`, { hint: 'the layer was refused' });
+          }
+          throw error;
+        });
         break;
       }
       case 'char':

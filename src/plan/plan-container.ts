@@ -10,6 +10,8 @@ import { planResources } from '../cgroups/resources.js';
 import type { SeccompCache } from '../seccomp/filter-cache.js';
 import { planSeccomp } from '../seccomp/plan-seccomp.js';
 import { planCgroupMounts } from './cgroup-mounts.js';
+import { checkProcessValues } from './check-process.js';
+import { checkSysctls } from './check-sysctls.js';
 import { planOtherFields } from './other-fields.js';
 import { HOOK_STATE_OCI_VERSION, planHooks } from '../hooks/oci-hooks.js';
 import * as k from './kernel-constants.js';
@@ -91,6 +93,9 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
   for (const [index, mount] of (config.mounts ?? []).entries()) {
+    if (typeof mount.destination !== 'string' || mount.destination === '') {
+      throw new RuntimeError('invalid-config', `config.json: mounts[${index}].destination is required`);
+    }
     const where = `config.json: mounts[${index}] (${mount.destination})`;
     const destination = cleanContainerPath(mount.destination);
     const options = planMountOptions(mount.options ?? [], where);
@@ -143,6 +148,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   if ((config.hostname || config.domainname) && !namespaces.some((ns) => ns.type === 'uts')) {
     throw new RuntimeError('invalid-config', 'config.json: unable to set hostname without a private UTS namespace');
   }
+  checkSysctls(linux.sysctl ?? {}, namespaces);
 
   return {
     containerId: request.containerId,
@@ -298,6 +304,7 @@ export function planProcess(process: OciProcess | undefined, host: HostFacts, wa
   if (!posix.isAbsolute(process.cwd)) {
     throw new RuntimeError('invalid-config', `config.json: process.cwd ${process.cwd} must be an absolute path`);
   }
+  checkProcessValues(process);
   return {
     args: [...process.args],
     env: [...(process.env ?? [])],
@@ -358,7 +365,13 @@ function planRlimits(process: OciProcess): PlannedRlimit[] {
     }
     if (seen.has(rlimit.type)) throw new RuntimeError('invalid-config', `config.json: process.rlimits lists ${rlimit.type} twice`);
     seen.add(rlimit.type);
-    return { name: rlimit.type, resource, soft: rlimitValue(rlimit.soft), hard: rlimitValue(rlimit.hard) };
+    const soft = rlimitValue(rlimit.soft);
+    const hard = rlimitValue(rlimit.hard);
+    // setrlimit(2) would say only EINVAL, and the helper knows the limit by number ("set rlimit 7").
+    if (hard !== 'unlimited' && (soft === 'unlimited' || soft > hard)) {
+      throw new RuntimeError('invalid-config', `config.json: process.rlimits: ${rlimit.type} soft limit ${rlimit.soft} is above its hard limit ${rlimit.hard}`);
+    }
+    return { name: rlimit.type, resource, soft, hard };
   });
 }
 

@@ -9,6 +9,8 @@ import { posix } from 'node:path';
 import { RuntimeError } from '../errors.js';
 
 const PROPAGATIONS = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']);
+/** Options docker takes that shim does not implement: SELinux relabelling, volume copy-up, macOS consistency. */
+const DOCKER_OPTIONS_NOT_IMPLEMENTED = new Set(['z', 'Z', 'nocopy', 'consistent', 'cached', 'delegated']);
 export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface VolumeRequest {
@@ -46,11 +48,22 @@ export function parseVolumeSpec(spec: string): VolumeRequest {
   }
   let readonly = false;
   let propagation: string | undefined;
+  // docker's words for a mode it would not take either ("invalid mode: ro,rw"): a usage error, where an option
+  // docker knows and shim lacks (z, nocopy) is 'unsupported'.
+  const invalidMode = () => new RuntimeError('usage', `-v ${spec}: invalid mode: ${optionText}`);
+  let modes = 0;
   for (const option of optionText.split(',').filter(Boolean)) {
-    if (option === 'ro') readonly = true;
-    else if (option === 'rw') readonly = false;
-    else if (PROPAGATIONS.has(option)) propagation = option;
-    else throw new RuntimeError('unsupported', `-v ${spec}: volume option ${option} is not supported`);
+    if (option === 'ro' || option === 'rw') {
+      if (modes++ > 0) throw invalidMode();
+      readonly = option === 'ro';
+    } else if (PROPAGATIONS.has(option)) {
+      if (propagation !== undefined) throw invalidMode();
+      propagation = option;
+    } else if (DOCKER_OPTIONS_NOT_IMPLEMENTED.has(option)) {
+      throw new RuntimeError('unsupported', `-v ${spec}: volume option ${option} is not supported`);
+    } else {
+      throw invalidMode();
+    }
   }
   const isHostPath = source !== undefined && posix.isAbsolute(source);
   return {

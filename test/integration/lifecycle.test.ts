@@ -254,7 +254,7 @@ describe('the process model', () => {
       config.process.terminal = true;
     });
     const result = await create(['--bundle', dir, 'tty2']);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(1);
     expect(warningFree(result.stderr)).toMatch(/^shim: create tty2: config.json asks for a terminal .*--console-socket/);
     expect(await readdir(roots.root)).toEqual([]);
   });
