@@ -48,7 +48,7 @@ export interface ImportedImage {
 
 export async function importArchive(dataRoot: string, file: string, name: string | undefined, options: ImportOptions): Promise<ImportedImage> {
   const store = new ImageStore(dataRoot);
-  await store.sweepStale();
+  await store.collectGarbage();
   const work = await store.tempPath('import');
   try {
     const started = performance.now();
@@ -280,7 +280,9 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
     const manifestDigest = `sha256:${createHash('sha256').update(image.manifestBytes).digest('hex')}`;
     const configDigest = manifest.config.digest;
     const finalName = normalizeReference(image.name ?? `sha256:${configDigest.slice(7)}`);
+    options.log.debug('import: blobs stored');
     await store.tag(finalName, manifestDigest);
+    options.log.debug(`import: tagged ${finalName}`);
     succeeded = true;
     return { name: finalName, manifestDigest, configDigest, newLayers };
   } finally {
