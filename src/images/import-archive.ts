@@ -52,11 +52,16 @@ export async function importArchive(dataRoot: string, file: string, name: string
   const work = await store.tempPath('import');
   try {
     const started = performance.now();
-    await extractArchive(file, work, options.onProgress);
+    await extractArchive(file, work, options.onProgress).catch((error: unknown) => {
+      // Out of space (ENOSPC) or quota (EDQUOT) writing the archive's files: one line naming the errno.
+      throw systemError(error, `import ${file}: unpack the archive into the image store`, { path: work });
+    });
     options.log.debug(`import: archive read in ${(performance.now() - started).toFixed(0)}ms`);
     if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, file, options);
     if (await exists(join(work, 'manifest.json'))) return await importDockerArchive(store, work, name, options);
     throw new RuntimeError('invalid-config', `import ${file}: neither an OCI image layout (index.json) nor a docker archive (manifest.json)`);
+  } catch (error) {
+    throw systemError(error, `import ${file}`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
