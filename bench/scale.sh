@@ -86,12 +86,12 @@ running=$(printf '%s' "$listed" | node -e '
 	process.exit(bad ? 1 : 0);
 ')
 [ "$running" = $((N + 1)) ] || { say "list shows $running running, expected $((N + 1))"; exit 1; }
-wrong_state=0
-for i in $(seq 1 "$N"); do
-	state=$(shim state "c$i")
-	pid=$(printf '%s' "$state" | node -pe 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); s.status === "running" ? s.pid : -1')
-	[ "$pid" -gt 0 ] && grep -q "/$TAG/" "/proc/$pid/cgroup" || { wrong_state=$((wrong_state + 1)); say "c$i: state $state"; }
-done
+# Every `state` ($PARALLEL at a time): running, with the pid that is really in the container's own cgroup.
+check_state='
+	id=$1
+	pid=$('"$S"' state "$id" | node -pe "const s = JSON.parse(require(\"fs\").readFileSync(0, \"utf8\")); s.status === \"running\" ? s.pid : -1")
+	if [ "$pid" -gt 0 ] && grep -q "/'"$TAG"'/$id\$" "/proc/$pid/cgroup"; then :; else echo "scale: $id: pid $pid is not running in its cgroup"; fi'
+wrong_state=$(seq 1 "$N" | sed 's/^/c/' | xargs -P "$PARALLEL" -n1 sh -c "$check_state" _ | tee /dev/stderr | wc -l)
 [ "$wrong_state" = 0 ] || { say "$wrong_state states wrong"; exit 1; }
 
 # The monitors: each container's init's parent is its background monitor (a static shim-helper).

@@ -44,9 +44,14 @@ export async function lockFile(path: string, subject: { what: string; containerI
       const fd = openSync(path, 'wx', 0o600);
       try {
         writeSync(fd, owner);
-      } finally {
+      } catch (error) {
+        // A full disk gives the inode but not the page for its pid (ENOSPC): an empty lock file reads as
+        // "owner between open and write" to every later caller and would never be broken. Gone again, now.
         closeSync(fd);
+        await unlink(path).catch(() => {});
+        throw error;
       }
+      closeSync(fd);
       return { release: () => unlink(path).catch(() => {}) };
     } catch (error) {
       if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, `lock ${subject.what}`, context);

@@ -4,8 +4,8 @@
 // `run -d` on a bridge network of the test's own, killed at every stage (then `delete --force` must leave no
 // veth, no lease, no netns). Driven from outside the process: test/support/faults.ts.
 //
-// Budget: commit and import have five or six lines each, all taken; the bridge run every second stage (the
-// CNI plugins make each about a second).
+// Budget: commit and import have five or six lines each, all taken; the bridge run every third stage up to
+// the last few, all of which are taken (the CNI plugins make each kill and recovery a second or more).
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -97,7 +97,7 @@ describe('run on a bridge network killed at each stage', () => {
       const stages = debugLines(whole.stderr);
       const last = stages.findIndex((line) => / started pid /.test(line));
       const store = await storeSnapshot(roots.dataRoot);
-      for (let n = 1; n <= last + 1; n += n < last ? 2 : 1) {
+      for (let n = 1; n <= last + 1; n += n + 3 <= last ? 3 : 1) {
         const id = `b${n}`;
         const run = await runKilledAfter(roots, args(id), n, 'cli', { until: / started pid / });
         verbose(`bridge run killed at ${run.stage}`);
