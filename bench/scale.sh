@@ -120,11 +120,12 @@ left=$( {
 	find /sys/fs/cgroup -mindepth 3 -maxdepth 4 -type d -path "*/$TAG/*"
 	awk -v base="$T/" 'index($5, base) == 1 { print $5 }' /proc/self/mountinfo
 	grep -l "/$TAG/" /proc/[0-9]*/cgroup 2>/dev/null
+	true
 } | wc -l)
 [ "$left" = 0 ] || { say "$left things left after deleting everything"; exit 1; }
 
 {
-	echo "# 500 running containers (bench/scale.sh)"
+	echo "# $N running containers at once (bench/scale.sh)"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), shim $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')"
 	echo "Command: \`SCALE_N=$N SCALE_RUNS=$RUNS bash bench/scale.sh\`; medians of $RUNS runs (hyperfine -N, $WARMUP warm-ups)."
