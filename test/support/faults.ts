@@ -30,6 +30,15 @@ export interface KilledRun {
   exitCode: number | null;
 }
 
+/** Signals the process group led by `leader` (a CLI this harness spawned detached); gone is fine. */
+function signalGroup(leader: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-leader, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** The --debug lines of a whole, unkilled run of `args` (the stages to kill at). */
 export function debugLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.startsWith(DEBUG_PREFIX));
@@ -71,6 +80,9 @@ export async function helperPidsOf(cliPid: number): Promise<number[]> {
 export async function runKilledAfter(roots: Roots, args: string[], after: number, target: Target, options: { env?: Record<string, string>; until?: RegExp } = {}): Promise<KilledRun> {
   const child = spawn(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, '--debug', ...args], {
     env: { ...process.env, ...roots.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'],
+    // A process group of its own (the helper and the container's init inherit it): the whole group is
+    // stopped while the helper is looked for, so it cannot run on to its end meanwhile.
+    detached: true,
   });
   let seen = '';
   let killed: number | undefined;
@@ -83,17 +95,18 @@ export async function runKilledAfter(roots: Roots, args: string[], after: number
       child.kill('SIGKILL');
       return;
     }
-    // The CLI is stopped while its children are looked for, so the helper cannot finish meanwhile and the pid
-    // read is the pid killed.
-    child.kill('SIGSTOP');
+    // The CLI's group is stopped while its children are looked for, so the helper cannot finish meanwhile and
+    // the pid read is the pid killed. (Negative: the group whose leader is the CLI, never the test's own.)
+    if (!child.pid || child.pid <= 1) return;
+    signalGroup(child.pid, 'SIGSTOP');
     try {
-      const [helper] = await helperPidsOf(child.pid!);
+      const [helper] = await helperPidsOf(child.pid);
       if (helper !== undefined) {
         process.kill(helper, 'SIGKILL');
         killed = helper;
       }
     } finally {
-      child.kill('SIGCONT');
+      signalGroup(child.pid, 'SIGCONT');
     }
   };
   child.stderr!.on('data', (chunk: Buffer) => {
