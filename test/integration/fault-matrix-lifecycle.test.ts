@@ -5,9 +5,9 @@
 // commit, image import and a run on a bridge network.)
 //
 // Budget: every stage of create with the CLI killed (the longest list, where the kernel work is); the helper
-// under create at every second stage; every stage of start and delete (a handful of lines each); exec at every
-// second stage (CLI killed) and every third (helper killed): the same helper code as under create, reached by
-// another path. About 60 kills; the `run` matrix (fault-injection.test.ts) takes every stage of run.
+// under create is not reached from outside (it is done in ~20 ms; see below);
+// every stage of start and delete (a handful of lines each); exec at every second stage (CLI killed) and every
+// third (helper killed), the helper's stages being read from its lines there as it stays to wait. About 60 kills; the `run` matrix (fault-injection.test.ts) takes every stage of run.
 
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -61,29 +61,20 @@ function sample<T>(items: T[], every: number): number[] {
 }
 
 describe('create killed at each stage', () => {
-  for (const target of ['cli', 'helper'] as Target[]) {
-    it(`is recovered by delete --force with nothing left (${target} killed)`, async () => {
-      const stages = await stagesOf(['create', '--bundle', bundle, 'whole']);
-      await recoverAndCheck('whole', 'whole');
-      expect(stages.length).toBeGreaterThan(10);
-      const killedAt: string[] = [];
-      for (const n of sample(stages, target === 'cli' ? 1 : 2)) {
-        // The helper exists from its first line on; before, there is no helper to kill.
-        if (target === 'helper' && !/helper: /.test(stages[n - 1]!)) continue;
-        const id = `c${target[0]}${n}`;
-        const run = await runKilledAfter(roots, ['create', '--bundle', bundle, id], n, target);
-        killedAt.push(`${run.stage}${run.killed ? '' : ' (not killed: done first)'}`);
-        verbose(`create, ${target} killed at ${killedAt.at(-1)}: exit ${run.exitCode}`);
-        if (target === 'helper' && run.killed) {
-          // The CLI saw its helper die: it fails with one line, never a stack or a hang.
-          expect({ stage: run.stage, exit: run.exitCode }).not.toEqual({ stage: run.stage, exit: 0 });
-          expect(run.lines.filter((line) => !line.startsWith('shim: debug: ') && !line.includes('warning:'))).toHaveLength(1);
-        }
-        await recoverAndCheck(id, run.stage);
-      }
-      expect(killedAt.length).toBeGreaterThan(target === 'cli' ? 10 : 5);
-    }, 240_000);
-  }
+  it('is recovered by delete --force with nothing left (cli killed at every stage)', async () => {
+    const stages = await stagesOf(['create', '--bundle', bundle, 'whole']);
+    await recoverAndCheck('whole', 'whole');
+    expect(stages.length).toBeGreaterThan(10);
+    for (let n = 1; n <= stages.length; n++) {
+      const id = `cc${n}`;
+      const run = await runKilledAfter(roots, ['create', '--bundle', bundle, id], n, 'cli');
+      verbose(`create, cli killed at ${run.stage}${run.killed ? '' : ' (not killed: done first)'}`);
+      await recoverAndCheck(id, run.stage);
+    }
+  }, 240_000);
+  // Not here: create's helper SIGKILLed mid-work. It does its work in ~20 ms and exits, and neither reading its
+  // lines nor polling the CLI's children from outside found it alive even once (eight delays, 0-20 ms, on a
+  // loaded 2-core machine). Killing it needs a trigger inside the process, which this matrix does not use.
 });
 
 describe('start, exec and delete killed at each stage', () => {

@@ -77,7 +77,13 @@ export async function helperPidsOf(cliPid: number): Promise<number[]> {
  * `until` matches, whichever is first). The CLI's own end is awaited ('exit': a detached container inherits
  * the pipe and outlives it).
  */
-export async function runKilledAfter(roots: Roots, args: string[], after: number, target: Target, options: { env?: Record<string, string>; until?: RegExp } = {}): Promise<KilledRun> {
+export async function runKilledAfter(
+  roots: Roots,
+  args: string[],
+  after: number,
+  target: Target,
+  options: { env?: Record<string, string>; until?: RegExp; helperDelayMs?: number } = {},
+): Promise<KilledRun> {
   const child = spawn(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, '--debug', ...args], {
     env: { ...process.env, ...roots.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'],
     // A process group of its own (the helper and the container's init inherit it): the whole group is
@@ -98,6 +104,25 @@ export async function runKilledAfter(roots: Roots, args: string[], after: number
     // The CLI's group is stopped while its children are looked for, so the helper cannot finish meanwhile and
     // the pid read is the pid killed. (Negative: the group whose leader is the CLI, never the test's own.)
     if (!child.pid || child.pid <= 1) return;
+    if (options.helperDelayMs !== undefined) {
+      // A helper that finishes in a few milliseconds (create's: it exits once the init waits on its FIFO)
+      // is done before its first line can be read: it is killed a set time after it appears instead, and the
+      // last line it got out says where it was.
+      const deadline = Date.now() + 5000;
+      let helper: number | undefined;
+      while (helper === undefined && Date.now() < deadline && child.exitCode === null) {
+        [helper] = await helperPidsOf(child.pid);
+      }
+      if (helper === undefined) return;
+      if (options.helperDelayMs > 0) await new Promise((done) => setTimeout(done, options.helperDelayMs));
+      try {
+        process.kill(helper, 'SIGKILL');
+        killed = helper;
+      } catch {
+        // Done first.
+      }
+      return;
+    }
     signalGroup(child.pid, 'SIGSTOP');
     try {
       const [helper] = await helperPidsOf(child.pid);
@@ -123,6 +148,10 @@ export async function runKilledAfter(roots: Roots, args: string[], after: number
   const exitCode = await exited;
   clearTimeout(timer);
   child.stderr!.destroy();
+  if (options.helperDelayMs !== undefined) {
+    const reached = debugLines(seen).filter((line) => / helper: /.test(line)).at(-1);
+    stage = `${options.helperDelayMs}ms after it started, past ${reached ? stageOf(reached) : 'no stage'}`;
+  }
   return { lines: seen.split('\n').filter(Boolean), stage, killed, exitCode };
 }
 
