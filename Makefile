@@ -72,7 +72,7 @@ $(GEN_C)/shim.pb.c $(GEN_C)/shim.pb.h: proto/shim.proto proto/shim.options
 	       --nanopb_out=$(GEN_C) -Iproto proto/shim.proto
 
 # containerd's API (proto/containerd/README.md), for the runtime v2 server only: src/containerd/ loads it, the CLI never.
-CONTAINERD_PROTO := $(addprefix proto/containerd/,ttrpc.proto types.proto task-types.proto shim.proto events.proto cgroups-v1-metrics.proto)
+CONTAINERD_PROTO := $(addprefix proto/containerd/,ttrpc.proto types.proto task-types.proto shim.proto events.proto cgroups-v1-metrics.proto cgroups-v2-metrics.proto runc-options.proto runtime-options.proto)
 GEN_CONTAINERD   := src/containerd/generated
 
 $(GEN_CONTAINERD)/containerd.js $(GEN_CONTAINERD)/containerd.d.ts: $(CONTAINERD_PROTO) node_modules/.package-lock.json
@@ -99,7 +99,7 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 	  if [ $$size -gt 131072 ]; then echo "shim-helper is over 128 KiB" >&2; rm -f $@; exit 1; fi
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
+$(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) scripts/bundle.mjs scripts/esbuild-options.mjs package.json
 	node scripts/bundle.mjs
 
 typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES)

@@ -12,7 +12,7 @@
 # exits; nothing else is touched outside the temp dir.
 #
 #   BENCH_RUNS=10 BENCH_WARMUP=2 BENCH_MANY_RUNS=3, as bench/run.sh; SHIM_CONTAINERD_LINGER_MS as the server
-#   takes it (default 2000: back-to-back runs share one warm server; 0 measures a server started per run).
+#   takes it (default 10000: back-to-back runs share one warm server; 0 measures a server started per run).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -147,7 +147,7 @@ procs() { awk -v n="$1" -v rt="$2" '$1 == n && $2 == rt { print $4 }' "$MEM"; }
 	echo "# containerd: the runtime v2 path"
 	echo
 	echo "\`bash bench/containerd.sh\` (part of \`make bench\`) on $(date -u +%Y-%m-%d), containerd $(containerd --version | awk '{print $3}'),"
-	echo "$(nproc) cores; $RUNS runs (batch: $MANY_RUNS) after $WARMUP warm-up runs; SHIM_CONTAINERD_LINGER_MS=${SHIM_CONTAINERD_LINGER_MS:-2000 (default)}."
+	echo "$(nproc) cores; $RUNS runs (batch: $MANY_RUNS) after $WARMUP warm-up runs; SHIM_CONTAINERD_LINGER_MS=${SHIM_CONTAINERD_LINGER_MS:-10000 (default)}."
 	echo "Medians; ratios are to the runc v2 shim with runc, within the same hyperfine call."
 	echo
 	echo "| what | shim (containerd-shim-shim-v2) | runc v2 shim + runc | runc v2 shim + crun | shim / runc | goal |"

@@ -11,8 +11,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "terminal.h"
@@ -24,6 +26,7 @@ void hc_attach_init(struct hc_attach *attach)
 {
 	memset(attach, 0, sizeof(*attach));
 	attach->listen_fd = -1;
+	attach->owner_fd = -1;
 }
 
 int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first, struct hc_error *err)
@@ -69,6 +72,7 @@ static void drop_client(struct hc_attach_client *client)
 void hc_attach_close_fds(struct hc_attach *attach)
 {
 	hc_close_fdp(&attach->listen_fd);
+	hc_close_fdp(&attach->owner_fd);
 	for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
 		hc_close_fdp(&attach->clients[i].fd);
 }
@@ -148,7 +152,7 @@ static void broadcast(struct hc_attach *attach, const char *buf, size_t len)
 }
 
 /* Whole frames are acted on; a partial one waits for the rest. */
-static void read_client(struct hc_attach_client *client, int master)
+static void read_client(struct hc_attach_client *client, const struct hc_attach_io *io)
 {
 	ssize_t n = recv(client->fd, client->buf + client->have, sizeof(client->buf) - client->have, MSG_DONTWAIT);
 	size_t at = 0;
@@ -171,14 +175,16 @@ static void read_client(struct hc_attach_client *client, int master)
 		}
 		if (client->have - at < 3 + len)
 			break;
-		if (type == 'd') {
-			hc_write_all(master, payload, len);
-		} else if (len == 4) {
+		if (type == 'd' && io->input >= 0) {
+			/* The stdin pipe is non-blocking: a container that reads no input loses it rather than
+			 * stall its own log. */
+			hc_write_all(io->input, payload, len);
+		} else if (type == 'w' && len == 4 && io->tty) {
 			struct winsize size = { .ws_row = (unsigned short)(payload[0] | payload[1] << 8),
 						.ws_col = (unsigned short)(payload[2] | payload[3] << 8) };
 
 			/* The kernel sends SIGWINCH to the terminal's foreground process group. */
-			ioctl(master, TIOCSWINSZ, &size);
+			ioctl(io->input, TIOCSWINSZ, &size);
 		}
 		at += 3 + len;
 	}
@@ -186,27 +192,69 @@ static void read_client(struct hc_attach_client *client, int master)
 	client->have -= at;
 }
 
-static void copy_output(struct hc_attach *attach, int master, int log_fd, bool *open)
+/* Spec.log_records: one record per line, "<Unix time in ns> <stdout|stderr> <F|P> <line>\n" (CRI's layout
+ * with the time as a number); P: the line goes on in the next record. One writev each: O_APPEND keeps a
+ * record whole. */
+static void write_records(int log_fd, int stream, const char *buf, size_t len)
+{
+	struct timespec now;
+	char head[40];
+	size_t head_len;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	head_len = hc_format(head, sizeof(head), "%llu %s ",
+			     (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec,
+			     stream == 0 ? "stdout" : "stderr");
+	while (len > 0) {
+		const char *newline = memchr(buf, '\n', len);
+		size_t line = newline != NULL ? (size_t)(newline - buf) : len;
+		struct iovec record[] = { { head, head_len }, { newline != NULL ? "F " : "P ", 2 },
+					  { (void *)buf, line }, { "\n", 1 } };
+
+		writev(log_fd, record, 4);
+		line += newline != NULL;
+		buf += line;
+		len -= line;
+	}
+}
+
+static void copy_output(struct hc_attach *attach, const struct hc_attach_io *io, int stream, int log_fd, bool *open)
 {
 	char buf[8192];
-	ssize_t n = read(master, buf, sizeof(buf));
+	ssize_t n;
 
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	/* The pty waits for its asynchronous last output (hc_terminal_drain); a pipe has it all at once. */
+	if (!*open)
 		return;
-	/* EIO: no process holds the pty any more. */
+	if (io->tty) {
+		n = io->draining ? hc_terminal_drain(io->output[0], buf, sizeof(buf)) : read(io->output[0], buf, sizeof(buf));
+	} else {
+		struct pollfd ready = { .fd = io->output[stream], .events = POLLIN };
+
+		n = poll(&ready, 1, 0) > 0 ? read(io->output[stream], buf, sizeof(buf)) : 0;
+		if (n <= 0 && !io->draining)
+			return;
+	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN) && !io->draining)
+		return;
+	/* EIO: no process holds the pty any more; drained: nothing more now. */
 	if (n <= 0) {
 		*open = false;
 		return;
 	}
-	hc_write_all(log_fd, buf, (size_t)n);
-	broadcast(attach, buf, (size_t)n);
+	if (io->records)
+		write_records(log_fd, stream, buf, (size_t)n);
+	else
+		hc_write_all(log_fd, buf, (size_t)n);
+	if (io->tty)
+		broadcast(attach, buf, (size_t)n);
 }
 
-void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd)
+void hc_attach_serve(struct hc_attach *attach, struct hc_attach_io *io, pid_t pid, int log_fd)
 {
-	struct pollfd fds[3 + HC_ATTACH_MAX_CLIENTS];
+	struct pollfd fds[4 + HC_ATTACH_MAX_CLIENTS];
 	hc_cleanup_close int sigfd = -1;
-	bool master_open = true;
+	bool open[2] = { io->output[0] >= 0, io->output[1] >= 0 };
 	sigset_t mask;
 
 	/* SIGCHLD ends the serving; it arrives as a read on a signalfd. */
@@ -215,12 +263,14 @@ void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	io->draining = false;
 	/* Checked on every turn: a SIGCHLD that came before the mask was set is not queued on sigfd. */
 	while (!hc_terminal_has_exited(pid)) {
-		bool read_master = master_open && (!attach->wait_first || attach->seen_client);
+		bool read_output = !attach->wait_first || attach->seen_client;
 		nfds_t n = 0;
 
-		fds[n++] = (struct pollfd){ .fd = read_master ? master : -1, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = read_output && open[0] ? io->output[0] : -1, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = read_output && open[1] ? io->output[1] : -1, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = attach->listen_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
@@ -230,37 +280,34 @@ void hc_attach_serve(struct hc_attach *attach, int master, pid_t pid, int log_fd
 				continue;
 			break;
 		}
-		if (fds[0].revents)
-			copy_output(attach, master, log_fd, &master_open);
-		if (fds[1].revents)
+		for (int stream = 0; stream < 2; stream++)
+			if (fds[stream].revents)
+				copy_output(attach, io, stream, log_fd, &open[stream]);
+		if (fds[2].revents)
 			accept_client(attach);
-		if (fds[2].revents) {
+		if (fds[3].revents) {
 			struct signalfd_siginfo info;
 
 			while (read(sigfd, &info, sizeof(info)) > 0)
 				;
 		}
 		for (size_t i = 0; i < (attach->clients != NULL ? HC_ATTACH_MAX_CLIENTS : 0); i++)
-			if (fds[3 + i].revents && attach->clients[i].fd >= 0)
-				read_client(&attach->clients[i], master);
+			if (fds[4 + i].revents && attach->clients[i].fd >= 0)
+				read_client(&attach->clients[i], io);
 	}
 	/* A `run -it` whose process ended before its shim attached: what it wrote waits in the pty for that
 	 * first client (which the shim is about to be), for a while. */
 	if (attach->wait_first && !attach->seen_client) {
-		struct pollfd first = { .fd = attach->listen_fd, .events = POLLIN };
+		struct pollfd first[2] = { { .fd = attach->listen_fd, .events = POLLIN },
+					   { .fd = attach->owner_fd, .events = POLLIN } };
 
-		if (poll(&first, 1, 10000) > 0)
+		if (poll(first, 2, attach->owner_fd >= 0 ? -1 : 10000) > 0 && first[0].revents)
 			accept_client(attach);
 	}
-	/* What the process wrote just before it ended: hc_terminal_drain waits for it. */
-	while (master_open) {
-		char buf[8192];
-		ssize_t n = hc_terminal_drain(master, buf, sizeof(buf));
-
-		if (n <= 0)
-			break;
-		hc_write_all(log_fd, buf, (size_t)n);
-		broadcast(attach, buf, (size_t)n);
-	}
+	/* What the process wrote just before it ended. */
+	io->draining = true;
+	for (int stream = 0; stream < 2; stream++)
+		while (open[stream])
+			copy_output(attach, io, stream, log_fd, &open[stream]);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }

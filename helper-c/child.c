@@ -129,6 +129,10 @@ _Noreturn void hc_child_finish(const struct hc_child *child)
 		}
 	}
 
+	/* linux.memoryPolicy, last before READY as runc's init sets it; inherited across execve. */
+	if (hc_process_memory_policy(child->spec, &err) < 0)
+		hc_child_fail(sync_fd, &err);
+
 	/* Seccomp with no_new_privs and a listener: the last moment the monitor is sure to be there to hand
 	 * the listener on (a detaching monitor leaves after READY). */
 	if (seccomp_listener && process->no_new_privileges) {

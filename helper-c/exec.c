@@ -68,6 +68,9 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	if (hc_sync_pair(&sync_fd, &child_sync_fd, &err) < 0)
 		return hc_monitor_fail(0, &err);
 
+	/* execCPUAffinity.initial: ours, inherited by the child through the clone (runc's startWithCPUAffinity). */
+	if (hc_process_cpu_affinity(0, spec->exec_cpu_affinity_initial, &err) < 0)
+		return hc_monitor_fail(0, &err);
 	/* The monitor joins only the pid namespace (for its children): it stays on the host, where the
 	 * cgroup files are and where it reports from. The child joins the rest. */
 	hc_report_stage(shim_v1_Stage_STAGE_CLONE);
@@ -95,5 +98,5 @@ int hc_action_exec(const shim_v1_Spec *spec)
 	ret = hc_monitor_start(spec, pid, sync_fd, false);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fd, NULL);
+	return hc_monitor_wait(spec, pid, &sync_fd, NULL);
 }

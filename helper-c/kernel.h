@@ -12,7 +12,10 @@ struct hc_open_how {
 	uint64_t mode;
 	uint64_t resolve;
 };
+#define HC_RESOLVE_NO_XDEV 0x01
 #define HC_RESOLVE_NO_MAGICLINKS 0x02
+#define HC_RESOLVE_NO_SYMLINKS 0x04
+#define HC_RESOLVE_BENEATH 0x08
 #define HC_RESOLVE_IN_ROOT 0x10
 
 /* linux/memfd.h (6.3): the memfd may be executed, whatever vm.memfd_noexec defaults to. */

@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "idmap.h"
 #include "namespaces.h"
+#include "process.h"
 #include "report.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -108,6 +109,18 @@ static int place_in_cgroups(const shim_v1_Spec *spec, pid_t pid, struct hc_error
 	return 0;
 }
 
+/* process.oomScoreAdj under a new user namespace, from here where CAP_SYS_RESOURCE still counts. */
+static int write_oom_score_adj(pid_t pid, int32_t value, struct hc_error *err)
+{
+	char path[48], text[16];
+	size_t len = hc_format(text, sizeof(text), "%d", (int)value);
+
+	hc_format(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	if (hc_write_file(path, text, len) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_OOM_SCORE_ADJ, errno, path, "write oom_score_adj");
+	return 0;
+}
+
 int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_userns)
 {
 	struct hc_error err;
@@ -120,6 +133,10 @@ int hc_monitor_start(const shim_v1_Spec *spec, pid_t pid, int sync_fd, bool new_
 		if (place_in_cgroups(spec, pid, &err) < 0)
 			return hc_monitor_fail(pid, &err);
 	}
+	/* exec's final affinity, right after the cgroup (whose cpuset would otherwise narrow it), as runc. */
+	if (hc_process_cpu_affinity(pid, spec->exec_cpu_affinity_final, &err) < 0 ||
+	    (spec->has_monitor_oom_score_adj && write_oom_score_adj(pid, spec->monitor_oom_score_adj, &err) < 0))
+		return hc_monitor_fail(pid, &err);
 	if (new_userns) {
 		hc_report_stage(shim_v1_Stage_STAGE_USER_MAPPING);
 		if (hc_ns_write_id_maps(spec, pid, &err) < 0)
@@ -220,19 +237,23 @@ void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int status)
 }
 
 /* After each start: a restarted container's init has a new pid, which the shim reads here. */
-static void write_pid_file(const shim_v1_Spec *spec, pid_t pid, unsigned restarts)
+static void write_pid_file(const shim_v1_Spec *spec, pid_t pid, const struct hc_monitor_run *run)
 {
-	char line[128];
+	char line[256];
 	size_t len;
 
-	if (!hc_has(spec->pid_path))
+	if (!hc_has(spec->pid_path) || run == NULL)
 		return;
-	len = hc_format(line, sizeof(line), "{\"pid\":%d,\"startTime\":%llu,\"restarts\":%u}\n", (int)pid,
-			(unsigned long long)hc_read_start_time(pid), restarts);
+	/* The monitor's own pid too: the shim's look at the init's parent finds nothing once a short-lived
+	 * init has been reaped. */
+	len = hc_format(line, sizeof(line),
+			"{\"pid\":%d,\"startTime\":%llu,\"restarts\":%u,\"delayMs\":%u,\"monitorPid\":%d,\"monitorStartTime\":%llu}\n",
+			(int)pid, (unsigned long long)hc_read_start_time(pid), run->restarts, run->delay_ms, (int)getpid(),
+			(unsigned long long)hc_read_start_time(getpid()));
 	write_json_atomically(spec->pid_path, line, len);
 }
 
-int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const struct hc_monitor_run *run)
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int *sync_fd, const struct hc_monitor_run *run)
 {
 	const shim_v1_Stage stage = shim_v1_Stage_STAGE_WAIT;
 	struct hc_sync_msg msg;
@@ -247,15 +268,15 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 	 * SECCOMP when its filter's listener is to be handed on, HOOKS when the shim has hooks
 	 * to run (steps H2, H3). */
 	for (;;) {
-		ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+		ret = hc_sync_recv(*sync_fd, &msg, stage, &err);
 		if (ret > 0 && msg.type == HC_SYNC_HOOKS) {
-			if (pause_for_hooks(pid, sync_fd, &err) < 0)
+			if (pause_for_hooks(pid, *sync_fd, &err) < 0)
 				return hc_monitor_fail(pid, &err);
 			continue;
 		}
 		if (ret > 0 && msg.type == HC_SYNC_IDMAP && !idmapped && master < 0) {
 			idmapped = true;
-			ret = hc_idmap_serve(spec, pid, sync_fd, &err);
+			ret = hc_idmap_serve(spec, pid, *sync_fd, &err);
 			if (ret < 0)
 				return hc_monitor_fail(pid, &err);
 			if (ret > 0) {
@@ -269,7 +290,7 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 			hc_cleanup_close int listener = msg.fd;
 
 			if (hc_seccomp_send_listener(spec, pid, listener, &err) < 0 ||
-			    hc_sync_send(sync_fd, HC_SYNC_SECCOMP_DONE, 0, stage, &err) < 0)
+			    hc_sync_send(*sync_fd, HC_SYNC_SECCOMP_DONE, 0, stage, &err) < 0)
 				return hc_monitor_fail(pid, &err);
 			continue;
 		}
@@ -295,7 +316,7 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_READY, pid);
 
 	/* Sync step 3 (monitor): READY is out; the child may now write frames of its own. */
-	if (hc_sync_send(sync_fd, HC_SYNC_REPORTED, 0, stage, &err) < 0)
+	if (hc_sync_send(*sync_fd, HC_SYNC_REPORTED, 0, stage, &err) < 0)
 		return hc_monitor_fail(pid, &err);
 	/* MONITOR_DETACH: leave now, like `runc create`; the process is re-parented to the caller's
 	 * subreaper and the shim watches it from there. */
@@ -304,7 +325,7 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 
 	/* Sync step 4 (monitor): the child's end is close-on-exec, so EOF without a message means
 	 * execve() succeeded (after the start FIFO was opened, with FINISH_WAIT_FOR_START). */
-	ret = hc_sync_recv(sync_fd, &msg, stage, &err);
+	ret = hc_sync_recv(*sync_fd, &msg, stage, &err);
 	if (ret < 0)
 		return hc_monitor_fail(pid, &err);
 	if (ret > 0) {
@@ -314,16 +335,22 @@ int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const stru
 			msg.type);
 		return hc_monitor_fail(pid, &err);
 	}
-	write_pid_file(spec, pid, run != NULL ? run->restarts : 0);
+	write_pid_file(spec, pid, run);
 	hc_report_pid(shim_v1_StatusKind_STATUS_KIND_STARTED, pid);
 
 	if (spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND) {
 		/* The shim returned after STARTED; the status pipe must not outlive that. */
-		hc_close_fdp(&sync_fd);
+		hc_close_fdp(sync_fd);
 		hc_report_close();
 		/* Its stdout is the log (hc_monitor_daemonize). */
-		if (master >= 0 && run != NULL && run->attach != NULL)
-			hc_attach_serve(run->attach, master, pid, 1);
+		if (run != NULL && (master >= 0 || run->pipes != NULL)) {
+			struct hc_attach_io io = { master, { master, -1 }, true, spec->log_records, false };
+
+			if (master < 0)
+				io = (struct hc_attach_io){ run->pipes[0][1], { run->pipes[1][0], run->pipes[2][0] }, false,
+							    true, false };
+			hc_attach_serve(run->attach, &io, pid, 1);
+		}
 		status = reap(pid);
 		if (run != NULL)
 			*run->wait_status = status;

@@ -32,11 +32,17 @@ struct hc_monitor_run {
 	struct hc_attach *attach;
 	/* Set to the wait status once the started process has been reaped; left alone otherwise. */
 	int *wait_status;
+	/* Spec.log_records without a terminal: the container's stdin, stdout and stderr pipes (pipe2's read and
+	 * write ends; stdin's are -1 without Spec.attach_stdin), which every run shares. NULL otherwise. */
+	const int (*pipes)[2];
+	/* The restart delay waited before this run, for Spec.pid_path. */
+	unsigned delay_ms;
 };
 
 /* Sync steps 2 and 3 and the end: READY, STARTED, EXITED. Returns the helper's exit code. run: for
- * MONITOR_BACKGROUND, else NULL. */
-int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int sync_fd, const struct hc_monitor_run *run);
+ * MONITOR_BACKGROUND, else NULL. *sync_fd is closed (and set to -1) once STARTED is out in the background:
+ * the caller's copy must not close its number again, which by then may be an attach client's. */
+int hc_monitor_wait(const shim_v1_Spec *spec, pid_t pid, int *sync_fd, const struct hc_monitor_run *run);
 
 /* MONITOR_BACKGROUND: {"exitCode":...} to Spec.exit_status_path, atomically. */
 void hc_monitor_write_exit_status(const shim_v1_Spec *spec, int wait_status);

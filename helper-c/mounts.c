@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -268,22 +269,52 @@ int hc_mounts_apply(const shim_v1_Spec *spec, int rootfd, struct hc_error *err)
 	return 0;
 }
 
+/* CVE-2025-31133: a file is masked by binding /dev/null over it, and /dev/null is the container's. Taken by path,
+ * a /dev/null that an image, a createContainer hook or a process sharing the container's /dev has swapped for a
+ * symlink (to /proc/sys/kernel/core_pattern, say) makes the "mask" a writable bind of that file, at a path
+ * that readonly_paths does not cover. So /dev/null is opened once, without following a symlink, and used only
+ * if fstat() shows the null device (char 1:3): any node of that number reads empty and drops writes, wherever
+ * it lies. The mount then goes from that descriptor to a descriptor of the target (open_tree + move_mount): no
+ * path is resolved again between the check and the mount. */
+static int open_dev_null(struct hc_error *err)
+{
+	hc_cleanup_close int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_MASK_PATHS, errno, "/dev/null", "mask paths: open /dev/null");
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return hc_fail(err, shim_v1_Stage_STAGE_MASK_PATHS, ENODEV, "/dev/null",
+			       "mask paths: /dev/null is not the null device (char 1:3), refusing to bind it");
+	return hc_steal_fd(&fd);
+}
+
 int hc_mounts_mask_paths(const shim_v1_Spec *spec, struct hc_error *err)
 {
+	hc_cleanup_close int null_node = -1;
+
 	for (pb_size_t i = 0; i < spec->masked_paths_count; i++) {
 		const char *path = spec->masked_paths[i];
+		hc_cleanup_close int target = open(path, O_PATH | O_CLOEXEC);
+		hc_cleanup_close int tree = -1;
 		struct stat st;
 		int ret;
 
-		if (stat(path, &st) < 0) {
+		if (target < 0 || fstat(target, &st) < 0) {
 			if (errno == ENOENT)
 				continue;
-			return hc_fail(err, shim_v1_Stage_STAGE_MASK_PATHS, errno, path, "mask path: stat");
+			return hc_fail(err, shim_v1_Stage_STAGE_MASK_PATHS, errno, path, "mask path: open");
 		}
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st.st_mode)) {
 			ret = mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL);
-		else
-			ret = mount("/dev/null", path, NULL, MS_BIND, NULL);
+		} else {
+			if (null_node < 0 && (null_node = open_dev_null(err)) < 0)
+				return -1;
+			/* A detached bind of the checked node, attached onto the target's descriptor. */
+			tree = (int)syscall(SYS_open_tree, null_node, "", HC_OPEN_TREE_CLONE | HC_OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+			ret = tree < 0 ? -1 : (int)syscall(SYS_move_mount, tree, "", target, "",
+							  HC_MOVE_MOUNT_F_EMPTY_PATH | HC_MOVE_MOUNT_T_EMPTY_PATH);
+		}
 		if (ret < 0)
 			return hc_fail(err, shim_v1_Stage_STAGE_MASK_PATHS, errno, path, "mask path: mount %s",
 				       S_ISDIR(st.st_mode) ? "tmpfs" : "/dev/null");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -155,6 +156,16 @@ unsigned long hc_ns_clone_flags(const shim_v1_Spec *spec)
 	return flags;
 }
 
+/* linux.timeOffsets: the kernel takes them only while no process is in the new time namespace, which we
+ * enter at execve (runc's parent writes the same text at the same point). */
+static int write_time_offsets(const char *offsets, struct hc_error *err)
+{
+	if (hc_write_file("/proc/self/timens_offsets", offsets, strlen(offsets)) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_TIME_OFFSETS, errno, "/proc/self/timens_offsets",
+			       "write timens_offsets");
+	return 0;
+}
+
 int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err)
 {
 	static const shim_v1_NamespaceType types[] = {
@@ -174,6 +185,8 @@ int hc_ns_unshare(const shim_v1_Spec *spec, struct hc_error *err)
 	if (unshare(flags) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_UNSHARE, errno, NULL, "unshare namespaces (flags 0x%x)",
 			       (unsigned)flags);
+	if ((flags & CLONE_NEWTIME) && hc_has(spec->time_offsets))
+		return write_time_offsets(spec->time_offsets, err);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "procfs.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -55,9 +56,17 @@ int hc_process_limits(const shim_v1_Process *process, struct hc_error *err)
 	if (process->has_oom_score_adj) {
 		char value[16];
 		size_t len = hc_format(value, sizeof(value), "%d", process->oom_score_adj);
+		char path[32];
 
-		if (hc_write_file("/proc/self/oom_score_adj", value, len) < 0)
-			return hc_fail(err, stage, errno, "/proc/self/oom_score_adj", "write oom_score_adj");
+		/* By our pid, not "self" (a symlink), through a checked procfs (CVE-2025-52881, procfs.c). */
+		hc_format(path, sizeof(path), "%d/oom_score_adj", (int)getpid());
+		if (hc_procfs_write(path, value, len) < 0) {
+			int error = errno;
+			const char *why = hc_procfs_refusal(error);
+
+			return hc_fail(err, stage, error, *why ? NULL : "/proc/self/oom_score_adj", "write oom_score_adj%s",
+				       why);
+		}
 	}
 	if (process->has_umask)
 		umask((mode_t)(process->umask & 0777));
@@ -84,6 +93,28 @@ int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err)
 	}
 	if (spec->io_priority != 0 && syscall(SYS_ioprio_set, HC_IOPRIO_WHO_PROCESS, 0, (int)spec->io_priority) < 0)
 		return hc_fail(err, shim_v1_Stage_STAGE_RLIMITS, errno, NULL, "ioprio_set 0x%x", spec->io_priority);
+	return 0;
+}
+
+/* linux.memoryPolicy (runc's setupMemoryPolicy). maxnode is one more than the mask's bits: the kernel drops
+ * the last bit it is told of. */
+int hc_process_memory_policy(const shim_v1_Spec *spec, struct hc_error *err)
+{
+	const pb_bytes_array_t *nodes = spec->memory_policy_nodes;
+	unsigned long bits = nodes ? nodes->size * 8UL : 0;
+
+	if (spec->has_memory_policy &&
+	    syscall(SYS_set_mempolicy, (int)spec->memory_policy_mode, bits ? nodes->bytes : NULL, bits ? bits + 1 : 0) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_MEMORY_POLICY, errno, NULL, "set_mempolicy mode 0x%x",
+			       spec->memory_policy_mode);
+	return 0;
+}
+
+/* process.execCPUAffinity: sched_setaffinity(2) of pid (0: ourselves) to the mask given, when one is. */
+int hc_process_cpu_affinity(pid_t pid, const pb_bytes_array_t *mask, struct hc_error *err)
+{
+	if (mask && mask->size > 0 && syscall(SYS_sched_setaffinity, pid, (size_t)mask->size, mask->bytes) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_CPU_AFFINITY, errno, NULL, "sched_setaffinity of pid %d", (int)pid);
 	return 0;
 }
 

@@ -5,6 +5,8 @@
 #define HC_PROCESS_H
 
 #include "error.h"
+#include <sys/types.h>
+
 #include "shim.pb.h"
 
 /* The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). Read by the monitor
@@ -15,6 +17,10 @@ int hc_cap_last(void);
 int hc_process_limits(const shim_v1_Process *process, struct hc_error *err);
 /* Spec.scheduler (sched_setattr) and Spec.io_priority (ioprio_set), each only when set. Stage RLIMITS. */
 int hc_process_scheduling(const shim_v1_Spec *spec, struct hc_error *err);
+/* Spec.has_memory_policy: set_mempolicy(2). Stage MEMORY_POLICY. */
+int hc_process_memory_policy(const shim_v1_Spec *spec, struct hc_error *err);
+/* A Spec.exec_cpu_affinity_* mask for pid (0: the caller); an empty one leaves it. Stage CPU_AFFINITY. */
+int hc_process_cpu_affinity(pid_t pid, const pb_bytes_array_t *mask, struct hc_error *err);
 /* setsid() when process.new_session. */
 int hc_process_session(const shim_v1_Process *process, struct hc_error *err);
 /* The bounding set, user and groups, the other capability sets, no_new_privs. */

@@ -47,6 +47,7 @@
 #include "namespaces.h"
 #include "spec.h"
 #include "process.h"
+#include "procfs.h"
 #include "report.h"
 #include "rootfs.h"
 #include "sync.h"
@@ -66,8 +67,15 @@ static int write_sysctls(const shim_v1_Spec *spec, struct hc_error *err)
 		for (char *c = path + strlen("/proc/sys/"); *c != '\0'; c++)
 			if (*c == '.')
 				*c = '/';
-		if (hc_write_file(path, value, strlen(value)) < 0)
-			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, errno, path, "write sysctl %s", sysctl->key);
+		/* Not by path: through a checked procfs, so that no mount or symlink in the container's /proc can
+		 * send the value elsewhere (CVE-2025-52881, procfs.c). */
+		if (hc_procfs_write(path + strlen("/proc/"), value, strlen(value)) < 0) {
+			int error = errno;
+			const char *why = hc_procfs_refusal(error);
+
+			return hc_fail(err, shim_v1_Stage_STAGE_SYSCTL, error, *why ? NULL : path, "write sysctl %s%s",
+				       sysctl->key, why);
+		}
 	}
 	return 0;
 }
@@ -370,6 +378,11 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 		/* The attach socket's descriptors are the monitor's alone. */
 		if (run != NULL && run->attach != NULL)
 			hc_attach_close_fds(run->attach);
+		/* Spec.log_records: stdio through the monitor, which times each line. The pipes are close-on-exec;
+		 * the copies made here are not. */
+		for (int i = 0; run != NULL && run->pipes != NULL && i < 3; i++)
+			if (run->pipes[i][i == 0 ? 0 : 1] >= 0 && dup2(run->pipes[i][i == 0 ? 0 : 1], i) < 0)
+				_exit(HC_EXIT_SETUP);
 		host_pid = hc_child_begin("shim:[1:INIT]", child_sync_fd);
 		if (build_container(spec, &ns, child_sync_fd, host_pid, &err) < 0)
 			hc_child_fail(child_sync_fd, &err);
@@ -386,7 +399,7 @@ static int run_once(const shim_v1_Spec *spec, int cap_last, const struct hc_moni
 	ret = hc_monitor_start(spec, pid, sync_fd, (clone_flags & CLONE_NEWUSER) != 0);
 	if (ret != 0)
 		return ret;
-	return hc_monitor_wait(spec, pid, sync_fd, run);
+	return hc_monitor_wait(spec, pid, &sync_fd, run);
 }
 
 static volatile sig_atomic_t restarts_cancelled;
@@ -410,15 +423,42 @@ static bool should_restart(const shim_v1_Spec *spec, int wait_status, unsigned r
 	return policy->maximum == 0 || restarts < policy->maximum;
 }
 
+/* Spec.log_records without a terminal: pipes for the container's stdio, which the monitor reads (and, with
+ * Spec.attach_stdin, writes: non-blocking, so that a container that reads nothing cannot stall it). */
+static int open_stdio_pipes(const shim_v1_Spec *spec, int pipes[3][2], struct hc_error *err)
+{
+	for (int i = spec->attach_stdin ? 0 : 1; i < 3; i++)
+		if (pipe2(pipes[i], O_CLOEXEC) < 0)
+			return hc_fail(err, shim_v1_Stage_STAGE_ATTACH, errno, NULL, "stdio pipes");
+	if (pipes[0][1] >= 0 && fcntl(pipes[0][1], F_SETFL, O_NONBLOCK) < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_ATTACH, errno, NULL, "stdin pipe");
+	return 0;
+}
+
+static unsigned long long monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+}
+
 int hc_action_run(const shim_v1_Spec *spec)
 {
 	const bool background = spec->monitor == shim_v1_Monitor_MONITOR_BACKGROUND;
+	const shim_v1_DockerRestart *policy = &spec->restart;
+	const bool piped = spec->log_records && !spec->process.terminal;
 	struct hc_error err;
 	struct hc_attach attach;
+	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	unsigned delay_ms = 0;
 	int cap_last;
 	int ret;
 
 	hc_attach_init(&attach);
+	/* Before the fork below re-parents us: our parent is the shim that will attach (attach.h, owner_fd). */
+	if (background && spec->attach_wait_first)
+		attach.owner_fd = (int)syscall(SYS_pidfd_open, getppid(), 0);
 	/* First: the daemon is the monitor, so it must be the one that clones (it waits on the child). */
 	if (background && hc_monitor_daemonize(spec, &err) < 0)
 		return hc_monitor_fail(0, &err);
@@ -433,14 +473,18 @@ int hc_action_run(const shim_v1_Spec *spec)
 	if (hc_has(spec->attach_socket) &&
 	    hc_attach_listen(&attach, spec->attach_socket, spec->attach_wait_first, &err) < 0)
 		return hc_monitor_fail(0, &err);
-	if (spec->has_restart && spec->restart.enabled) {
+	if (piped && open_stdio_pipes(spec, pipes, &err) < 0)
+		return hc_monitor_fail(0, &err);
+	if (spec->has_restart && policy->enabled) {
 		struct sigaction sa = { .sa_handler = cancel_restarts, .sa_flags = SA_RESTART };
 
 		sigaction(SIGUSR1, &sa, NULL);
 	}
 	for (unsigned restarts = 0;; restarts++) {
 		int wait_status = -1;
-		struct hc_monitor_run run = { restarts, &attach, &wait_status };
+		struct hc_monitor_run run = { restarts, &attach, &wait_status, piped ? (const int (*)[2])pipes : NULL,
+					      delay_ms };
+		unsigned long long started = monotonic_ms();
 
 		ret = run_once(spec, cap_last, &run);
 		if (wait_status == -1) {
@@ -456,14 +500,28 @@ int hc_action_run(const shim_v1_Spec *spec)
 			break;
 		}
 		hc_attach_drop_clients(&attach);
-		if (spec->restart.delay_ms > 0) {
-			struct timespec delay = { spec->restart.delay_ms / 1000, (long)(spec->restart.delay_ms % 1000) * 1000000L };
+		/* docker's back-off as plain numbers: the first delay, doubled each time up to the cap, and the
+		 * first again after a run that lasted reset_after_ms. */
+		if (delay_ms == 0 || monotonic_ms() - started >= policy->reset_after_ms)
+			delay_ms = policy->delay_ms;
+		else
+			delay_ms = delay_ms * 2 > policy->max_delay_ms ? policy->max_delay_ms : delay_ms * 2;
+		if (delay_ms > 0) {
+			struct timespec delay = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L };
 
-			while (nanosleep(&delay, &delay) < 0 && errno == EINTR)
+			while (nanosleep(&delay, &delay) < 0 && errno == EINTR && !restarts_cancelled)
 				;
+		}
+		/* A stop during the delay: nothing more to start. */
+		if (restarts_cancelled) {
+			hc_monitor_write_exit_status(spec, wait_status);
+			break;
 		}
 	}
 	hc_attach_drop_clients(&attach);
 	hc_close_fdp(&attach.listen_fd);
+	hc_close_fdp(&attach.owner_fd);
+	for (int i = 0; i < 6; i++)
+		hc_close_fdp(&pipes[i / 2][i % 2]);
 	return ret;
 }

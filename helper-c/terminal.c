@@ -78,7 +78,10 @@ int hc_terminal_setup(const shim_v1_Process *process, int console_fd, int sync_f
 		return hc_fail(err, TERMINAL, errno, "/dev/ptmx", "terminal: open");
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
 		return hc_fail(err, TERMINAL, errno, "/dev/ptmx", "terminal: unlock pty");
-	/* The peer through the master itself, not by its /dev/pts path, which the container could swap. */
+	/* The peer through the master itself, not by its /dev/pts path, which the container could swap. And no
+	 * /dev/console: runc binds the peer there by path, which a symlink or a racing mount redirected onto any
+	 * file (CVE-2025-52565); here the pty reaches the process only as fds 0-2, so no mount is made at all
+	 * (test/integration/cve-2025.test.ts holds that). */
 	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (peer < 0)
 		return hc_fail(err, TERMINAL, errno, "/dev/ptmx", "terminal: open pty peer");

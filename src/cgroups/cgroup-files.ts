@@ -1,7 +1,7 @@
 // Reading and writing cgroup control files, with errors that name the file. Synchronous: a control file is
 // read or written in microseconds, less than an fs/promises threadpool round trip.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
@@ -34,6 +34,39 @@ export async function readKeyedFile(dir: string, file: string): Promise<Map<stri
     if (key && value !== undefined) entries.set(key, Number(value));
   }
   return entries;
+}
+
+/** A keyed file as a plain object (for JSON and protobuf alike); undefined when the kernel has no such file. */
+export async function readKeyedRecord(dir: string, file: string): Promise<Record<string, number> | undefined> {
+  const entries = await readKeyedFile(dir, file);
+  return entries ? Object.fromEntries(entries) : undefined;
+}
+
+/** v1's blkio files: "MAJ:MIN Op value" lines; the closing "Total N" line is not a device's. */
+export function parseBlkioLines(text: string | undefined): { major: number; minor: number; op: string; value: number }[] {
+  const entries = [];
+  for (const line of (text ?? '').split('\n')) {
+    const match = /^(\d+):(\d+)\s+(\S+)\s+(\d+)$/.exec(line.trim());
+    if (match) entries.push({ major: Number(match[1]), minor: Number(match[2]), op: match[3]!, value: Number(match[4]) });
+  }
+  return entries;
+}
+
+/** v2's io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N …", as runc maps it onto v1's Read/Write entries. */
+export function parseIoStat(text: string | undefined): { bytes: ReturnType<typeof parseBlkioLines>; ios: ReturnType<typeof parseBlkioLines> } {
+  const bytes = [];
+  const ios = [];
+  for (const line of (text ?? '').split('\n')) {
+    const [device, ...pairs] = line.trim().split(/\s+/);
+    const match = /^(\d+):(\d+)$/.exec(device ?? '');
+    if (!match) continue;
+    const major = Number(match[1]);
+    const minor = Number(match[2]);
+    const values = new Map(pairs.map((pair) => pair.split('=') as [string, string]));
+    for (const [key, op] of [['rbytes', 'Read'], ['wbytes', 'Write']] as const) if (values.has(key)) bytes.push({ major, minor, op, value: Number(values.get(key)) });
+    for (const [key, op] of [['rios', 'Read'], ['wios', 'Write']] as const) if (values.has(key)) ios.push({ major, minor, op, value: Number(values.get(key)) });
+  }
+  return { bytes, ios };
 }
 
 /** One write. A missing file means the kernel lacks that knob: said as such rather than as ENOENT. */
@@ -90,4 +123,25 @@ export async function readOomKillCount(dirs: readonly string[]): Promise<number 
     if (count !== undefined) return count;
   }
   return undefined;
+}
+
+/**
+ * Hands a cgroup v2 directory to the container's root (PlannedCgroup.ownerUid), as runc's cgroup manager does
+ * with OwnerUID: the directory and the files the kernel lists in /sys/kernel/cgroup/delegate (cgroups(7)'s
+ * three before 4.15), owner only (gid left). A file this kernel does not have is skipped.
+ */
+export async function chownDelegated(dir: string, uid: number): Promise<void> {
+  let files = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+  try {
+    files = readFileSync('/sys/kernel/cgroup/delegate', 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // Before 4.15 there is no list: cgroups(7)'s files above.
+  }
+  for (const path of [dir, ...files.map((file) => posix.join(dir, file))]) {
+    try {
+      chownSync(path, uid, -1);
+    } catch (error) {
+      if (path === dir || !hasErrnoCode(error, 'ENOENT')) throw systemError(error, 'chown the cgroup to the container\'s root', { stage: 'cgroup', path });
+    }
+  }
 }

@@ -12,11 +12,30 @@ export { freezeStateFile, isFrozenText } from './cgroup-files.js';
 /** What `stats` and `events --stats` print, in runc's shape (libcontainer/cgroups Stats, JSON names). */
 export interface CgroupStats {
   cpu: { usage: { total: number; percpu?: number[] | undefined; kernel: number; user: number }; throttling: { periods: number; throttled_periods: number; throttled_time: number } };
-  memory: { usage: { usage: number; max: number; limit: number; failcnt: number }; swap?: { usage: number; limit: number } | undefined; oom_kill?: number | undefined };
+  memory: {
+    usage: { usage: number; max: number; limit: number; failcnt: number };
+    swap?: { usage: number; limit: number } | undefined;
+    oom_kill?: number | undefined;
+    /** memory.stat under the kernel's own keys (v1: cache, rss, total_*…; v2: anon, file…), as runc's memory.stats. */
+    stats?: Record<string, number> | undefined;
+    /** v2's memory.events (low, high, max, oom, oom_kill); v1 has none. */
+    events?: Record<string, number> | undefined;
+  };
   pids: { current: number; limit: number };
+  /** Bytes and operations per device and op ("Read", "Write"…), as runc's blkio stats. */
+  blkio?: { io_service_bytes_recursive: BlkioEntry[]; io_serviced_recursive: BlkioEntry[] } | undefined;
+}
+
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
 }
 
 export interface CgroupManager {
+  /** Which cgroup API limits this container: 1 on v1 and hybrid hosts, 2 on pure cgroup2. */
+  readonly version: 1 | 2;
   /** Creates the container's cgroup in every hierarchy and applies its device rules and resource limits. */
   apply(): Promise<void>;
   /** The cgroup.procs files the helper writes the init's pid to before it runs any code of its own. */

@@ -9,7 +9,7 @@ import { hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
 import type { CgroupManager, CgroupStats } from './cgroup-manager.js';
-import { readCgroupFile, readCgroupNumber, readKeyedFile, waitUntil, writeCgroupFile } from './cgroup-files.js';
+import { chownDelegated, parseBlkioLines, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
 import { deviceRuleLine } from './device-rules.js';
 import { RuntimeError } from '../errors.js';
 import { signalProcess } from '../host/signal-process.js';
@@ -26,6 +26,7 @@ const FREEZE_WAIT_MS = 10_000;
 const V1_UNLIMITED = 2 ** 62;
 
 export class CgroupV1Manager implements CgroupManager {
+  readonly version = 1;
   readonly #plan: PlannedCgroup;
   readonly #log: Logger;
 
@@ -45,6 +46,9 @@ export class CgroupV1Manager implements CgroupManager {
     const devices = this.#plan.dirs.find((dir) => dir.version === 1 && dir.controllers.includes('devices'));
     if (devices) await this.#applyDeviceRules(devices.dir);
     if (this.#plan.resources) await this.setResources(this.#plan.resources);
+    // A hybrid host's cgroup2 directory is the one a container with its own cgroup namespace can delegate in.
+    const unified = this.#plan.dirs.find((dir) => dir.version === 2);
+    if (unified && this.#plan.ownerUid !== undefined) await chownDelegated(unified.dir, this.#plan.ownerUid);
   }
 
   async setResources(requested: PlannedResources): Promise<void> {
@@ -117,6 +121,7 @@ export class CgroupV1Manager implements CgroupManager {
     const cpu = this.#optionalDir('cpu');
     const memory = this.#optionalDir('memory');
     const pids = this.#optionalDir('pids');
+    const blkio = this.#optionalDir('blkio');
     // cpuacct.stat is in USER_HZ ticks (100 a second); runc reports nanoseconds.
     const ticks = cpuacct ? await readKeyedFile(cpuacct, 'cpuacct.stat') : undefined;
     const percpu = cpuacct ? await readCgroupFile(cpuacct, 'cpuacct.usage_percpu') : undefined;
@@ -146,12 +151,23 @@ export class CgroupV1Manager implements CgroupManager {
         },
         swap: memory ? { usage: await readCgroupNumber(memory, 'memory.memsw.usage_in_bytes'), limit: swapLimit } : undefined,
         oom_kill: await this.oomKillCount(),
+        stats: memory ? await readKeyedRecord(memory, 'memory.stat') : undefined,
       },
       pids: {
         current: pids ? await readCgroupNumber(pids, 'pids.current') : 0,
         limit: pids ? await readCgroupNumber(pids, 'pids.max') : 0,
       },
+      blkio: blkio ? await this.#blkioStats(blkio) : undefined,
     };
+  }
+
+  // As runc: the CFQ scheduler's counters, or the throttle layer's when those are empty (blk-mq has no CFQ).
+  async #blkioStats(dir: string): Promise<NonNullable<CgroupStats['blkio']>> {
+    const read = async (name: string) => {
+      const entries = parseBlkioLines(await readCgroupFile(dir, `blkio.${name}`));
+      return entries.length > 0 ? entries : parseBlkioLines(await readCgroupFile(dir, `blkio.throttle.${name}`));
+    };
+    return { io_service_bytes_recursive: await read('io_service_bytes_recursive'), io_serviced_recursive: await read('io_serviced_recursive') };
   }
 
   async oomKillCount(): Promise<number | undefined> {

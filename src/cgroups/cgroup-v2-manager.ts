@@ -9,13 +9,14 @@ import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlannedCgroup, PlannedCgroupDir } from '../plan/container-plan.js';
 import type { CgroupManager, CgroupStats } from './cgroup-manager.js';
-import { readCgroupFile, readCgroupNumber, readKeyedFile, waitUntil, writeCgroupFile } from './cgroup-files.js';
+import { chownDelegated, parseIoStat, readCgroupFile, readCgroupNumber, readKeyedFile, readKeyedRecord, waitUntil, writeCgroupFile } from './cgroup-files.js';
 import { destroyCgroupDirs } from './cgroup-v1-manager.js';
 import { v2ResourceWrites, type PlannedResources } from './resources.js';
 
 const FREEZE_WAIT_MS = 10_000;
 
 export class CgroupV2Manager implements CgroupManager {
+  readonly version = 2;
   readonly #plan: PlannedCgroup;
   readonly #log: Logger;
   readonly #dir: PlannedCgroupDir;
@@ -50,6 +51,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.#log.warn('cgroup v2: device rules are not enforced (that needs an eBPF program, which shim does not load)');
     }
     if (this.#plan.resources) await this.setResources(this.#plan.resources);
+    if (this.#plan.ownerUid !== undefined) await chownDelegated(this.#dir.dir, this.#plan.ownerUid);
   }
 
   async destroy(): Promise<void> {
@@ -66,6 +68,12 @@ export class CgroupV2Manager implements CgroupManager {
     ];
     if (controllers.length > 0) await this.#enableControllers(controllers);
     for (const write of writes) await writeCgroupFile(this.#dir.dir, write.file, write.value);
+    // runc's fs2 writes the reservation limit too where the kernel has it (5.11+), so that a reserved page counts.
+    for (const { pageSize, limit } of resources.hugepageLimits ?? []) {
+      if ((await readCgroupFile(this.#dir.dir, `hugetlb.${pageSize}.rsvd.max`)) !== undefined) {
+        await writeCgroupFile(this.#dir.dir, `hugetlb.${pageSize}.rsvd.max`, String(limit));
+      }
+    }
     for (const [file, value] of unified) await writeCgroupFile(this.#dir.dir, file, value);
   }
 
@@ -114,6 +122,8 @@ export class CgroupV2Manager implements CgroupManager {
     // cpu.stat exists without the cpu controller (usage only); v2 counts microseconds, runc reports ns.
     const cpu = (await readKeyedFile(dir, 'cpu.stat')) ?? new Map<string, number>();
     const events = await readKeyedFile(dir, 'memory.events');
+    const ioText = await readCgroupFile(dir, 'io.stat');
+    const io = ioText === undefined ? undefined : parseIoStat(ioText);
     return {
       cpu: {
         usage: { total: (cpu.get('usage_usec') ?? 0) * 1000, kernel: (cpu.get('system_usec') ?? 0) * 1000, user: (cpu.get('user_usec') ?? 0) * 1000 },
@@ -132,8 +142,11 @@ export class CgroupV2Manager implements CgroupManager {
         },
         swap: { usage: await readCgroupNumber(dir, 'memory.swap.current'), limit: await readCgroupNumber(dir, 'memory.swap.max') },
         oom_kill: events?.get('oom_kill'),
+        stats: await readKeyedRecord(dir, 'memory.stat'),
+        events: events ? Object.fromEntries(events) : undefined,
       },
       pids: { current: await readCgroupNumber(dir, 'pids.current'), limit: await readCgroupNumber(dir, 'pids.max') },
+      blkio: io ? { io_service_bytes_recursive: io.bytes, io_serviced_recursive: io.ios } : undefined,
     };
   }
 

@@ -16,11 +16,18 @@ export interface PlannedResources {
   blkioWeight?: number | undefined;
   /** linux.resources.unified (pure cgroup v2 only, src/plan/other-fields.ts): file -> value, written last. */
   unified?: Record<string, string> | undefined;
+  /** linux.resources.hugepageLimits: page size ("2MB") -> bytes (src/plan/other-fields.ts decides where). */
+  hugepageLimits?: { pageSize: string; limit: number }[] | undefined;
+  /** linux.resources.network: net_cls.classid and net_prio.ifpriomap lines (cgroup v1 only). */
+  netClassId?: number | undefined;
+  netPriorities?: { name: string; priority: number }[] | undefined;
+  /** linux.resources.rdma: device -> "hca_handle=N hca_object=N" (rdma.max, v1 and v2 alike). */
+  rdma?: Record<string, string> | undefined;
 }
 
 /** One write: `value` into `file` of the hierarchy holding `controller`. */
 export interface CgroupFileWrite {
-  controller: 'memory' | 'cpu' | 'cpuset' | 'pids' | 'blkio' | 'io';
+  controller: 'memory' | 'cpu' | 'cpuset' | 'pids' | 'blkio' | 'io' | 'hugetlb' | 'net_cls' | 'net_prio' | 'rdma';
   file: string;
   value: string;
 }
@@ -105,6 +112,13 @@ export function v1ResourceWrites(resources: PlannedResources): CgroupFileWrite[]
     writes.push({ controller: 'pids', file: 'pids.max', value: resources.pids.limit < 0 ? 'max' : String(resources.pids.limit) });
   }
   if (resources.blkioWeight) writes.push({ controller: 'blkio', file: 'blkio.weight', value: String(resources.blkioWeight) });
+  // runc's fs HugetlbGroup, NetClsGroup, NetPrioGroup and RdmaGroup.
+  for (const { pageSize, limit } of resources.hugepageLimits ?? []) {
+    writes.push({ controller: 'hugetlb', file: `hugetlb.${pageSize}.limit_in_bytes`, value: String(limit) });
+  }
+  if (resources.netClassId) writes.push({ controller: 'net_cls', file: 'net_cls.classid', value: String(resources.netClassId) });
+  for (const { name, priority } of resources.netPriorities ?? []) writes.push({ controller: 'net_prio', file: 'net_prio.ifpriomap', value: `${name} ${priority}` });
+  writes.push(...rdmaWrites(resources));
   return writes;
 }
 
@@ -141,7 +155,17 @@ export function v2ResourceWrites(resources: PlannedResources): CgroupFileWrite[]
     writes.push({ controller: 'pids', file: 'pids.max', value: resources.pids.limit < 0 ? 'max' : String(resources.pids.limit) });
   }
   if (resources.blkioWeight) writes.push({ controller: 'io', file: 'io.weight', value: `default ${blkioWeightToIoWeight(resources.blkioWeight)}` });
+  // runc's fs2 setHugeTlb (the .rsvd.max twin is the manager's, where the kernel has it) and RdmaSet. v2 has no
+  // net_cls or net_prio: runc's fs2 never looks at linux.resources.network (other-fields.ts notes it).
+  for (const { pageSize, limit } of resources.hugepageLimits ?? []) {
+    writes.push({ controller: 'hugetlb', file: `hugetlb.${pageSize}.max`, value: String(limit) });
+  }
+  writes.push(...rdmaWrites(resources));
   return writes;
+}
+
+function rdmaWrites(resources: PlannedResources): CgroupFileWrite[] {
+  return Object.entries(resources.rdma ?? {}).map(([device, limits]) => ({ controller: 'rdma', file: 'rdma.max', value: `${device} ${limits}` }));
 }
 
 function maxOf(value: number): string {

@@ -144,3 +144,26 @@ export async function attachTerminal(socketPath: string, options: { stdin: boole
     }
   });
 }
+
+/**
+ * run -d -i without -t: what this process reads on stdin goes to the container's stdin as 'd' frames (the
+ * output is followed in the log meanwhile). Until stdin ends or the returned stop is called; the container's
+ * stdin stays open either way, as docker's does for a container it did not start attached.
+ */
+export function sendInput(socketPath: string): () => void {
+  const socket = connect({ path: socketPath });
+  const stdin = process.stdin;
+  const onData = (chunk: Buffer) => {
+    for (const piece of inputFrames(chunk)) if (!socket.destroyed) socket.write(piece);
+  };
+  // A container that has ended, or a write it no longer reads: nothing of ours to report.
+  socket.on('error', () => {});
+  stdin.on('data', onData);
+  stdin.once('end', () => socket.end());
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    stdin.pause();
+    socket.end();
+  };
+}

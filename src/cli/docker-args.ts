@@ -12,6 +12,7 @@ export interface DockerRunArgs {
   detachKeys?: string | undefined;
   user?: string | undefined;
   capAdd: string[];
+  groupAdd: string[];
   capDrop: string[];
   privileged: boolean;
   readOnly: boolean;
@@ -33,6 +34,7 @@ export function addDockerRunOptions(y: Argv): Argv {
     .option('tty', { alias: 't', type: 'boolean', describe: 'a terminal from the container\'s devpts (raw mode, window size followed)' })
     .option('detach-keys', { type: 'string', requiresArg: true, describe: 'keys that detach from the terminal (default ctrl-p,ctrl-q)' })
     .option('user', { alias: 'u', type: 'string', requiresArg: true, describe: 'NAME[:GROUP] or UID[:GID], names from the image\'s /etc/passwd' })
+    .option('group-add', { type: 'string', nargs: 1, requiresArg: true, describe: 'another group for the process, a name from the image\'s /etc/group or a GID (repeatable)' })
     .option('cap-add', { type: 'string', nargs: 1, requiresArg: true, describe: 'add a capability (NET_ADMIN, ALL; repeatable)' })
     .option('cap-drop', { type: 'string', nargs: 1, requiresArg: true, describe: 'drop a capability (repeatable)' })
     .option('privileged', { type: 'boolean', describe: 'every capability and device, no masked /proc paths' })
@@ -57,6 +59,7 @@ export function toDockerRunArgs(args: Record<string, unknown>): DockerRunArgs {
     detachKeys: optional(args.detachKeys),
     user: optional(args.user),
     capAdd: list(args.capAdd),
+    groupAdd: list(args.groupAdd),
     capDrop: list(args.capDrop),
     privileged: Boolean(args.privileged),
     readOnly: Boolean(args.readOnly),

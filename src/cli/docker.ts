@@ -11,7 +11,7 @@ import { listContainers, readContainerState, type ObservedContainer } from '../c
 import { ATTACH_SOCKET, DEFAULT_DETACH_KEYS } from '../container/docker-run.js';
 import { removeContainer, startStoppedContainer, stopContainer, waitForStop } from '../container/docker-lifecycle.js';
 import type { RuntimeContext } from '../container/run-container.js';
-import { StateStore, PLAN_FILE } from '../state/state-store.js';
+import { StateStore, PLAN_FILE, type ContainerState } from '../state/state-store.js';
 import type { ContainerPlan } from '../plan/container-plan.js';
 import { formatTable } from './state.js';
 import type { CliEnvironment } from './main.js';
@@ -80,34 +80,54 @@ export async function attachAndWait(
     if (how === 'detached') return 'detached';
   } else {
     if (!state.logPath) throw new RuntimeError('usage', 'this container has no output to attach to', { containerId: id });
-    await followLog(context.root, id, state.logPath, options.fromStart ? 0 : undefined, cli);
+    // run -d -i: what we read goes to the container's stdin through the socket; the output comes from the log,
+    // from where it ends before the first input can have an answer.
+    const from = options.fromStart ? 0 : existsSync(state.logPath) ? statSync(state.logPath).size : 0;
+    const stopInput = options.stdin && state.docker?.interactive
+      ? (await import('./attach-client.js')).sendInput(join(new StateStore(context.root).dirOf(id), ATTACH_SOCKET))
+      : undefined;
+    try {
+      await followLog(context.root, id, state, from, cli);
+    } finally {
+      stopInput?.();
+    }
   }
   const end = await waitForStop(context.root, id);
   return end.exitCode ?? 0;
 }
 
-async function followLog(root: string, id: string, path: string, from: number | undefined, cli: CliEnvironment): Promise<void> {
-  const handle = await open(path, 'r');
+async function followLog(root: string, id: string, state: ContainerState, from: number | undefined, cli: CliEnvironment): Promise<void> {
+  const handle = await open(state.logPath!, 'r');
   try {
-    let position = from ?? (await handle.stat()).size;
-    const buffer = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead > 0) {
-        position += bytesRead;
-        cli.stdout(buffer.subarray(0, bytesRead).toString('utf8'));
-        continue;
-      }
-      const { status } = await readContainerState(root, id);
-      if (status === 'stopped') {
-        const { bytesRead: tail } = await handle.read(buffer, 0, buffer.length, position);
-        if (tail === 0) return;
-        continue;
-      }
-      await sleep(100);
+    const position = from ?? (await handle.stat()).size;
+    if (state.docker?.logRecords) {
+      const { printRecords } = await import('./logs.js');
+      return await printRecords(handle, root, id, { from: position, follow: true }, cli);
     }
+    await followRawLog(handle, root, id, position, cli);
   } finally {
     await handle.close();
+  }
+}
+
+/** A log from before the records (logs.ts): its bytes as they come. */
+async function followRawLog(handle: import('node:fs/promises').FileHandle, root: string, id: string, from: number, cli: CliEnvironment): Promise<void> {
+  let position = from;
+  const buffer = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead > 0) {
+      position += bytesRead;
+      cli.stdout(buffer.subarray(0, bytesRead).toString('utf8'));
+      continue;
+    }
+    const { status } = await readContainerState(root, id);
+    if (status === 'stopped') {
+      const { bytesRead: tail } = await handle.read(buffer, 0, buffer.length, position);
+      if (tail === 0) return;
+      continue;
+    }
+    await sleep(100);
   }
 }
 
@@ -126,7 +146,7 @@ export async function dockerStart(context: RuntimeContext, id: string, options: 
     const result = await attachAndWait(context, id, { stdin: options.interactive, justStarted: true }, cli);
     return result === 'detached' ? 0 : result;
   }
-  await followLog(context.root, id, state.logPath!, logSize, cli);
+  await followLog(context.root, id, state, logSize, cli);
   const end = await waitForStop(context.root, id);
   return end.exitCode ?? 0;
 }

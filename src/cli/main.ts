@@ -188,7 +188,7 @@ export async function main(cli: CliEnvironment): Promise<number> {
       ),
       logs: handle(async (raw, context) =>
         (await import('./logs.js')).logsVerb(context.root, String(raw.id), Boolean(raw.follow), cli, {
-          tail: optionalString(raw.tail), since: optionalString(raw.since), timestamps: Boolean(raw.timestamps),
+          tail: optionalString(raw.tail), since: optionalString(raw.since), until: optionalString(raw.until), timestamps: Boolean(raw.timestamps),
         }),
       ),
       exec: handle(async (raw, context) => {
@@ -450,9 +450,11 @@ async function buildParser(head: string[], columns: number | undefined, handlers
         idPositional(y)
           .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing until it exits' })
           .option('tail', { alias: 'n', type: 'string', requiresArg: true, describe: 'only the last N lines ("all": everything)' })
-          .option('since', { type: 'string', requiresArg: true, describe: 'refused: the log keeps no time per line' })
-          .option('timestamps', { alias: 't', type: 'boolean', describe: 'refused: the log keeps no time per line' })
-          .example('$0 logs -f --tail 20 web', 'the last 20 lines, then what follows'),
+          .option('since', { type: 'string', requiresArg: true, describe: 'lines from this time on: RFC 3339, Unix seconds, or 10m (before now)' })
+          .option('until', { type: 'string', requiresArg: true, describe: 'lines up to this time (the same forms)' })
+          .option('timestamps', { alias: 't', type: 'boolean', describe: 'each line with its time (RFC 3339, ns, UTC)' })
+          .example('$0 logs -f --tail 20 web', 'the last 20 lines, then what follows')
+          .example('$0 logs -t --since 10m web', 'the last ten minutes, with times'),
       (args) => handlers.logs(args as unknown as Record<string, unknown>),
     )
     .command('image <sub> [args..]', 'manage images: import FILE [NAME:TAG] | ls | inspect NAME | rm NAME... | export NAME FILE', (y) =>

@@ -146,7 +146,7 @@ export function readDockerRunFlags(args: RunArgs, _env: CliEnvironment["env"], d
       throw new RuntimeError('usage', `--platform ${flags.platform}: shim runs images for this machine only (linux/${machine}), and does not emulate others`);
     }
   }
-  const given = flags.interactive || flags.tty || flags.user !== undefined || flags.capAdd.length > 0 || flags.capDrop.length > 0 ||
+  const given = flags.interactive || flags.tty || flags.user !== undefined || flags.groupAdd.length > 0 || flags.capAdd.length > 0 || flags.capDrop.length > 0 ||
     flags.privileged || flags.readOnly || flags.tmpfs.length > 0 || flags.ulimit.length > 0 || flags.label.length > 0 || flags.init ||
     flags.restart !== undefined || flags.stopSignal !== undefined || flags.stopTimeout !== undefined || flags.detachKeys !== undefined || detach;
   if (!given) return undefined;
@@ -157,6 +157,7 @@ export function readDockerRunFlags(args: RunArgs, _env: CliEnvironment["env"], d
     interactive: flags.interactive,
     user: flags.user,
     capAdd: flags.capAdd,
+    groupAdd: flags.groupAdd,
     capDrop: flags.capDrop,
     privileged: flags.privileged,
     readOnly: flags.readOnly,

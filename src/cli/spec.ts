@@ -10,6 +10,7 @@ import { planDefaultSpec, planRootlessSpec } from '../plan/default-spec.js';
 import { CAPABILITY_NUMBERS } from '../plan/kernel-constants.js';
 import { supportedMountOptions } from '../plan/mount-options.js';
 import { seccompFeatures } from '../seccomp/features.js';
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from '../plan/other-fields.js';
 import { release } from 'node:os';
 import type { CliEnvironment } from './main.js';
 
@@ -45,13 +46,17 @@ export async function featuresVerb(version: string, cli: CliEnvironment): Promis
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities,
       // systemd: false: --systemd-cgroup takes a slice:prefix:name path but makes it through cgroupfs.
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      // rdma: rdma.max is written where the host has the controller (src/plan/other-fields.ts).
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: seccompFeatures(host.seccompActions ?? [], release()),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       // open_tree + mount_setattr(MOUNT_ATTR_IDMAP), made by the helper's monitor (src/userns/, helper-c/idmap.c).
       mountExtensions: { idmap: { enabled: true } },
+      // runtime-spec 1.2's features, as runc 1.3/1.4 list them (src/plan/other-fields.ts, src/network/net-devices.ts).
+      netDevices: { enabled: true },
+      memoryPolicy: { modes: MEMORY_POLICY_MODES, flags: MEMORY_POLICY_FLAGS },
     },
     annotations: {
       'io.github.shim.version': version,

@@ -52,6 +52,7 @@ const VALUE_OPTIONS = new Set([
   // docker run's (docker-args.ts)
   '--detach-keys',
   '--cap-add',
+  '--group-add',
   '--cap-drop',
   '--tmpfs',
   '--ulimit',

@@ -96,11 +96,16 @@ function mergeResources(old: PlannedResources, update: PlannedResources): Planne
 }
 
 export async function readContainerStats(root: string, id: string, log: Logger): Promise<CgroupStats> {
+  return (await readContainerMetrics(root, id, log)).stats;
+}
+
+/** The stats, and which cgroup API they come from (containerd's Metrics type differs between the two). */
+export async function readContainerMetrics(root: string, id: string, log: Logger): Promise<{ version: 1 | 2; stats: CgroupStats }> {
   try {
     validateContainerId(id);
     const { observed, manager } = await openCgroup(root, id, log);
     if (observed.status === 'stopped' || observed.status === 'creating') throw refused('read stats of', id, observed.status);
-    return await manager.stats();
+    return { version: manager.version, stats: await manager.stats() };
   } catch (error) {
     throw (isRuntimeError(error) ? error : systemError(error, 'read container stats')).forContainer(id);
   }

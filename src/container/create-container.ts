@@ -64,7 +64,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   // First on the stack, so last to run: a failed create is deleted, and poststop follows a delete (runc too).
   const hooks = prepared.plan.hooks;
   if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
-  const hookPause = hooks ? new HookPause(hooks, log) : undefined;
+  const hookPause = HookPause.forPlan(prepared.plan, log);
   const lock = await lockContainer(context.root, containerId).catch((error) => {
     throw (isRuntimeError(error) ? error : systemError(error, 'lock container')).forContainer(containerId);
   });

@@ -15,6 +15,8 @@ export interface DockerRunOptions {
   interactive: boolean;
   /** -u as typed (UID[:GID] or NAME[:GROUP]), resolved against the image's /etc/passwd and /etc/group. */
   user?: string | undefined;
+  /** --group-add as typed: GIDs, or names from the image's /etc/group. */
+  groupAdd?: string[] | undefined;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -55,14 +57,20 @@ export interface DockerState {
   startedAt?: string | undefined;
   /** `stop` asked for the end: no restart counts against the policy, inspect shows it. */
   stoppedByUser?: boolean | undefined;
+  /** The restart delay the monitor waited before the current run (0 before the first restart). */
+  restartDelayMs?: number | undefined;
+  /** The log is in timed records (LOG_RECORDS): containers made before them have raw logs. */
+  logRecords?: boolean | undefined;
 }
 
 export const ATTACH_SOCKET = 'attach.sock';
 export const PID_FILE = 'pid.json';
 export const DEFAULT_STOP_TIMEOUT_S = 10;
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
-/** docker waits 100 ms before the first restart and doubles it; shim keeps the first step, policy-free. */
-const RESTART_DELAY_MS = 100;
+/** docker's restart back-off: 100 ms, doubled each restart up to a minute, and 100 ms again after a run of 10 s. */
+export const RESTART_DELAY_MS = 100;
+export const RESTART_MAX_DELAY_MS = 60_000;
+export const RESTART_RESET_AFTER_MS = 10_000;
 
 export async function applyDockerRun(config: OciConfig, options: DockerRunOptions, image: ImageInfo): Promise<void> {
   let user: DockerRunFlags['user'];
@@ -73,7 +81,12 @@ export async function applyDockerRun(config: OciConfig, options: DockerRunOption
       user = await resolveUser(options.user, image.pending ? [] : image.layerDirs, `-u ${options.user}`);
     }
   }
-  const flags: DockerRunFlags = { ...options, user };
+  let groupAdd: number[] | undefined;
+  if (options.groupAdd?.length && (!image.pending || options.groupAdd.every((entry) => /^\d+$/.test(entry)))) {
+    const { resolveGroups } = await import('../images/images.js');
+    groupAdd = await resolveGroups(options.groupAdd, image.pending ? [] : image.layerDirs);
+  }
+  const flags: DockerRunFlags = { ...options, user, groupAdd };
   if (!hasDockerRunFlags(flags)) return;
   const host = options.privileged || options.capAdd.length > 0 ? (await import('../host/read-host-devices.js')).readPrivilegedHost() : undefined;
   applyDockerRunFlags(config, flags, host);
@@ -95,6 +108,7 @@ export function dockerStateOf(options: DockerRunOptions): DockerState {
     privileged: options.privileged || undefined,
     readOnly: options.readOnly || undefined,
     tmpfs: options.tmpfs.length > 0 ? options.tmpfs : undefined,
+    logRecords: true,
   };
 }
 
@@ -108,8 +122,11 @@ export function backgroundSpecOptions(docker: DockerState | undefined, stateDir:
   const enabled = restart !== undefined && restart.name !== 'no';
   return {
     initReaper: docker.init,
-    attachSocket: docker.tty ? join(stateDir, ATTACH_SOCKET) : undefined,
+    // -i without -t: the socket takes stdin only (the output is followed in the log, streams apart).
+    attachSocket: docker.tty || docker.interactive ? join(stateDir, ATTACH_SOCKET) : undefined,
     attachWaitFirst: docker.tty && attachNow,
+    attachStdin: !docker.tty && docker.interactive,
+    logRecords: docker.logRecords ?? false,
     pidPath: join(stateDir, PID_FILE),
     restart: enabled
       ? {
@@ -117,6 +134,8 @@ export function backgroundSpecOptions(docker: DockerState | undefined, stateDir:
           onlyOnFailure: restart.name === 'on-failure',
           maximum: restart.name === 'on-failure' ? restart.maximum : 0,
           delayMs: RESTART_DELAY_MS,
+          maxDelayMs: RESTART_MAX_DELAY_MS,
+          resetAfterMs: RESTART_RESET_AFTER_MS,
         }
       : undefined,
   };

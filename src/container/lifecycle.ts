@@ -38,6 +38,16 @@ export interface ObservedContainer {
   oomKilled?: boolean | undefined;
 }
 
+/** What a docker-style container's monitor writes at each start (Spec.pid_path). */
+interface MonitorPidFile {
+  pid: number;
+  startTime: number;
+  restarts: number;
+  delayMs?: number;
+  monitorPid?: number;
+  monitorStartTime?: number;
+}
+
 export async function observeContainer(store: StateStore, id: string): Promise<ObservedContainer> {
   const state = await store.readState(id);
   return observeState(store, state);
@@ -46,12 +56,19 @@ export async function observeContainer(store: StateStore, id: string): Promise<O
 async function observeState(store: StateStore, state: ContainerState): Promise<ObservedContainer> {
   if (state.status === 'creating') return { state, status: 'creating' };
   // A docker-style container's monitor rewrites this file at each (re)start: its pid is the current one.
-  if (state.docker && state.monitorPid) {
-    const latest = await store.readJson<{ pid: number; startTime: number; restarts: number }>(state.id, 'pid.json');
+  if (state.docker) {
+    const latest = await store.readJson<MonitorPidFile>(state.id, 'pid.json');
     if (latest && latest.pid > 0) {
+      // The monitor's own word for its pid: a run -d whose init ended before the shim looked at its parent
+      // recorded none, and then neither the restart count nor "running between two runs" was seen.
+      if (!state.monitorPid && latest.monitorPid) {
+        state.monitorPid = latest.monitorPid;
+        state.monitorStartTime = String(latest.monitorStartTime);
+      }
       state.pid = latest.pid;
       state.pidStartTime = String(latest.startTime);
       state.docker.restartCount = latest.restarts;
+      state.docker.restartDelayMs = latest.delayMs;
     }
   }
   if (await isLiveProcess(state.pid, state.pidStartTime)) {

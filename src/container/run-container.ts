@@ -450,7 +450,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
   // First on the stack, so last to run: poststop hooks once a failed run's container is gone.
   const hooks = preparedFirst.plan.hooks;
   if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
-  const hookPause = hooks ? new HookPause(hooks, log) : undefined;
+  const hookPause = HookPause.forPlan(preparedFirst.plan, log);
   let poststartFailure: RuntimeError | undefined;
   try {
     // The helper is started just before the cgroup is made and handed its spec once it is: the spec's

@@ -14,6 +14,7 @@ import { EventPublisher } from './events.js';
 import { DEFAULT_LINGER_MS, GROUP_SERVICE, JOIN_GRACE_MS, READY_FD, type ShimFlags } from './flags.js';
 import { containerd } from './generated/containerd.js';
 import { stateRootOf } from './shim-paths.js';
+import { ShimLog } from './shim-log.js';
 import { TaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc.js';
 import { encodeDeleteResponse } from './wire.js';
@@ -37,7 +38,8 @@ function runtimeContext(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: 
     dataRoot: env.SHIM_DATA_ROOT || '/var/lib/shim',
     helperPath: locateHelper(launcherPath, env.SHIM_HELPER),
     cgroupParent: env.SHIM_CGROUP_PARENT,
-    debug: false,
+    // The helper's stage reports, with timings, in the log (SHIM_CONTAINERD_DEBUG=2: they cost a frame each).
+    debug: env.SHIM_CONTAINERD_DEBUG === '2',
     log,
     cwd: '/',
   };
@@ -46,7 +48,8 @@ function runtimeContext(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: 
 // --- serve ---------------------------------------------------------------------------------------------------
 
 export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPath: string): Promise<number> {
-  const log = fileLogger(env, flags.debug || env.SHIM_CONTAINERD_DEBUG === '1');
+  const shimLog = new ShimLog({ namespace: flags.namespace, debug: flags.debug || env.SHIM_CONTAINERD_DEBUG === '1' || env.SHIM_CONTAINERD_DEBUG === '2', file: env.SHIM_CONTAINERD_LOG });
+  const log = shimLog.logger();
   const tell = (word: string) => {
     try {
       writeSync(READY_FD, `${word}\n`);
@@ -102,6 +105,7 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const service: TaskService = new TaskService({
     context,
     events,
+    shimLog,
     onEmpty: () => {},
     // containerd sends Shutdown after each Delete; the server leaves with its last container, after a short
     // linger: a container started meanwhile (the next `ctr run` of a script) joins it instead of paying a

@@ -9,7 +9,7 @@
 //  - stdin: opening for reading blocks until a writer exists. A writer of our own (O_RDWR, closed right after)
 //    is one, so the O_RDONLY open returns at once, and the container sees EOF when the caller's writer closes.
 
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, fchownSync, openSync } from 'node:fs';
 import { systemError } from '../errors.js';
 import type { HelperStdio } from '../helper/run-helper.js';
 
@@ -26,7 +26,11 @@ export interface OpenedStdio {
   close(): void;
 }
 
-export function openStdio(paths: StdioPaths): OpenedStdio {
+/**
+ * `owner` (runc's io_uid/io_gid): the FIFOs are given to that user, as runc's shim gives its pipes, so that a
+ * process running as a non-root user can reopen its own /dev/stdout.
+ */
+export function openStdio(paths: StdioPaths, owner?: { uid: number; gid: number }): OpenedStdio {
   const opened: number[] = [];
   const close = () => {
     for (const fd of opened.splice(0)) {
@@ -41,6 +45,7 @@ export function openStdio(paths: StdioPaths): OpenedStdio {
     try {
       const fd = openSync(path, flags);
       opened.push(fd);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
       return fd;
     } catch (error) {
       close();

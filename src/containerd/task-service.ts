@@ -11,22 +11,25 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkUpdateResources, pauseContainer, readContainerStats, resumeContainer, updateContainer } from '../container/container-cgroups.js';
+import { checkUpdateResources, pauseContainer, readContainerMetrics, resumeContainer, updateContainer } from '../container/container-cgroups.js';
 import { createPrepared } from '../container/create-container.js';
 import { execPrepared, prepareExec, type ExecContext } from '../container/exec-container.js';
 import { deleteContainer, killContainer, observeContainer, startContainer } from '../container/lifecycle.js';
 import { parseOciProcess } from '../container/process-file.js';
 import { prepareRun, type RuntimeContext } from '../container/run-container.js';
 import { readCgroupPids } from '../cgroups/cgroup-v1-manager.js';
-import { readOomKillCount } from '../cgroups/cgroup-files.js';
 import { isRuntimeError } from '../errors.js';
 import { formatErrorLine } from '../cli/report-error.js';
 import type { HelperOutcome } from '../helper/run-helper.js';
 import { signalProcess } from '../host/signal-process.js';
 import { StateStore } from '../state/state-store.js';
 import { EventPublisher, timestampOf } from './events.js';
-import { containerd, google, io } from './generated/containerd.js';
+import { containerd } from './generated/containerd.js';
+import { metricsAny } from './metrics.js';
+import { OomWatch } from './oom-watch.js';
 import { planRootfsMounts } from './rootfs-mounts.js';
+import { createOptionsOf } from './runtime-options.js';
+import type { ShimLog } from './shim-log.js';
 import { openStdio, type StdioPaths } from './stdio.js';
 import { Code, TtrpcError, type MethodHandler } from './ttrpc.js';
 
@@ -65,6 +68,8 @@ interface ContainerEntry {
 export interface TaskServiceOptions {
   context: RuntimeContext;
   events: EventPublisher;
+  /** Each container's lines go to its bundle's `log` FIFO, which containerd copies into its own log. */
+  shimLog: ShimLog;
   /** Called whenever the last container is gone (and on Shutdown with none left). */
   onEmpty: () => void;
   onShutdown: () => void;
@@ -82,10 +87,12 @@ export class TaskService {
   readonly #options: TaskServiceOptions;
   readonly #containers = new Map<string, ContainerEntry>();
   readonly #store: StateStore;
+  readonly #oom: OomWatch;
 
   constructor(options: TaskServiceOptions) {
     this.#options = options;
     this.#store = new StateStore(options.context.root);
+    this.#oom = new OomWatch((id) => options.events.publish('TaskOOM', { containerId: id }), options.context.log);
   }
 
   get containerCount(): number {
@@ -149,7 +156,23 @@ export class TaskService {
   async create(req: containerd.task.v2.CreateTaskRequest): Promise<containerd.task.v2.ICreateTaskResponse> {
     if (this.#containers.has(req.id)) throw new TtrpcError(Code.ALREADY_EXISTS, `container ${req.id}: already exists`);
     if (req.checkpoint) throw new TtrpcError(Code.UNIMPLEMENTED, 'create: restoring a checkpoint is not supported');
-    const { context } = this.#options;
+    const { shimLog } = this.#options;
+    shimLog.attach(req.id, req.bundle);
+    try {
+      return await this.#create(req);
+    } catch (error) {
+      shimLog.logger(req.id).warn(`create: ${error instanceof Error ? error.message : String(error)}`);
+      shimLog.detach(req.id);
+      throw error;
+    }
+  }
+
+  async #create(req: containerd.task.v2.CreateTaskRequest): Promise<containerd.task.v2.ICreateTaskResponse> {
+    const options = createOptionsOf(req.options);
+    const log = this.#options.shimLog.logger(req.id);
+    for (const note of options.notes) log.warn(note);
+    // The runc options that apply are the CLI's global flags (--systemd-cgroup) and create's (--no-pivot).
+    const context: RuntimeContext = { ...this.#options.context, log, systemdCgroup: options.systemdCgroup || this.#options.context.systemdCgroup };
     // runc's shim makes it too: config.json's root.path, the mount point of the rootfs (here, inside the
     // container's mount namespace only).
     const mountPoint = join(req.bundle, 'rootfs');
@@ -158,12 +181,12 @@ export class TaskService {
       req.rootfs.map((mount) => ({ type: mount.type ?? '', source: mount.source ?? '', options: mount.options ?? [] })),
       mountPoint,
     );
-    const prepared = await prepareRun({ kind: 'bundle', bundleDir: req.bundle, id: req.id, keep: true, noPivot: false, rootfs }, context);
+    const prepared = await prepareRun({ kind: 'bundle', bundleDir: req.bundle, id: req.id, keep: true, noPivot: options.noPivot, rootfs }, context);
     const stdio: StdioPaths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
     if (req.terminal !== prepared.plan.process.terminal) {
       throw new TtrpcError(Code.INVALID_ARGUMENT, `create ${req.id}: the request's terminal (${req.terminal}) and config.json's process.terminal disagree`);
     }
-    const opened = openStdio(stdio);
+    const opened = openStdio(stdio, options.ioOwner);
     const windowSizePath = req.terminal ? join(this.#store.dirOf(req.id), 'window-size') : undefined;
     let result;
     try {
@@ -185,6 +208,7 @@ export class TaskService {
       cgroupDirs: state.cgroupDirs,
     };
     this.#containers.set(req.id, entry);
+    await this.#oom.add(req.id, state.cgroupDirs);
     void this.#watchInit(entry, result.exited!);
     this.#options.events.publish('TaskCreate', {
       containerId: req.id,
@@ -213,9 +237,9 @@ export class TaskService {
         .writeExitStatus(entry.id, { exitCode: exit.exitCode, termSignal: exit.termSignal, coreDumped: exit.coreDumped, finishedSec: Math.floor(ms / 1000), finishedNsec: (ms % 1000) * 1e6 })
         .catch((error) => this.#options.context.log.warn(`container ${entry.id}: record exit: ${(error as Error).message}`));
     }
-    if (exit?.termSignal === 9 && ((await readOomKillCount(entry.cgroupDirs).catch(() => 0)) ?? 0) > 0) {
-      this.#options.events.publish('TaskOOM', { containerId: entry.id });
-    }
+    // An OOM kill of the init itself: its TaskOOM before its TaskExit, as runc's shim orders them.
+    await this.#oom.check(entry.id);
+    this.#oom.remove(entry.id);
     // Without its own pid namespace nothing else ends the container's other processes (runc's shim kills them).
     if (!entry.ownPidNamespace) {
       for (const pid of await readCgroupPids(entry.cgroupDirs).catch(() => [])) {
@@ -323,6 +347,8 @@ export class TaskService {
     // Its monitor reports the killed init's end; bounded, so a monitor that is gone cannot hold Delete up.
     if (init.status === 'created') await Promise.race([init.exited, new Promise((resolvePromise) => setTimeout(resolvePromise, 5_000).unref())]);
     this.#containers.delete(req.id);
+    this.#oom.remove(req.id);
+    this.#options.shimLog.detach(req.id);
     const exitedAt = init.exitedAt ?? new Date();
     this.#options.events.publish('TaskDelete', {
       containerId: req.id,
@@ -459,20 +485,8 @@ export class TaskService {
 
   async stats(req: containerd.task.v2.StatsRequest): Promise<containerd.task.v2.IStatsResponse> {
     this.#container(req.id);
-    const stats = await readContainerStats(this.#options.context.root, req.id, this.#options.context.log);
-    const metrics = io.containerd.cgroups.v1.Metrics.encode({
-      pids: { current: stats.pids.current, limit: stats.pids.limit },
-      cpu: {
-        usage: { total: stats.cpu.usage.total, kernel: stats.cpu.usage.kernel, user: stats.cpu.usage.user, perCpu: stats.cpu.usage.percpu ?? [] },
-        throttling: { periods: stats.cpu.throttling.periods, throttledPeriods: stats.cpu.throttling.throttled_periods, throttledTime: stats.cpu.throttling.throttled_time },
-      },
-      memory: {
-        usage: { limit: stats.memory.usage.limit, usage: stats.memory.usage.usage, max: stats.memory.usage.max, failcnt: stats.memory.usage.failcnt },
-        swap: stats.memory.swap ? { usage: stats.memory.swap.usage, limit: stats.memory.swap.limit } : undefined,
-      },
-      memoryOomControl: stats.memory.oom_kill !== undefined ? { oomKill: stats.memory.oom_kill } : undefined,
-    }).finish();
-    return { stats: google.protobuf.Any.create({ type_url: 'io.containerd.cgroups.v1.Metrics', value: metrics }) };
+    const { version, stats } = await readContainerMetrics(this.#options.context.root, req.id, this.#options.context.log);
+    return { stats: metricsAny(version, stats) };
   }
 
   async connect(req: containerd.task.v2.ConnectRequest): Promise<containerd.task.v2.IConnectResponse> {

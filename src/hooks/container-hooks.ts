@@ -6,6 +6,7 @@ import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HookStatus, PlannedHooks } from './oci-hooks.js';
 import { runHooks, runHooksWarning } from './run-hooks.js';
+import { moveNetDevices, type PlannedNetDevice } from '../network/net-devices.js';
 
 /**
  * Answers the helper's PAUSED status (Spec.pause_for_hooks, sync steps H1-H3 in the helper): runs prestart then
@@ -13,20 +14,30 @@ import { runHooks, runHooksWarning } from './run-hooks.js';
  * helper is told to stop, and reports only that it was stopped) for the caller to throw.
  */
 export class HookPause {
-  readonly #planned: PlannedHooks;
+  readonly #planned: PlannedHooks | undefined;
   readonly #log: Logger;
+  readonly #netDevices: readonly PlannedNetDevice[];
   failure: RuntimeError | undefined;
 
-  constructor(planned: PlannedHooks, log: Logger) {
+  /** netDevices are moved first, as runc moves them before it runs any hook. */
+  constructor(planned: PlannedHooks | undefined, log: Logger, netDevices: readonly PlannedNetDevice[] = []) {
     this.#planned = planned;
     this.#log = log;
+    this.#netDevices = netDevices;
+  }
+
+  /** A pause handler when the plan needs the pause (hooks to run, devices to move); else undefined. */
+  static forPlan(plan: { hooks?: PlannedHooks | undefined; netDevices?: PlannedNetDevice[] | undefined }, log: Logger): HookPause | undefined {
+    return plan.hooks || plan.netDevices?.length ? new HookPause(plan.hooks, log, plan.netDevices) : undefined;
   }
 
   readonly onPause = async (status: { pid: number }): Promise<boolean> => {
     try {
+      if (this.#netDevices.length > 0) await moveNetDevices(this.#netDevices, status.pid, this.#log);
+      const planned = this.#planned;
       for (const kind of ['prestart', 'createRuntime'] as const) {
-        const hooks = this.#planned.hooks[kind];
-        if (hooks) await runHooks({ kind, hooks, state: this.#planned.state, status: 'creating', pid: status.pid, log: this.#log });
+        const hooks = planned?.hooks[kind];
+        if (planned && hooks) await runHooks({ kind, hooks, state: planned.state, status: 'creating', pid: status.pid, log: this.#log });
       }
       return true;
     } catch (error) {

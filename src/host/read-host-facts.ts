@@ -24,6 +24,7 @@ export function readHostFactsSync(): HostFacts {
     selinux: existsSync('/sys/fs/selinux/enforce'),
     apparmor: readFlag('/sys/module/apparmor/parameters/enabled'),
     resctrl: existsSync('/sys/fs/resctrl/schemata'),
+    timeNamespaces: existsSync('/proc/self/timens_offsets'),
     seccompActions: readSeccompActions(),
   };
 }

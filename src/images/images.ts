@@ -26,7 +26,7 @@ export interface ImageInfo {
   defaultCommand: string[];
   env: string[];
   workingDir?: string | undefined;
-  user?: { uid: number; gid: number } | undefined;
+  user?: { uid: number; gid: number; additionalGids?: number[] | undefined } | undefined;
   /** The config's Volumes: each becomes an anonymous volume unless a -v covers it (docker's VOLUME). */
   volumes: string[];
   /** The built-in image, not made yet: layerDirs is a placeholder until ensureImage runs. */
@@ -79,7 +79,11 @@ async function fromStored(reference: string, stored: StoredImage): Promise<Image
 }
 
 /** USER as docker takes it: uid[:gid] or name[:group], names looked up in the image's own /etc files. */
-export async function resolveUser(user: string, layerDirs: readonly string[], what = 'image config'): Promise<{ uid: number; gid: number }> {
+/**
+ * USER or -u against the image's /etc/passwd and /etc/group, as runc's GetExecUser: a user the passwd file
+ * has, given without a group, also gets the groups that list its name as a member (additionalGids).
+ */
+export async function resolveUser(user: string, layerDirs: readonly string[], what = 'image config'): Promise<{ uid: number; gid: number; additionalGids?: number[] }> {
   const [userPart = '', groupPart] = user.split(':');
   const passwd = await readImageFile(layerDirs, 'etc/passwd');
   const group = await readImageFile(layerDirs, 'etc/group');
@@ -87,25 +91,41 @@ export async function resolveUser(user: string, layerDirs: readonly string[], wh
     text.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === name)?.[field];
   let uid: number;
   let gid = 0;
+  let name: string | undefined;
   if (/^\d+$/.test(userPart)) {
     uid = Number(userPart);
     const entry = passwd.split('\n').map((line) => line.split(':')).find((fields) => fields[2] === userPart);
     if (entry?.[3]) gid = Number(entry[3]);
+    name = entry?.[0];
   } else {
     const found = lookup(passwd, userPart, 2);
     if (found === undefined) throw new RuntimeError(what === 'image config' ? 'invalid-config' : 'usage', `${what}: user ${userPart} is not in the image's /etc/passwd`, { hint: 'give a name the image has, or UID[:GID]' });
     uid = Number(found);
     gid = Number(lookup(passwd, userPart, 3) ?? 0);
+    name = userPart;
   }
   if (groupPart !== undefined && groupPart !== '') {
-    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
-    else {
-      const found = lookup(group, groupPart, 2);
-      if (found === undefined) throw new RuntimeError(what === 'image config' ? 'invalid-config' : 'usage', `${what}: group ${groupPart} is not in the image's /etc/group`, { hint: 'give a group the image has, or a GID' });
-      gid = Number(found);
-    }
+    gid = resolveGroup(group, groupPart, what);
+    return { uid, gid };
   }
-  return { uid, gid };
+  const additionalGids = name === undefined ? [] : group.split('\n').map((line) => line.split(':'))
+    .filter((fields) => fields.length >= 4 && /^\d+$/.test(fields[2]!) && fields[3]!.split(',').includes(name!))
+    .map((fields) => Number(fields[2]));
+  return additionalGids.length > 0 ? { uid, gid, additionalGids } : { uid, gid };
+}
+
+/** A group name (from the image's /etc/group text) or a GID. */
+export function resolveGroup(group: string, nameOrGid: string, what: string): number {
+  if (/^\d+$/.test(nameOrGid)) return Number(nameOrGid);
+  const found = group.split('\n').map((line) => line.split(':')).find((fields) => fields[0] === nameOrGid)?.[2];
+  if (found === undefined) throw new RuntimeError(what === 'image config' ? 'invalid-config' : 'usage', `${what}: group ${nameOrGid} is not in the image's /etc/group`, { hint: 'give a group the image has, or a GID' });
+  return Number(found);
+}
+
+/** docker's --group-add: names from the image's /etc/group, numbers as they are. */
+export async function resolveGroups(groups: readonly string[], layerDirs: readonly string[]): Promise<number[]> {
+  const text = groups.some((entry) => !/^\d+$/.test(entry)) ? await readImageFile(layerDirs, 'etc/group') : '';
+  return groups.map((entry) => resolveGroup(text, entry, `--group-add ${entry}`));
 }
 
 /** A file as the container would see it: from the topmost layer that has it. */

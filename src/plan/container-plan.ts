@@ -140,6 +140,12 @@ export interface PlannedCgroup {
   removableParentDirs: string[];
   /** Limits from linux.resources (or run's --memory, --cpus, --pids-limit); absent in older plans. */
   resources?: PlannedResources | undefined;
+  /**
+   * The host uid the cgroup v2 directory and its delegate files are chowned to (src/cgroups/cgroup-files.ts):
+   * set with a new user namespace, a new cgroup namespace and a read-write cgroupfs, as runc's specconv sets
+   * OwnerUID, so that the container's root can manage its own subtree.
+   */
+  ownerUid?: number | undefined;
 }
 
 export interface ContainerPlan {
@@ -174,6 +180,10 @@ export interface ContainerPlan {
   ioPriority?: number | undefined;
   /** process.scheduler as sched_setattr(2) takes it. */
   scheduler?: PlannedScheduler | undefined;
+  /** linux.memoryPolicy, linux.timeOffsets, linux.netDevices (src/plan/other-fields.ts). */
+  memoryPolicy?: { mode: number; nodes: string } | undefined;
+  timeOffsets?: string | undefined;
+  netDevices?: { hostName: string; name: string }[] | undefined;
   /** Fields ignored and why, shown with --debug. */
   notes?: string[] | undefined;
 }
@@ -214,6 +224,8 @@ export interface HostFacts {
   selinux?: boolean | undefined;
   apparmor?: boolean | undefined;
   resctrl?: boolean | undefined;
+  /** The kernel has time namespaces (/proc/self/timens_offsets); unset means not checked. */
+  timeNamespaces?: boolean | undefined;
   /** /proc/sys/kernel/seccomp/actions_avail; undefined when unread (not checked then). */
   seccompActions?: string[] | undefined;
 }

@@ -34,7 +34,7 @@ export interface DockerRunRequest {
   entrypoint?: string | undefined;
   imageWorkdir?: string | undefined;
   /** The image's USER, resolved to ids. */
-  imageUser?: { uid: number; gid: number } | undefined;
+  imageUser?: { uid: number; gid: number; additionalGids?: number[] | undefined } | undefined;
   /** -e values, each KEY=VALUE (bare -e KEY is resolved against the caller's environment by the CLI). */
   env: string[];
   workdir?: string | undefined;
@@ -83,7 +83,7 @@ export function planDockerConfig(request: DockerRunRequest): OciConfig {
     ociVersion: '1.2.0',
     process: {
       terminal: request.tty ?? false,
-      user: request.imageUser ? { uid: request.imageUser.uid, gid: request.imageUser.gid } : { uid: 0, gid: 0 },
+      user: request.imageUser ? { uid: request.imageUser.uid, gid: request.imageUser.gid, ...(request.imageUser.additionalGids ? { additionalGids: request.imageUser.additionalGids } : {}) } : { uid: 0, gid: 0 },
       args,
       env: mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${hostname}`, ...(request.tty ? ['TERM=xterm'] : []), ...request.imageEnv, ...request.env]),
       cwd: request.workdir ?? request.imageWorkdir ?? '/',

@@ -8,7 +8,9 @@ import type { OciConfig, OciDevice } from './oci-config.js';
 
 export interface DockerRunFlags {
   /** -u, resolved to ids (resolveUser in images.ts). */
-  user?: { uid: number; gid: number } | undefined;
+  user?: { uid: number; gid: number; additionalGids?: number[] | undefined } | undefined;
+  /** --group-add, resolved to GIDs: added to the user's own groups. */
+  groupAdd?: number[] | undefined;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -33,13 +35,19 @@ export interface PrivilegedHost {
 }
 
 export function hasDockerRunFlags(flags: DockerRunFlags): boolean {
-  return flags.user !== undefined || flags.capAdd.length > 0 || flags.capDrop.length > 0 || flags.privileged || flags.readOnly ||
+  return flags.user !== undefined || (flags.groupAdd?.length ?? 0) > 0 || flags.capAdd.length > 0 || flags.capDrop.length > 0 || flags.privileged || flags.readOnly ||
     flags.tmpfs.length > 0 || flags.ulimits.length > 0;
 }
 
 export function applyDockerRunFlags(config: OciConfig, flags: DockerRunFlags, host?: PrivilegedHost): OciConfig {
   const process = config.process!;
-  if (flags.user) process.user = { ...process.user, uid: flags.user.uid, gid: flags.user.gid };
+  // -u replaces the image's user with its own groups (docker's); --group-add adds to whichever user it is.
+  if (flags.user) process.user = { ...process.user, uid: flags.user.uid, gid: flags.user.gid, additionalGids: flags.user.additionalGids };
+  if (flags.groupAdd?.length) {
+    const user = process.user ?? { uid: 0, gid: 0 };
+    process.user = { ...user, additionalGids: [...new Set([...(user.additionalGids ?? []), ...flags.groupAdd])] };
+  }
+  if (process.user && !process.user.additionalGids?.length) delete process.user.additionalGids;
   if (flags.privileged) {
     if (!host) throw new RuntimeError('system', '--privileged: the host facts were not read');
     applyPrivileged(config, host);

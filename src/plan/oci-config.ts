@@ -37,6 +37,7 @@ export interface OciProcess {
   selinuxLabel?: string;
   scheduler?: { policy: string; nice?: number; priority?: number; flags?: string[]; runtime?: number; deadline?: number; period?: number };
   ioPriority?: { class: string; priority: number };
+  execCPUAffinity?: { initial?: string; final?: string };
 }
 
 export interface OciUser {
@@ -124,6 +125,9 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   personality?: { domain: string; flags?: string[] };
+  memoryPolicy?: { mode: string; nodes?: string; flags?: string[] };
+  timeOffsets?: Record<string, unknown>;
+  netDevices?: Record<string, unknown>;
   mountLabel?: string;
   intelRdt?: Record<string, unknown>;
   seccomp?: OciSeccomp;

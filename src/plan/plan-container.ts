@@ -17,7 +17,7 @@ import { planMountOptions, planRootfsPropagation } from './mount-options.js';
 import type { OciCapabilities, OciConfig, OciDevice, OciNamespaceType, OciProcess } from './oci-config.js';
 import { OCI_NAMESPACE_TYPES } from './oci-config.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './runtime-defaults.js';
-import { planUserNamespace } from '../userns/plan-user-namespace.js';
+import { planUserNamespace, type PlannedUserNamespace } from '../userns/plan-user-namespace.js';
 import { planIdmappedMount, planUserNamespaceMounts } from '../userns/plan-userns-mounts.js';
 import type {
   ContainerPlan,
@@ -86,7 +86,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
   });
   const deviceRules = planDeviceRules(linux.resources?.devices ?? [], linux.devices ?? []);
   const other = planOtherFields(config, host);
-  const resources = { ...planResources(linux.resources), ...(other.unified ? { unified: other.unified } : {}) };
+  const resources = { ...planResources(linux.resources), ...(other.unified ? { unified: other.unified } : {}), ...other.resources };
 
   const mounts: PlannedMount[] = [];
   const symlinks: PlannedSymlink[] = [];
@@ -164,6 +164,7 @@ export function planContainer(request: PlanRequest): ContainerPlan {
       deviceRules,
       removableParentDirs: linux.cgroupsPath ? [] : cgroupDirs.map((dir) => posix.dirname(dir.dir)),
       resources,
+      ownerUid: cgroupOwner(config, userNamespace, isNew('cgroup')),
     },
     seccomp,
     warnings,
@@ -177,8 +178,26 @@ export function planContainer(request: PlanRequest): ContainerPlan {
     consoleSize: other.consoleSize,
     ioPriority: other.ioPriority,
     scheduler: other.scheduler,
+    memoryPolicy: other.memoryPolicy,
+    timeOffsets: other.timeOffsets,
+    netDevices: other.netDevices,
     notes: other.notes.length > 0 ? other.notes : undefined,
   };
+}
+
+/**
+ * runc's specconv: with a new cgroup namespace and a read-write cgroupfs at /sys/fs/cgroup, the container's
+ * cgroup belongs to the host uid of the process's user (OwnerUID). Unmapped, or no new user namespace: nobody.
+ */
+function cgroupOwner(config: OciConfig, userNamespace: PlannedUserNamespace | undefined, newCgroupNamespace: boolean): number | undefined {
+  if (!userNamespace || userNamespace.path !== undefined || !newCgroupNamespace) return undefined;
+  const rwCgroupfs = (config.mounts ?? []).some(
+    (mount) => mount.source === 'cgroup' && posix.normalize(mount.destination) === '/sys/fs/cgroup' && !(mount.options ?? []).includes('ro'),
+  );
+  if (!rwCgroupfs) return undefined;
+  const uid = config.process?.user.uid ?? 0;
+  const line = userNamespace.uidMappings.find((map) => uid >= map.containerId && uid < map.containerId + map.size);
+  return line ? line.hostId + (uid - line.containerId) : undefined;
 }
 
 function planNamespaces(config: OciConfig): PlannedNamespace[] {
@@ -197,9 +216,24 @@ function planNamespaces(config: OciConfig): PlannedNamespace[] {
     }
     planned.push({ type: kind, path: namespace.path || undefined });
   }
-  // Every mount below is made in the container's own mount namespace; without one they would land on the host.
+  // Without a new mount namespace runc (libcontainer's prepareRootfs, run whatever the namespaces) makes the
+  // caller's "/" rslave, bind-mounts the rootfs onto itself and makes every config mount and /dev there, in the
+  // caller's namespace, then chroots instead of pivot_root; `runc delete` never takes those mounts down. Its
+  // validator refuses only masked/readonly paths then. shim refuses the whole case, with runc's words where runc
+  // refuses too: following runc would change the caller's propagation and leak mounts on every run.
   if (!planned.some((ns) => ns.type === 'mount' && ns.path === undefined)) {
-    throw new RuntimeError('unsupported', 'config.json: linux.namespaces: running without a new mount namespace is not supported');
+    const linux = config.linux ?? {};
+    if ((linux.maskedPaths?.length ?? 0) > 0 || (linux.readonlyPaths?.length ?? 0) > 0) {
+      throw new RuntimeError('invalid-config', 'config.json: linux.namespaces: unable to restrict sys entries without a private MNT namespace');
+    }
+    const joined = planned.some((ns) => ns.type === 'mount');
+    throw new RuntimeError(
+      'unsupported',
+      joined
+        ? "config.json: linux.namespaces: a mount namespace joined by path is not supported: the rootfs would be set up and pivot_root'ed in that namespace, for every process in it"
+        : "config.json: linux.namespaces: running without a new mount namespace is not supported: as runc does it, the caller's / would become rslave and the rootfs, /dev and every mount of the config would stay mounted in the caller's namespace after the container is gone",
+      { hint: 'add {"type": "mount"} to linux.namespaces' },
+    );
   }
   return planned;
 }

@@ -11,6 +11,7 @@ import { mergeEnv } from './docker-config.js';
 import * as k from './kernel-constants.js';
 import type { OciConfig, OciProcess } from './oci-config.js';
 import { planProcess } from './plan-container.js';
+import { planExecCpuAffinity, planMemoryPolicy } from './other-fields.js';
 
 export interface ExecRequest {
   containerId: string;
@@ -44,6 +45,10 @@ export interface ExecPlan {
   consoleSocket?: string | undefined;
   /** The container's own seccomp filter: an exec'd process gets it too (as runc). */
   seccomp?: PlannedSeccomp | undefined;
+  /** process.execCPUAffinity (the process file's, else the container's): base64 cpumasks (other-fields.ts). */
+  cpuAffinity?: { initial?: string | undefined; final?: string | undefined } | undefined;
+  /** The container's linux.memoryPolicy: runc's setns_init sets it for every exec'd process too. */
+  memoryPolicy?: { mode: number; nodes: string } | undefined;
   warnings: string[];
 }
 
@@ -83,6 +88,9 @@ export function planExec(state: ContainerState, config: OciConfig, request: Exec
     detach: request.detach,
     consoleSocket: request.consoleSocket,
     seccomp,
+    // runc: the process's own execCPUAffinity, else the container's (config.json's process).
+    cpuAffinity: planExecCpuAffinity(request.processFile?.execCPUAffinity ? request.processFile : config.process, 'process'),
+    memoryPolicy: config.linux?.memoryPolicy ? planMemoryPolicy(config.linux.memoryPolicy) : undefined,
     warnings,
   };
 }

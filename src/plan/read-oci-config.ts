@@ -61,7 +61,8 @@ const PROCESS: Schema = {
   },
   selinuxLabel: 'string',
   ioPriority: { object: { class: 'string', priority: 'number' } },
-  execCPUAffinity: 'refuse',
+  // runtime-spec 1.2: for exec'd processes only, as runc 1.2 (other-fields.ts, plan-exec.ts).
+  execCPUAffinity: { object: { initial: 'string', final: 'string' } },
 };
 
 const RESOURCES: Schema = {
@@ -101,11 +102,13 @@ const LINUX: Schema = {
   namespaces: { array: { type: 'string', path: 'string' } },
   uidMappings: { array: ID_MAPPING },
   gidMappings: { array: ID_MAPPING },
-  timeOffsets: 'refuse',
+  // runtime-spec 1.2: { monotonic|boottime: { secs, nanosecs } }, checked by other-fields.ts.
+  timeOffsets: 'planner',
   devices: {
     array: { type: 'string', path: 'string', major: 'number', minor: 'number', fileMode: 'number', uid: 'number', gid: 'number' },
   },
-  netDevices: 'refuse',
+  // runtime-spec 1.2: { hostName: { name } }, checked by other-fields.ts, moved by src/network/net-devices.ts.
+  netDevices: 'planner',
   cgroupsPath: 'string',
   resources: { object: RESOURCES },
   intelRdt: 'planner',
@@ -117,7 +120,8 @@ const LINUX: Schema = {
   readonlyPaths: 'string[]',
   mountLabel: 'string',
   personality: { object: { domain: 'string', flags: 'string[]' } },
-  memoryPolicy: 'refuse',
+  // runtime-spec 1.2, set_mempolicy(2) as runc 1.4 (other-fields.ts).
+  memoryPolicy: { object: { mode: 'string', nodes: 'string', flags: 'string[]' } },
 };
 
 const HOOK: Schema = { path: 'string', args: 'string[]', env: 'string[]', timeout: 'number' };

@@ -56,7 +56,11 @@ export interface SpecOptions {
   attachSocket?: string | undefined;
   attachWaitFirst?: boolean | undefined;
   pidPath?: string | undefined;
-  restart?: { enabled: boolean; onlyOnFailure: boolean; maximum: number; delayMs: number } | undefined;
+  restart?: { enabled: boolean; onlyOnFailure: boolean; maximum: number; delayMs: number; maxDelayMs: number; resetAfterMs: number } | undefined;
+  /** Spec.log_records: the log gets a timed record per line (docker-style containers). */
+  logRecords?: boolean | undefined;
+  /** Spec.attach_stdin: run -d -i without -t, stdin through the attach socket. */
+  attachStdin?: boolean | undefined;
 }
 
 const MONITORS = {
@@ -68,6 +72,9 @@ const MONITORS = {
 /** The plan as the helper's Spec message (without the frame header). */
 export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8Array {
   const { process } = plan;
+  // In a new user namespace a lower oom_score_adj needs CAP_SYS_RESOURCE over the host: the monitor writes it
+  // from outside before the init runs, as runc's nsexec does before it unshares.
+  const oomByMonitor = process.oomScoreAdj !== undefined && plan.userNamespace !== undefined && plan.userNamespace.path === undefined;
   const spec: shim.v1.ISpec = {
     action: pb.Action.ACTION_RUN_CONTAINER,
     containerId: plan.containerId,
@@ -114,7 +121,11 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     domainname: plan.domainname,
     sysctls: plan.sysctls.map((sysctl) => ({ key: sysctl.key, value: sysctl.value })),
     loopbackUp: plan.loopbackUp,
-    process: encodeProcess(process, options.preserveFds ?? 0),
+    process: { ...encodeProcess(process, options.preserveFds ?? 0), ...(oomByMonitor ? { hasOomScoreAdj: false } : {}) },
+    hasMonitorOomScoreAdj: oomByMonitor,
+    monitorOomScoreAdj: oomByMonitor ? process.oomScoreAdj! : 0,
+    ...encodeMemoryPolicy(plan.memoryPolicy),
+    timeOffsets: plan.timeOffsets ?? '',
     finish: options.startFifo ? pb.Finish.FINISH_WAIT_FOR_START : pb.Finish.FINISH_EXEC_NOW,
     startFifo: options.startFifo ?? '',
     monitor: MONITORS[options.monitor ?? 'wait'],
@@ -122,6 +133,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     logPath: options.logPath ?? '',
     exitStatusPath: options.exitStatusPath ?? '',
     ...encodeHooks(plan.hooks, plan.process.env, options.runtimeEnv ?? []),
+    // netDevices are moved during the same pause (src/hooks/container-hooks.ts HookPause).
+    ...((plan.netDevices?.length ?? 0) > 0 ? { pauseForHooks: true } : {}),
     hasPersonality: plan.personality !== undefined,
     personality: plan.personality ?? 0,
     consoleHeight: plan.consoleSize?.height ?? 0,
@@ -135,6 +148,8 @@ export function encodeRunSpec(plan: ContainerPlan, options: SpecOptions): Uint8A
     attachWaitFirst: options.attachWaitFirst ?? false,
     pidPath: options.pidPath ?? '',
     restart: options.restart,
+    logRecords: options.logRecords ?? false,
+    attachStdin: options.attachStdin ?? false,
   };
   return pb.Spec.encode(spec).finish();
 }
@@ -217,8 +232,16 @@ export function encodeExecSpec(plan: ExecPlan, options: SpecOptions): Uint8Array
     consoleSocket: plan.consoleSocket ?? '',
     windowSizePath: options.windowSizePath ?? '',
     ...encodeSeccomp(plan.seccomp),
+    ...encodeMemoryPolicy(plan.memoryPolicy),
+    execCpuAffinityInitial: plan.cpuAffinity?.initial ? Buffer.from(plan.cpuAffinity.initial, 'base64') : undefined,
+    execCpuAffinityFinal: plan.cpuAffinity?.final ? Buffer.from(plan.cpuAffinity.final, 'base64') : undefined,
   };
   return pb.Spec.encode(spec).finish();
+}
+
+function encodeMemoryPolicy(policy: { mode: number; nodes: string } | undefined): shim.v1.ISpec {
+  if (!policy) return {};
+  return { hasMemoryPolicy: true, memoryPolicyMode: policy.mode, memoryPolicyNodes: policy.nodes ? Buffer.from(policy.nodes, 'base64') : undefined };
 }
 
 function encodeMappings(mappings: readonly IdMapping[] | undefined): shim.v1.IIdMapping[] {

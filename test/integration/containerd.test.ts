@@ -6,10 +6,12 @@
 
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killPid, makeRoots, repoRoot, settledLeaks, shim, shimBin, waitFor, type Roots } from '../support/shim.js';
+import { containerd as api } from '../../src/containerd/generated/containerd.js';
+import { TtrpcClient } from '../../src/containerd/ttrpc.js';
 
 const shimV2 = join(repoRoot, 'dist/containerd-shim-shim-v2');
 const haveContainerd = existsSync('/usr/bin/containerd') && existsSync('/usr/bin/ctr');
@@ -25,7 +27,10 @@ async function startContainerd(): Promise<void> {
   containerd = execa('containerd', ['--config', join(roots.base, 'containerd.toml')], {
     env: containerdEnv,
     reject: false,
-    stdio: ['ignore', 'ignore', 'ignore'],
+    // containerd's log (its stderr), where the shims' own log lines are copied to.
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: { file: join(roots.base, 'containerd.log'), append: true },
     detached: true,
   });
   await waitFor('containerd to serve', async () => (await ctr(['version'], { timeoutMs: 5_000 })).exitCode === 0, 20_000);
@@ -105,7 +110,13 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
         '',
       ].join('\n'),
     );
-    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    // containerd finds io.containerd.runc.v2 as containerd-shim-runc-v2 on its PATH: here that is this
+    // server, so that `ctr run --runc-binary/--runc-systemd-cgroup` send it runc's Options (ctr sends them to
+    // no runtime of another name).
+    await mkdir(join(roots.base, 'bin'));
+    await symlink(shimV2, join(roots.base, 'bin/containerd-shim-runc-v2'));
+    // A short linger: the tests wait for servers to leave.
+    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, SHIM_CONTAINERD_LINGER_MS: '2000', PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     await startContainerd();
     // The image: shim's built-in busybox, exported as an OCI archive and imported into containerd.
     expect((await shim(roots, ['run', '--rm', 'busybox', 'true'])).exitCode).toBe(0);
@@ -176,6 +187,14 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     const metrics = await ctr(['task', 'metrics', 'd1']);
     expect(metrics.exitCode).toBe(0);
     expect(metrics.stdout).toMatch(/pids\.current\s+[1-9]/);
+    // This host's controllers are v1: the v1 Metrics, with the kernel's own figures.
+    const json = await ctr(['task', 'metrics', '--format', 'json', 'd1']);
+    const v1 = JSON.parse(json.stdout) as { memory: Record<string, unknown> & { usage: { usage: number } }; cpu: { usage: { total: number; per_cpu: number[] } }; pids: { current: number }; blkio?: unknown };
+    expect(v1.memory.usage.usage).toBeGreaterThan(0);
+    expect(Number(v1.memory.total_rss ?? 0) + Number(v1.memory.total_cache ?? 0)).toBeGreaterThan(0);
+    expect(v1.cpu.usage.total).toBeGreaterThan(0);
+    expect(v1.cpu.usage.per_cpu.length).toBeGreaterThan(0);
+    expect(v1.pids.current).toBeGreaterThanOrEqual(2);
 
     expect((await ctr(['task', 'kill', 'd1'])).exitCode).toBe(0);
     await waitFor('d1 to stop', async () => /d1\s+\d+\s+STOPPED/.test((await ctr(['task', 'ls'])).stdout));
@@ -251,5 +270,89 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await waitFor('the init to be gone', async () => !existsSync(`/proc/${init}`) || readFileSync(`/proc/${init}/stat`, 'utf8').includes(') Z'));
     expect((await ctr(['container', 'delete', 's1'])).exitCode).toBe(0);
     expect(await containersLeft()).toEqual([]);
+  });
+
+  it('sends TaskOOM as an OOM kill happens, and the init killed by it exits 137', async () => {
+    const events = execa('ctr', ['--address', socket, '--namespace', namespace, 'events'], { reject: false, env: { SHIM_TEST_TAG: roots.base }, stdin: 'ignore' });
+    let seen = '';
+    events.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    try {
+      // Subscribed once a first container's events come through.
+      expect((await run(['--rm'], 'ev0', ['true'])).exitCode).toBe(0);
+      await waitFor('ctr events to subscribe', async () => /\/tasks\/exit.*"ev0"/.test(seen));
+      const limit = String(32 * 1024 * 1024);
+      // The init lives on after dd, its child, is OOM-killed: TaskOOM comes while the task runs.
+      const live = await run(['--rm', '--memory-limit', limit], 'oom1', ['sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo dd $?; sleep 1; exit 3']);
+      expect(live.stdout).toContain('dd 137');
+      expect(live.exitCode).toBe(3);
+      // The init itself killed: 137, and TaskOOM before its TaskExit.
+      const init = await run(['--rm', '--memory-limit', limit], 'oom2', ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+      expect(init.exitCode).toBe(137);
+      await waitFor('the events', async () => /\/tasks\/delete.*"oom2"/.test(seen));
+      const lines = seen.split('\n');
+      const index = (topic: string, id: string) => lines.findIndex((line) => line.includes(topic) && line.includes(`"${id}"`));
+      for (const id of ['oom1', 'oom2']) {
+        expect(index('/tasks/oom', id), `${id}: ${seen}`).toBeGreaterThanOrEqual(0);
+        expect(index('/tasks/oom', id)).toBeLessThan(index('/tasks/exit', id));
+      }
+      // oom1's was sent while its init still ran (it slept a second after dd's death), not at its exit.
+      const timeOf = (line: string) => Date.parse(line.split(' ').slice(0, 2).join('T') + 'Z');
+      expect(timeOf(lines[index('/tasks/exit', 'oom1')]!) - timeOf(lines[index('/tasks/oom', 'oom1')]!)).toBeGreaterThan(500);
+      expect(lines.filter((line) => line.includes('/tasks/oom')).length).toBe(2);
+    } finally {
+      events.kill('SIGTERM');
+      await events;
+    }
+  });
+
+  it('Update sets the cgroup limits, as containerd sends it over ttrpc', async () => {
+    expect((await run(['-d', '--memory-limit', String(64 * 1024 * 1024)], 'u1', ['sleep', '100'])).exitCode).toBe(0);
+    const pid = Number(/u1\s+(\d+)/.exec((await ctr(['task', 'ls'])).stdout)?.[1]);
+    const cgroupOf = (controller: string) => {
+      const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.split(':')[1]?.split(',').includes(controller));
+      // Mounted under the controller's name (a joint cpu,cpuacct mount has a cpu link beside it).
+      return join('/sys/fs/cgroup', controller, line!.split(':')[2]!);
+    };
+    expect(readFileSync(join(cgroupOf('memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+    // ctr 1.6 has no `task update`: the request containerd's Tasks.Update forwards, to the same server.
+    const bundles = join(roots.base, 'containerd-state/io.containerd.runtime.v2.task', namespace);
+    const address = readFileSync(join(bundles, 'u1', 'address'), 'utf8').replace('unix://', '');
+    const client = await TtrpcClient.connect(address);
+    try {
+      const resources = { memory: { limit: 48 * 1024 * 1024 }, cpu: { quota: 50_000, period: 100_000 }, pids: { limit: 42 } };
+      const request = api.task.v2.UpdateTaskRequest.encode({
+        id: 'u1',
+        resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify(resources)) },
+      }).finish();
+      await client.call('containerd.task.v2.Task', 'Update', request);
+      expect(readFileSync(join(cgroupOf('memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(48 * 1024 * 1024));
+      expect(readFileSync(join(cgroupOf('cpu'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
+      expect(readFileSync(join(cgroupOf('cpu'), 'cpu.cfs_period_us'), 'utf8').trim()).toBe('100000');
+      expect(readFileSync(join(cgroupOf('pids'), 'pids.max'), 'utf8').trim()).toBe('42');
+      // A resource that cannot change is refused whole, with the library's reason.
+      const bad = api.task.v2.UpdateTaskRequest.encode({ id: 'u1', resources: { type_url: 'x', value: Buffer.from('{"devices":[{"allow":true}]}') } }).finish();
+      await expect(client.call('containerd.task.v2.Task', 'Update', bad)).rejects.toThrow(/devices cannot be updated/);
+    } finally {
+      client.close();
+    }
+    await removeTask('u1');
+  });
+
+  it("takes runc's options: systemd_cgroup honoured, binary_name ignored with a line in containerd's log", async () => {
+    const runcRun = (flags: string[], id: string, command: string[]) =>
+      ctr(['run', '--fifo-dir', join(roots.base, 'fifo'), '--runtime', 'io.containerd.runc.v2', ...flags, 'busybox:latest', id, ...command]);
+    // --runc-binary makes ctr send runc's Options (BinaryName): the container runs on this server anyway.
+    const result = await runcRun(['--rm', '--runc-binary', '/nonexistent/runc'], 'o1', ['sh', '-c', 'echo via options; exit 6']);
+    expect(result.stdout).toBe('via options');
+    expect(result.exitCode).toBe(6);
+    const log = readFileSync(join(roots.base, 'containerd.log'), 'utf8');
+    expect(log).toMatch(/level=warning msg="runc options: binary_name \/nonexistent\/runc ignored: this runtime runs no runc binary" id=o1 namespace=/);
+    // SystemdCgroup: the slice:prefix:name form ctr then gives is mapped onto a plain path, as `shim --systemd-cgroup`.
+    const systemd = await runcRun(['--rm', '--runc-systemd-cgroup', '--cgroup', `${namespace}.slice:t:o2`], 'o2', ['true']);
+    expect(systemd.stdout + systemd.stderr).toBe('');
+    expect(systemd.exitCode).toBe(0);
+    const withoutOption = await run(['--rm', '--cgroup', `${namespace}.slice:t:o3`], 'o3', ['true']);
+    expect(withoutOption.exitCode).not.toBe(0);
+    await ctr(['container', 'delete', 'o3']);
   });
 });

@@ -357,12 +357,12 @@ describe('shim run --bundle', () => {
 
   it('refuses an unsupported field by name, and leaves nothing behind', async () => {
     const bundle = await makeBundle(join(roots.base, 'bundle'), (config) => {
-      // intelRdt is refused in runc's words now (src/plan/other-fields.ts); timeOffsets is still refused by name.
-      config.linux.timeOffsets = { monotonic: { secs: 1 } };
+      // runc 1.1 dropped kernel memory limits; shim refuses the field by name.
+      config.linux.resources.memory = { limit: 1048576, kernel: 1048576 };
     });
     const result = await shim(roots, ['run', '--bundle', bundle, 'b3']);
     expect(result.exitCode).toBe(125);
-    expect(result.stderr).toBe('shim: run b3: config.json: linux.timeOffsets is not supported yet\n');
+    expect(result.stderr).toBe('shim: run b3: config.json: linux.resources.memory.kernel is not supported yet\n');
   });
 
   it('refuses the resource limits it does not implement by name, only when some are set', async () => {
@@ -371,7 +371,7 @@ describe('shim run --bundle', () => {
     });
     // This host has no hugetlb controller: runc's words for a limit it cannot set (src/plan/other-fields.ts).
     expect((await shim(roots, ['run', '--bundle', limited, 'b4'])).stderr).toBe(
-      'shim: run b4: config.json: linux.resources.hugepageLimits: cannot set hugetlb limit: container could not join or create cgroup (this host has no hugetlb controller)\n',
+      'shim: run b4: config.json: linux.resources.hugepageLimits: cannot set hugetlb limit: container could not join or create cgroup (this host has no hugetlb hierarchy mounted)\n',
     );
     const empty = await makeBundle(join(roots.base, 'empty'), (config) => {
       config.linux.resources.memory = {};

@@ -4,6 +4,8 @@
 // Every scenario ends with nothing left: no container, conmon, cgroup, mount or shim state of ours.
 
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -211,5 +213,54 @@ describe("scenarios that need another branch's feature (gated on shim features)"
     expect(prestart.pid).toBeGreaterThan(0);
     const poststop = JSON.parse(await waitFor('the poststop hook', () => readFile(join(out, 'poststop.json'), 'utf8').catch(() => undefined)));
     expect(poststop.id).toBe(prestart.id);
+  });
+});
+
+// podman's default network backend here is netavark: a bridge network of the test's own (its config dir, a
+// subnet and bridge name no one else uses, no DNS server), two containers on it reaching each other by ping and
+// TCP, and nothing of it left after: no bridge, no firewall rule naming it, no veth, no netns.
+describe('podman with a netavark bridge network of its own', () => {
+  it('a client container pings a server container and reads from its TCP port; the network goes away whole', async () => {
+    const tag = Math.random().toString(36).slice(2, 7);
+    const octet = 100 + Math.floor(Math.random() * 100);
+    const subnet = `10.213.${octet}.0/24`;
+    const serverIp = `10.213.${octet}.10`;
+    const bridge = `shimpn${tag}`;
+    const network = `shim-interop-${tag}`;
+    const firewall = async () => {
+      const rules = [(await execa('iptables-save', [], { reject: false })).stdout, (await execa('ip6tables-save', [], { reject: false })).stdout].join('\n');
+      return rules.split('\n').filter((line) => line.includes(bridge) || line.includes(`10.213.${octet}.`));
+    };
+    // podman 4.3's `network create` has no --interface-name: the network's file, as podman writes one, names the bridge.
+    await writeFile(join(p.base, 'networks', `${network}.json`), JSON.stringify({
+      name: network, id: createHash('sha256').update(network).digest('hex'), driver: 'bridge', network_interface: bridge,
+      created: new Date().toISOString(), subnets: [{ subnet, gateway: `10.213.${octet}.1` }],
+      ipv6_enabled: false, internal: false, dns_enabled: false, ipam_options: { driver: 'host-local' },
+    }));
+    expect((await p.podman(['network', 'inspect', '--format', '{{.NetworkInterface}}', network])).stdout.trim()).toBe(bridge);
+    try {
+      const flags = p.runFlags.filter((flag, index, all) => !(flag === '--net' || all[index - 1] === '--net'));
+      const server = await p.podman(['run', '-d', ...flags, '--net', network, '--ip', serverIp, BUSYBOX, 'sh', '-c', 'echo pong-from-server | nc -l -p 7777']);
+      ok(server);
+      // podman's network namespace for it (/run/netns/netns-...), named while it runs, must go with it.
+      const sandbox = (await p.podman(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', server.stdout.trim()])).stdout.trim();
+      expect(sandbox).toMatch(/^\/run\/netns\/netns-/);
+      const client = await p.podman(['run', '--name', `${network}-client`, ...flags, '--cap-add', 'NET_RAW', '--net', network, BUSYBOX, 'sh', '-c',
+        `ip -4 -o addr show eth0; ping -c 1 -W 5 ${serverIp} >/dev/null && echo ping-ok; for i in 1 2 3 4 5; do nc ${serverIp} 7777 && break; sleep 1; done`]);
+      ok(client);
+      expect(client.stdout).toMatch(new RegExp(`inet 10\\.213\\.${octet}\\.\\d+/24`));
+      expect(client.stdout).toContain('ping-ok\n');
+      expect(client.stdout).toContain('pong-from-server\n');
+      // The server's nc ended with the connection: its container exits 0 on its own.
+      await waitFor('the server to exit', async () => (await p.podman(['inspect', '--format', '{{.State.Status}}', server.stdout.trim()])).stdout.trim() === 'exited' || undefined, 15_000);
+      for (const container of [server.stdout.trim(), `${network}-client`]) ok(await p.podman(['rm', container]));
+      expect(existsSync(sandbox), sandbox).toBe(false);
+      expect(await firewall()).toEqual([]);
+    } finally {
+      await p.removeAll();
+      await p.podman(['network', 'rm', '-f', network]);
+    }
+    expect((await execa('ip', ['-o', 'link'])).stdout).not.toContain(bridge);
+    expect(await firewall()).toEqual([]);
   });
 });

@@ -54,6 +54,7 @@ export async function makePodman(): Promise<Podman> {
   await mkdir(bin);
   await mkdir(hooksDir);
   await mkdir(join(base, 'tmp'));
+  await mkdir(join(base, 'networks'));
   await symlink(shimBin, join(bin, 'runc'));
   // The machine's containers.conf stays out of it: podman's built-in defaults, as on a fresh Debian.
   await writeFile(join(base, 'containers.conf'), '');
@@ -72,7 +73,9 @@ export async function makePodman(): Promise<Podman> {
     const result = await execa('podman', [
       '--root', join(base, 'storage'), '--runroot', join(base, 'runroot'), '--storage-driver', 'overlay',
       '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--tmpdir', join(base, 'tmp'),
-      '--hooks-dir', hooksDir, '--runtime', runtimes[options.runtime ?? 'runc'], ...args,
+      '--hooks-dir', hooksDir, '--runtime', runtimes[options.runtime ?? 'runc'],
+      // Networks this test creates live here, not in /etc/containers/networks (netavark's state is in the runroot).
+      '--network-config-dir', join(base, 'networks'), ...args,
     ], {
       reject: false,
       input: options.input ?? '',

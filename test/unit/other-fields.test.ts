@@ -160,3 +160,185 @@ describe('process.scheduler and process.ioPriority', () => {
     expect(() => plan((c) => (c.process.ioPriority = { class: 'NOPE', priority: 1 }))).toThrow('invalid ioPriority.Class: "NOPE"');
   });
 });
+
+// A v1 host with every controller mounted, hugetlb, net_cls,net_prio and rdma included.
+const fullV1 = () =>
+  hostFacts({
+    cgroupHierarchies: [
+      ...hostFacts().cgroupHierarchies,
+      { version: 1, controllers: ['hugetlb'], mountPoint: '/sys/fs/cgroup/hugetlb', root: '/', ownCgroup: '/' },
+      { version: 1, controllers: ['net_cls', 'net_prio'], mountPoint: '/sys/fs/cgroup/net_cls,net_prio', root: '/', ownCgroup: '/' },
+      { version: 1, controllers: ['rdma'], mountPoint: '/sys/fs/cgroup/rdma', root: '/', ownCgroup: '/' },
+    ],
+  });
+
+describe('hugetlb, net_cls/net_prio and rdma where the host has them', () => {
+  const all = (c: any) => {
+    c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 4194304 }];
+    c.linux.resources.network = { classID: 0x100001, priorities: [{ name: 'eth0', priority: 5 }] };
+    c.linux.resources.rdma = { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 } };
+  };
+
+  it('cgroup v1: planned for the v1 manager, which writes runc fs\'s files into each hierarchy', async () => {
+    const resources = plan(all, fullV1()).plan.cgroup.resources!;
+    expect(resources).toMatchObject({
+      hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }],
+      netClassId: 0x100001,
+      netPriorities: [{ name: 'eth0', priority: 5 }],
+      rdma: { mlx5_1: 'hca_handle=3 hca_object=10000' },
+    });
+    const { v1ResourceWrites } = await import('../../src/cgroups/resources.js');
+    expect(v1ResourceWrites(resources).filter((w) => ['hugetlb', 'net_cls', 'net_prio', 'rdma'].includes(w.controller))).toEqual([
+      { controller: 'hugetlb', file: 'hugetlb.2MB.limit_in_bytes', value: '4194304' },
+      { controller: 'net_cls', file: 'net_cls.classid', value: String(0x100001) },
+      { controller: 'net_prio', file: 'net_prio.ifpriomap', value: 'eth0 5' },
+      { controller: 'rdma', file: 'rdma.max', value: 'mlx5_1 hca_handle=3 hca_object=10000' },
+    ]);
+  });
+
+  it('pure cgroup v2: hugetlb and rdma written as runc fs2 does; network ignored with a note, as fs2 never reads it', async () => {
+    const planned = plan(all, pureV2()).plan;
+    expect(planned.cgroup.resources?.netClassId).toBeUndefined();
+    expect(planned.notes).toContain('linux.resources.network ignored: cgroup v2 has no net_cls or net_prio controller (as runc)');
+    const { v2ResourceWrites } = await import('../../src/cgroups/resources.js');
+    expect(v2ResourceWrites(planned.cgroup.resources!).filter((w) => ['hugetlb', 'rdma'].includes(w.controller))).toEqual([
+      { controller: 'hugetlb', file: 'hugetlb.2MB.max', value: '4194304' },
+      { controller: 'rdma', file: 'rdma.max', value: 'mlx5_1 hca_handle=3 hca_object=10000' },
+    ]);
+  });
+
+  it('refuses values that would make a wrong file name or line', () => {
+    expect(() => plan((c) => (c.linux.resources.hugepageLimits = [{ pageSize: '../2MB', limit: 1 }]), fullV1())).toThrow(/is not a page size like 2MB/);
+    expect(() => plan((c) => (c.linux.resources.network = { priorities: [{ name: 'eth0 7\nlo', priority: 5 }] }), fullV1())).toThrow(/is not an interface and a priority/);
+    expect(() => plan((c) => (c.linux.resources.rdma = { mlx5_1: {} }), fullV1())).toThrow(/needs a device name and hcaHandles or hcaObjects/);
+  });
+
+  it("intelRdt on a host with resctrl is refused as not done, never ignored", () => {
+    expect(() => plan((c) => (c.linux.intelRdt = { closID: 'g' }), hostFacts({ resctrl: true }))).toThrow(/linux.intelRdt is not supported yet/);
+  });
+});
+
+describe('runtime-spec 1.2: execCPUAffinity, memoryPolicy, timeOffsets, netDevices', () => {
+  it('parses CPU lists as runc\'s ToCPUSet into sched_setaffinity\'s bytes', async () => {
+    const { cpuListMask } = await import('../../src/plan/other-fields.js');
+    const mask = Buffer.from(cpuListMask(' 0-2, ,5,64')!, 'base64');
+    expect(mask.length).toBe(128);
+    expect([...mask.subarray(0, 9)]).toEqual([0b100111, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(Buffer.from(cpuListMask('2000')!, 'base64').length).toBe(256);
+    expect(cpuListMask('')).toBeUndefined();
+    expect(() => cpuListMask('3-1')).toThrow('invalid range: 3-1');
+    expect(() => cpuListMask(',')).toThrow('no members found in set ","');
+    expect(() => cpuListMask('70000')).toThrow('values larger than 65536 are not supported');
+    expect(() => cpuListMask('x')).toThrow(/invalid syntax/);
+  });
+
+  it('execCPUAffinity is checked at create and left to exec (the init never gets it)', async () => {
+    const planned = plan((c) => (c.process.execCPUAffinity = { initial: '0', final: '1' })).plan;
+    const spec = decodeSpec(encodeRunSpec(planned, { debug: false }));
+    expect(spec.execCpuAffinityInitial?.length ?? 0).toBe(0);
+    expect(() => plan((c) => (c.process.execCPUAffinity = { initial: 'a' }))).toThrow(/process.execCPUAffinity: bad CPUAffinity.Initial/);
+  });
+
+  it("takes memoryPolicy modes and flags as runc 1.4, refusing in its words", () => {
+    const planned = plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0-1', flags: ['MPOL_F_STATIC_NODES'] })).plan;
+    expect(planned.memoryPolicy?.mode).toBe(2 | (1 << 15));
+    const spec = decodeSpec(encodeRunSpec(planned, { debug: false }));
+    expect(spec.hasMemoryPolicy).toBe(true);
+    expect(spec.memoryPolicyNodes?.[0]).toBe(0b11);
+    expect(plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_LOCAL' })).plan.memoryPolicy).toEqual({ mode: 4, nodes: '' });
+    expect(() => plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_FOO' }))).toThrow('invalid memory policy mode "MPOL_FOO"');
+    expect(() => plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND' }))).toThrow('memory policy mode requires at least one node but got 0');
+    expect(() => plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_DEFAULT', nodes: '0,1' }))).toThrow('memory policy mode requires 0 nodes but got 2');
+    expect(() => plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_X'] }))).toThrow('invalid memory policy flag "MPOL_F_X"');
+    expect(plan((c) => (c.linux.memoryPolicy = { mode: 'MPOL_PREFERRED' })).plan.memoryPolicy?.mode).toBe(1);
+  });
+
+  it("takes timeOffsets for a new time namespace as runc writes them, refusing in runc 1.2's words", () => {
+    const withTime = (c: any) => c.linux.namespaces.push({ type: 'time' });
+    const planned = plan((c) => {
+      withTime(c);
+      c.linux.timeOffsets = { monotonic: { secs: -5, nanosecs: 10 }, boottime: { secs: 100 } };
+    }).plan;
+    expect(planned.timeOffsets).toBe('monotonic -5 10\nboottime 100 0\n');
+    expect(decodeSpec(encodeRunSpec(planned, { debug: false })).timeOffsets).toBe('monotonic -5 10\nboottime 100 0\n');
+    expect(() => plan((c) => (c.linux.timeOffsets = { boottime: { secs: 1 } }))).toThrow("time namespace offsets specified, but time namespace isn't enabled in the config");
+    expect(() => plan((c) => {
+      c.linux.namespaces.push({ type: 'time', path: '/proc/1/ns/time' });
+      c.linux.timeOffsets = { boottime: { secs: 1 } };
+    })).toThrow('time namespace enabled, but both namespace path and time offsets specified -- you may only provide one');
+    expect(() => plan((c) => {
+      withTime(c);
+      c.linux.timeOffsets = { realtime: { secs: 1 } };
+    })).toThrow(/only monotonic and boottime have offsets/);
+    expect(() => plan(withTime, hostFacts({ timeNamespaces: false }))).toThrow("time namespaces aren't enabled in the kernel");
+  });
+
+  it("takes netDevices with a network namespace, refusing in runc 1.3's words", () => {
+    expect(plan((c) => (c.linux.netDevices = { eth1: {}, eth2: { name: 'ctr0' } })).plan.netDevices).toEqual([
+      { hostName: 'eth1', name: 'eth1' },
+      { hostName: 'eth2', name: 'ctr0' },
+    ]);
+    const spec = decodeSpec(encodeRunSpec(plan((c) => (c.linux.netDevices = { eth1: {} })).plan, { debug: false }));
+    expect(spec.pauseForHooks).toBe(true);
+    expect(() => plan((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'network');
+      c.linux.netDevices = { eth1: {} };
+    })).toThrow('unable to move network devices without a NET namespace');
+    expect(() => plan((c) => (c.linux.netDevices = { 'a/b': {} }))).toThrow('invalid network device name "a/b"');
+    expect(() => plan((c) => (c.linux.netDevices = { eth1: { name: 'x'.repeat(16) } }))).toThrow(/invalid network device name/);
+    expect(() => plan((c) => (c.linux.netDevices = { eth1: { name: 'c' }, eth2: { name: 'c' } }))).toThrow(/two devices would be named c/);
+  });
+});
+
+describe('user namespace details', () => {
+  const userns = (c: any) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+
+  it('hands oom_score_adj to the monitor with a new user namespace only', () => {
+    const inside = decodeSpec(encodeRunSpec(plan((c) => (c.process.oomScoreAdj = -500)).plan, { debug: false }));
+    expect(inside.process?.hasOomScoreAdj).toBe(true);
+    expect(inside.hasMonitorOomScoreAdj).toBe(false);
+    const outside = decodeSpec(encodeRunSpec(plan((c) => {
+      userns(c);
+      c.process.oomScoreAdj = -500;
+    }).plan, { debug: false }));
+    expect(outside.process?.hasOomScoreAdj).toBe(false);
+    expect(outside).toMatchObject({ hasMonitorOomScoreAdj: true, monitorOomScoreAdj: -500 });
+  });
+
+  it("owns the cgroup by the process's mapped uid only with a cgroup namespace and a rw cgroupfs (runc's OwnerUID)", () => {
+    const rw = (c: any) => {
+      for (const mount of c.mounts) if (mount.destination === '/sys/fs/cgroup') mount.options = mount.options.filter((o: string) => o !== 'ro');
+    };
+    const owned = plan((c) => {
+      userns(c);
+      rw(c);
+      c.linux.namespaces.push({ type: 'cgroup' });
+      c.process.user.uid = 1000;
+    }).plan;
+    expect(owned.cgroup.ownerUid).toBe(101000);
+    expect(plan((c) => {
+      userns(c);
+      c.linux.namespaces.push({ type: 'cgroup' });
+    }).plan.cgroup.ownerUid).toBeUndefined();
+    expect(plan((c) => {
+      userns(c);
+      rw(c);
+    }).plan.cgroup.ownerUid).toBeUndefined();
+  });
+});
+
+describe('no new mount namespace', () => {
+  const withoutMount = (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'mount'));
+  it("refuses masked paths in runc's words, and the rest with the reason", () => {
+    expect(() => plan(withoutMount)).toThrow('unable to restrict sys entries without a private MNT namespace');
+    expect(() => plan((c) => {
+      withoutMount(c);
+      c.linux.maskedPaths = [];
+      c.linux.readonlyPaths = [];
+    })).toThrow(/running without a new mount namespace is not supported: as runc does it, the caller's \/ would become rslave/);
+  });
+});

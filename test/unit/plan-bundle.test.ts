@@ -136,7 +136,7 @@ describe('runc spec bundle plan', () => {
 describe('planner refusals', () => {
   const refusals: [string, (c: any) => void, RegExp][] = [
     ['a new user namespace without maps', (c) => c.linux.namespaces.push({ type: 'user' }), /a new user namespace needs both linux\.uidMappings and linux\.gidMappings/],
-    ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'mount')), /mount namespace/],
+    ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'mount')), /private MNT namespace/],
     ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'pid' }), /lists pid twice/],
     ['a hostname without uts', (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== 'uts')), /unable to set hostname without a private UTS namespace/],
     ['an unknown capability', (c) => c.process.capabilities.bounding.push('CAP_FLY'), /CAP_FLY is not a capability/],

@@ -25,7 +25,6 @@ describe('readOciConfig', () => {
     ['linux.resources.memory.kernel', (c) => (c.linux.resources.memory = { limit: 1048576, kernel: 1048576 })],
     ['linux.resources.cpu.realtimeRuntime', (c) => (c.linux.resources.cpu = { shares: 512, realtimeRuntime: 1000 })],
     ['linux.resources.blockIO.weightDevice', (c) => (c.linux.resources.blockIO = { weightDevice: [{ major: 8, minor: 0, weight: 10 }] })],
-    ['linux.timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } })],
   ];
   for (const [field, mutate] of unsupported) {
     it(`refuses ${field} by name`, () => {
