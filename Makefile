@@ -199,6 +199,8 @@ test-build-container: build
 bench: deps build
 	bash bench/run.sh
 	bash bench/containerd.sh
+	# 500 running containers: list, state, exec and delete against 0 running; correctness; monitors' memory.
+	bash bench/scale.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/shim $(DESTDIR)$(PREFIX)/bin

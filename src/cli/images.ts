@@ -106,6 +106,9 @@ async function imageVerb(
     }
     case 'rm': {
       const { StateStore } = await import('../state/state-store.js');
+      // First what a killed import or commit left (a user's `image rm NAME` after one): even when NAME was
+      // never written, the store ends as it was before.
+      await store.collectGarbage();
       for (const reference of args.positionals) {
         const image = await store.get(reference);
         const states = new StateStore(args.root);

@@ -127,13 +127,16 @@ export async function startContainer(root: string, id: string, log: Logger = sil
   await withContainerLock(root, id, async () => {
     const observed = await observeContainer(store, id);
     if (observed.status !== 'created' || !observed.state.startFifo) throw refused('start', id, observed.status);
+    log.debug(`start: ${id} is created, releasing its init (pid ${observed.state.pid})`);
     try {
       await releaseInit(observed.state);
     } finally {
       await unlink(observed.state.startFifo).catch(() => {});
     }
+    log.debug('start: init released');
     observed.state.status = 'running';
     await store.writeState(observed.state);
+    log.debug('start: state written');
     if (observed.state.hooks?.hooks.poststart) {
       const { runPoststartHooks } = await import('../hooks/container-hooks.js');
       await runPoststartHooks(observed.state.hooks, observed.state.pid, log).catch(async (error: unknown) => {
@@ -269,6 +272,7 @@ export async function deleteContainer(root: string, id: string, options: DeleteO
       if (state?.network && !options.force) await refuseWhileShared(root, id);
       if (state) await destroyContainer(root, state, log);
       await store.remove(id);
+      log.debug('delete: state removed');
       // Once the container is gone, before delete returns (runtime.md step 13); failures are warnings.
       if (state?.hooks?.hooks.poststop) {
         const { runPoststopHooks } = await import('../hooks/container-hooks.js');
@@ -309,14 +313,18 @@ async function destroyContainer(root: string, state: ContainerState, log: Logger
     // A paused init acts on the SIGKILL only once thawed; thawed after the signal, it runs nothing of its own.
     await thawDirs(state.cgroupDirs ?? [], log);
     await waitForEnd(state.pid, state.pidStartTime, `the container's init (pid ${state.pid})`, log);
+    log.debug(`delete: init (pid ${state.pid}) killed`);
   }
   await destroyCgroupDirs(state.cgroupDirs ?? [], state.cgroupParentDirs ?? [], log);
+  log.debug('delete: cgroups removed');
   // After the process is gone, before the state directory (which holds the namespace's bind mount) goes.
   await releaseNetwork(root, state, log);
+  if (state.network?.mode === 'bridge') log.debug('delete: network released');
   // The background monitor writes the exit status into the state directory: let it finish first, so that
   // removing the directory does not race its last write.
   if (state.monitorPid) await waitForEnd(state.monitorPid, state.monitorStartTime, `the monitor (pid ${state.monitorPid})`, log);
   if (state.containerDir) removeTree(state.containerDir);
+  log.debug('delete: layer dir removed');
 }
 
 async function waitForEnd(pid: number, startTime: string | undefined, what: string, log: Logger): Promise<void> {

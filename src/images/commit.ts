@@ -144,6 +144,8 @@ export async function commitContainer(id: string, name: string, options: CommitO
   config.config ??= {};
   for (const change of options.changes) applyChange(config, change);
 
+  // What an earlier commit or import killed half-way left goes first (image-store.ts says how it is known).
+  await store.collectGarbage();
   const unfreeze = options.pause ? await freeze(state, options.log) : undefined;
   const layerFile = await store.tempPath('commit-layer');
   let digest: string;
@@ -164,12 +166,19 @@ export async function commitContainer(id: string, name: string, options: CommitO
     digest = compressed.digest();
     diffId = uncompressed.digest();
     size = compressed.bytes;
+    options.log.debug(`commit: layer packed, ${size} bytes`);
+  } catch (error) {
+    // ENOSPC while packing, most likely: the half-written layer file must not stay in tmp/.
+    await rm(layerFile, { force: true });
+    throw systemError(error, `commit ${id}: pack the layer`, { path: layerFile });
   } finally {
     await unfreeze?.();
   }
+  let tagged = false;
   try {
     // Unpacked once into its own layer directory, exactly as an imported layer: the new image runs at once.
     await importLayer(store, { file: layerFile, digest, diffId }, options);
+    options.log.debug('commit: layer unpacked');
     if (!(await lstat(store.blobPath(digest)).then(() => true, () => false))) await store.adoptBlob(layerFile, digest);
     const created = new Date().toISOString();
     config.created = created;
@@ -186,10 +195,16 @@ export async function commitContainer(id: string, name: string, options: CommitO
       layers: [...base.manifest.layers, { mediaType: MEDIA_TYPE_LAYER_GZIP, digest, size }],
     };
     const manifestDigest = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
+    options.log.debug('commit: blobs stored');
     await store.tag(name, manifestDigest);
+    tagged = true;
+    options.log.debug(`commit: tagged ${name}`);
     return { name, imageId: configDigest };
   } finally {
     await rm(layerFile, { force: true });
+    // A commit that failed after placing its layer or blobs (out of space writing the config, say) leaves
+    // them named by no image: they go now, unless another shim's import or commit is under way.
+    if (!tagged) await store.collectGarbage().catch((error: unknown) => options.log.warn(`commit: clean up the image store: ${(error as Error).message}`));
   }
 }
 

@@ -7,6 +7,9 @@
 //   images/tmp/                    imports and layers in progress; renamed into place when whole
 //
 // Every file is written under tmp/ and renamed into place, so a reader never sees half a blob or half a layer.
+// Each tmp/ entry is named PREFIX-PID-HEX after the shim that made it: an entry whose shim is gone (SIGKILLed
+// mid-import, or out of space) is garbage at once, and so is any layer or blob no image names while no other
+// shim has work in tmp/ (a killed import may have renamed a layer into place before it could write the name).
 
 import { createReadStream, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, writeFile } from '../host/fs-async.js';
@@ -115,23 +118,47 @@ export class ImageStore {
     return join(this.dir, 'tmp');
   }
 
-  /** A fresh path under tmp/ (same filesystem as the blobs and layers, so rename works). */
+  /**
+   * A fresh path under tmp/ (same filesystem as the blobs and layers, so rename works), named after this
+   * process, so that what a killed shim left is known for garbage (collectGarbage).
+   */
   async tempPath(prefix: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    return join(this.tmpDir, `${prefix}-${randomHex(8)}`);
+    return join(this.tmpDir, `${prefix}-${process.pid}-${randomHex(8)}`);
   }
 
   /**
-   * What an import killed half-way left in tmp/ (a day old: no import still running takes that long). Nothing
-   * there is ever referenced, so removing it is always safe.
+   * Removes what killed imports and commits left: their tmp/ entries (the shim named in the entry is gone; an
+   * entry without a pid, from an older shim, once a day old) and, when no other shim has work in tmp/, every
+   * blob and layer no image names. An import in progress keeps its work directory in tmp/ from before its
+   * first layer is placed until after its name is written, so its layers are never taken for garbage.
    */
-  async sweepStale(maxAgeMs = 24 * 3600 * 1000): Promise<void> {
-    const now = Date.now();
+  async collectGarbage(): Promise<void> {
+    await this.#locked(() => this.#collectGarbage());
+  }
+
+  async #collectGarbage(): Promise<void> {
+    if (!(await this.#sweepTmp())) await this.#collectUnnamed(await this.readRepositories());
+  }
+
+  /** Removes dead shims' tmp/ entries; true when another live shim has work there. */
+  async #sweepTmp(maxAgeMs = 24 * 3600 * 1000): Promise<boolean> {
+    let busy = false;
     for (const entry of await readdir(this.tmpDir).catch(() => [] as string[])) {
       const path = join(this.tmpDir, entry);
+      const owner = /-(\d+)-[0-9a-f]{16}$/.exec(entry);
+      if (owner) {
+        const pid = Number(owner[1]);
+        if (pid === process.pid) continue;
+        if (isAlive(pid)) busy = true;
+        else await rm(path, { recursive: true, force: true });
+        continue;
+      }
       const info = await lstat(path).catch(() => undefined);
-      if (info && now - info.mtimeMs > maxAgeMs) await rm(path, { recursive: true, force: true });
+      if (info && Date.now() - info.mtimeMs > maxAgeMs) await rm(path, { recursive: true, force: true });
+      else if (info) busy = true;
     }
+    return busy;
   }
 
   // The image list and the JSON blobs are read synchronously: run reads three small files on its way to the
@@ -237,25 +264,15 @@ export class ImageStore {
    * not lose each other's names, so the change holds a lock directory (mkdir is atomic).
    */
   async #locked<T>(change: () => Promise<T>): Promise<T> {
-    const lock = join(this.dir, 'repositories.lock');
     await mkdir(this.dir, { recursive: true });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        await mkdir(lock);
-        break;
-      } catch (error) {
-        if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'lock the image list', { path: lock });
-        if (Date.now() > deadline) {
-          throw new RuntimeError('system', 'lock the image list: still held after 30s', { path: lock, hint: 'remove it if no shim is running' });
-        }
-        await new Promise((done) => setTimeout(done, 20));
-      }
-    }
+    // A file lock holding its owner's pid (src/state/container-lock.ts), not a bare mkdir: a shim SIGKILLed
+    // while writing the name list must not leave a lock that every later import waits on and fails.
+    const { lockFile } = await import('../state/container-lock.js');
+    const lock = await lockFile(join(this.dir, 'repositories.lock'), { what: 'the image list' }, 30_000);
     try {
       return await change();
     } finally {
-      await rm(lock, { recursive: true, force: true });
+      await lock.release();
     }
   }
 
@@ -271,6 +288,12 @@ export class ImageStore {
     const repositories = await this.readRepositories();
     delete repositories[name];
     await this.writeRepositories(repositories);
+    // While another shim imports or commits, its layers may be in place but not yet named: they stay, and
+    // the next import, commit or image rm collects what is left.
+    if (!(await this.#sweepTmp())) await this.#collectUnnamed(repositories);
+  }
+
+  async #collectUnnamed(repositories: Record<string, string>): Promise<void> {
     const keepBlobs = new Set<string>();
     const keepLayers = new Set<string>();
     for (const [key, digest] of Object.entries(repositories)) {
@@ -286,6 +309,15 @@ export class ImageStore {
         if (!keep.has(entry)) await rm(join(dir, entry), { recursive: true, force: true });
       }
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !hasErrnoCode(error, 'ESRCH');
   }
 }
 

@@ -52,15 +52,20 @@ export async function importArchive(dataRoot: string, file: string, name: string
   // A name the user gives is checked before anything is read or written.
   if (name !== undefined) checkReference(name, 'usage');
   const store = new ImageStore(dataRoot);
-  await store.sweepStale();
+  await store.collectGarbage();
   const work = await store.tempPath('import');
   try {
     const started = performance.now();
-    await extractArchive(file, work, options.onProgress);
+    await extractArchive(file, work, options.onProgress).catch((error: unknown) => {
+      // Out of space (ENOSPC) or quota (EDQUOT) writing the archive's files: one line naming the errno.
+      throw systemError(error, `import ${file}: unpack the archive into the image store`, { path: work });
+    });
     options.log.debug(`import: archive read in ${(performance.now() - started).toFixed(0)}ms`);
     if (await exists(join(work, 'index.json'))) return await importOciLayout(store, work, name, file, options);
     if (await exists(join(work, 'manifest.json'))) return await importDockerArchive(store, work, name, options);
     throw new RuntimeError('invalid-config', `import ${file}: neither an OCI image layout (index.json) nor a docker archive (manifest.json)`);
+  } catch (error) {
+    throw systemError(error, `import ${file}`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -307,7 +312,9 @@ export async function storeImage(store: ImageStore, image: ImageToStore, options
     const manifestDigest = `sha256:${createHash('sha256').update(image.manifestBytes).digest('hex')}`;
     const configDigest = manifest.config.digest;
     const finalName = normalizeReference(image.name === undefined ? `sha256:${configDigest.slice(7)}` : checkReference(image.name, 'invalid-config'));
+    options.log.debug('import: blobs stored');
     await store.tag(finalName, manifestDigest);
+    options.log.debug(`import: tagged ${finalName}`);
     succeeded = true;
     return { name: finalName, manifestDigest, configDigest, newLayers };
   } finally {

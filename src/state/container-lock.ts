@@ -23,25 +23,38 @@ export function lockPathOf(root: string, id: string): string {
 }
 
 export async function lockContainer(root: string, id: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ContainerLock> {
-  const path = lockPathOf(root, id);
-  const owner = `${process.pid} ${(await readProcessStartTime(process.pid)) ?? ''}`;
-  const deadline = Date.now() + timeoutMs;
   try {
     await mkdir(root, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw systemError(error, 'create state root', { stage: 'state', path: root });
   }
+  return lockFile(lockPathOf(root, id), { what: `container ${id}`, containerId: id }, timeoutMs);
+}
+
+/**
+ * The same lock for any path (the image store's name list uses it too): a file made with O_EXCL holding its
+ * owner's pid and start time, broken by the next caller once that owner is gone, so a SIGKILL never wedges it.
+ */
+export async function lockFile(path: string, subject: { what: string; containerId?: string }, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ContainerLock> {
+  const owner = `${process.pid} ${(await readProcessStartTime(process.pid)) ?? ''}`;
+  const deadline = Date.now() + timeoutMs;
+  const context = { stage: 'state' as const, path, ...(subject.containerId ? { containerId: subject.containerId } : {}) };
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
       try {
         writeSync(fd, owner);
-      } finally {
+      } catch (error) {
+        // A full disk gives the inode but not the page for its pid (ENOSPC): an empty lock file reads as
+        // "owner between open and write" to every later caller and would never be broken. Gone again, now.
         closeSync(fd);
+        await unlink(path).catch(() => {});
+        throw error;
       }
+      closeSync(fd);
       return { release: () => unlink(path).catch(() => {}) };
     } catch (error) {
-      if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, 'lock container', { stage: 'state', path, containerId: id });
+      if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, `lock ${subject.what}`, context);
     }
     const holder = await readFile(path, 'utf8').catch(() => undefined);
     if (holder !== undefined && (await isStale(holder))) {
@@ -51,9 +64,8 @@ export async function lockContainer(root: string, id: string, timeoutMs = DEFAUL
       continue;
     }
     if (Date.now() > deadline) {
-      throw new RuntimeError('system', `container ${id} is busy: another shim holds its lock`, {
-        stage: 'state',
-        containerId: id,
+      throw new RuntimeError('system', `${subject.what} is busy: another shim holds its lock`, {
+        ...context,
         hint: `held by pid ${holder?.split(' ')[0] ?? '?'}; ${path}`,
       });
     }

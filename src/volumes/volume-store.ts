@@ -3,7 +3,7 @@
 // it. Anonymous volumes are named by 64 random hex digits. Which containers use a volume is read from the
 // containers' state (ContainerState.volumes), so there is no second record to drift out of step.
 
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from '../host/fs-async.js';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from '../host/fs-async.js';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
@@ -99,13 +99,30 @@ export class VolumeStore {
         hint: 'remove the container first',
       });
     }
-    await this.destroy(name);
+    if (!(await this.#removeAside(name))) throw new RuntimeError('not-found', `volume ${name} not found`, { hint: 'see shim volume ls' });
   }
 
   /** Removes without asking (a --rm container's anonymous volume). */
   async destroy(name: string): Promise<void> {
+    await this.#removeAside(name);
+  }
+
+  /**
+   * The directory is first renamed aside (a
+   * dot name, never listed): of two removals at once exactly one wins and the other is told the volume is
+   * gone, and a removal killed half-way leaves no half volume under its name. Returns false if it was not there.
+   */
+  async #removeAside(name: string): Promise<boolean> {
     const path = join(this.dir, checkName(name));
-    await lstat(path).then(() => rm(path, { recursive: true, force: true }), () => undefined);
+    const aside = join(this.dir, `.removing-${name}-${randomHex(6)}`);
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if (hasErrnoCode(error, 'ENOENT')) return false;
+      throw systemError(error, `remove volume ${name}`, { path });
+    }
+    await rm(aside, { recursive: true, force: true });
+    return true;
   }
 }
 
