@@ -15,7 +15,7 @@ import { startAttachWarmup, type AttachWarmup } from '../cgroups/attach-warmup.j
 import type { ContainerPlan } from '../plan/container-plan.js';
 import { planExec, type ExecPlan, type ExecRequest } from '../plan/plan-exec.js';
 import { encodeExecSpec } from '../spec/encode-spec.js';
-import { isSameProcess } from '../state/process-start-time.js';
+import { isLiveProcess } from '../state/process-start-time.js';
 import { PLAN_FILE, StateStore } from '../state/state-store.js';
 import { SignalForwarder, helperFailure, type SignalSource } from './run-container.js';
 
@@ -43,10 +43,10 @@ export async function prepareExec(request: ExecRequest, context: ExecContext): P
     attachWarmup = startAttachWarmup(host.cgroupHierarchies, context.log);
     const state = await store.readState(request.containerId);
     // The state may be stale (a container killed from outside, or a foreground `run` that died): a pid that
-    // is no longer the init's, or the same number given to another process, must not be entered.
+    // is no longer the init's, or the same number given to another process, must not be entered. Nor may an
+    // init that has exited and waits, a zombie, for its monitor to reap it: its /proc/PID/root is gone.
     if (state.pid > 0 && (state.status === 'running' || state.status === 'created')) {
-      const alive = state.pidStartTime !== undefined && (await isSameProcess(state.pid, state.pidStartTime));
-      if (!alive) state.status = 'stopped';
+      if (!(await isLiveProcess(state.pid, state.pidStartTime))) state.status = 'stopped';
     }
     if (state.status === 'stopped') {
       throw new RuntimeError('invalid-state', 'cannot exec in a stopped container', { hint: `shim ps or the state in ${store.dirOf(state.id)}` });
