@@ -191,6 +191,10 @@ static int clean_name(char *name, const char *rename)
 	size_t len = 0;
 	bool first = true;
 
+	/* A name of only "/" and "." parts (the archive's top, "./") cleans to "": without this, the copy below
+	 * took out[0] from whatever an earlier call left on the stack, and an entry ".x" then "/." became "..".
+	 * fuzz-tar found it (test/helper/fuzz-crashes/tar-dot-after-dotname.tar). */
+	out[0] = '\0';
 	for (char *part = strtok(name, "/"); part != NULL; part = strtok(NULL, "/")) {
 		const char *use = part;
 
