@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,13 +34,30 @@ int hc_attach_listen(struct hc_attach *attach, const char *path, bool wait_first
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	hc_cleanup_close int fd = -1;
-	size_t len = strlen(path);
+	hc_cleanup_close int dir_fd = -1;
+	const char *name = strrchr(path, '/');
 	mode_t old_umask;
 	int ret;
 
-	if (len >= sizeof(addr.sun_path))
-		return hc_fail(err, ATTACH, ENAMETOOLONG, path, "attach socket");
-	memcpy(addr.sun_path, path, len + 1);
+	/* sun_path holds 107 bytes, and a state root plus a 64-character id can pass that. Then the socket is
+	 * bound through the directory's descriptor, /proc/self/fd/N/NAME, as conmon binds its attach socket;
+	 * the client connects the same way (src/cli/attach-client.ts). */
+	if (strlen(path) < sizeof(addr.sun_path)) {
+		memcpy(addr.sun_path, path, strlen(path) + 1);
+	} else {
+		char dir[PATH_MAX];
+
+		if (name == NULL || (size_t)(name - path) >= sizeof(dir))
+			return hc_fail(err, ATTACH, ENAMETOOLONG, path, "attach socket");
+		memcpy(dir, path, name - path);
+		dir[name - path] = '\0';
+		dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir_fd < 0)
+			return hc_fail(err, ATTACH, errno, path, "attach socket: open its directory");
+		/* hc_format truncates: a result that fills the buffer may have lost its end. */
+		if (hc_format(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d%s", dir_fd, name) >= sizeof(addr.sun_path) - 1)
+			return hc_fail(err, ATTACH, ENAMETOOLONG, path, "attach socket");
+	}
 	attach->clients = calloc(HC_ATTACH_MAX_CLIENTS, sizeof(*attach->clients));
 	if (attach->clients == NULL)
 		return hc_fail(err, ATTACH, errno, path, "attach socket: clients");

@@ -3,8 +3,9 @@
 // window size as 'w' frames at once and on every resize, the container's output written as it comes.
 // Reads process.stdin and process.stdout directly: only run -it, start -a and attach load this file.
 
-import { writeSync } from 'node:fs';
-import { connect } from 'node:net';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { basename, dirname } from 'node:path';
 import { RuntimeError } from '../errors.js';
 
 /** "ctrl-p,ctrl-q" -> [0x10, 0x11]; plain characters stand for themselves (docker's --detach-keys). */
@@ -85,13 +86,32 @@ function writeAll(data: Buffer): void {
   }
 }
 
+/**
+ * sun_path holds 107 bytes, and a state root plus a 64-character id can pass that: then the socket is reached
+ * through its directory's descriptor, /proc/self/fd/N/NAME, the way the helper bound it (helper-c/attach.c).
+ */
+function connectAttach(socketPath: string, allowHalfOpen: boolean): Socket {
+  if (Buffer.byteLength(socketPath) < 108) return connect({ path: socketPath, allowHalfOpen });
+  const directory = openSync(dirname(socketPath), 'r');
+  const socket = connect({ path: `/proc/self/fd/${directory}/${basename(socketPath)}`, allowHalfOpen });
+  // connect(2) has resolved the path once it answers; a socket that never connects still closes.
+  let held = true;
+  const closeDirectory = () => {
+    if (held) closeSync(directory);
+    held = false;
+  };
+  socket.once('connect', closeDirectory);
+  socket.once('close', closeDirectory);
+  return socket;
+}
+
 /** Relays until the container's end closes the socket ('ended') or the detach keys are typed ('detached'). */
 export async function attachTerminal(socketPath: string, options: { stdin: boolean; detachKeys: string }): Promise<'ended' | 'detached'> {
   const keys = parseDetachKeys(options.detachKeys);
   // Half-open, and read from the first moment: a container that ends at once sends its output and EOF
   // before we are set up, and a socket that is not half-open turns our window-size write after that EOF
   // into EPIPE and drops what it had not handed us yet.
-  const socket = connect({ path: socketPath, allowHalfOpen: true });
+  const socket = connectAttach(socketPath, true);
   let onEnd: (() => void) | undefined;
   let endedEarly = false;
   socket.on('data', (data: Buffer) => writeAll(data));
@@ -151,7 +171,7 @@ export async function attachTerminal(socketPath: string, options: { stdin: boole
  * stdin stays open either way, as docker's does for a container it did not start attached.
  */
 export function sendInput(socketPath: string): () => void {
-  const socket = connect({ path: socketPath });
+  const socket = connectAttach(socketPath, false);
   const stdin = process.stdin;
   const onData = (chunk: Buffer) => {
     for (const piece of inputFrames(chunk)) if (!socket.destroyed) socket.write(piece);
