@@ -191,3 +191,16 @@ describe('run -it of short programs under tmux', () => {
     }
   }, 240_000);
 });
+
+describe('run -it under a long state root', () => {
+  it('reaches its attach socket past sun_path\'s 107 bytes (bound and connected through the directory\'s fd)', async () => {
+    // CI's temp roots with a five-digit pid made <root>/<64-character id>/attach.sock 108 bytes: ENAMETOOLONG.
+    const longRoot = join(roots.root, 'x'.repeat(60));
+    await mkdir(longRoot, { recursive: true });
+    const command = `env SHIM_CGROUP_PARENT=${roots.cgroupParent} SHIM_TEST_TAG=${roots.base} SHIM_NETWORK=none ${shimBin} --root ${longRoot} --data-root ${roots.dataRoot} run -it --rm busybox echo long-root-ok`;
+    expect(Buffer.byteLength(`${longRoot}/${'f'.repeat(64)}/attach.sock`)).toBeGreaterThan(107);
+    // script(1) gives the run a terminal of its own.
+    const result = await execa('script', ['-qec', command, '/dev/null'], { reject: false, timeout: 60_000 });
+    expect({ exitCode: result.exitCode, out: result.stdout.replace(/\r/g, '').trim() }).toEqual({ exitCode: 0, out: 'long-root-ok' });
+  }, 90_000);
+});
