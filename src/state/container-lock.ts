@@ -5,7 +5,7 @@
 // exists and delete removes it.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, unlink } from '../host/fs-async.js';
+import { mkdir, readFile, stat, unlink } from '../host/fs-async.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
@@ -57,7 +57,7 @@ export async function lockFile(path: string, subject: { what: string; containerI
       if (!hasErrnoCode(error, 'EEXIST')) throw systemError(error, `lock ${subject.what}`, context);
     }
     const holder = await readFile(path, 'utf8').catch(() => undefined);
-    if (holder !== undefined && (await isStale(holder))) {
+    if (holder !== undefined && (await isStale(holder, path))) {
       // Only the lock we judged stale is removed: if another caller broke it and took it meanwhile, its
       // content differs and it stays.
       if ((await readFile(path, 'utf8').catch(() => undefined)) === holder) await unlink(path).catch(() => {});
@@ -74,12 +74,20 @@ export async function lockFile(path: string, subject: { what: string; containerI
   }
 }
 
+/** How long an owner may sit between its open and its write; it writes right after the open. */
+const HALF_WRITTEN_GRACE_MS = 2_000;
+
 /** An owner line whose process is gone (or is some later process with the same pid). */
-async function isStale(holder: string): Promise<boolean> {
+async function isStale(holder: string, path: string): Promise<boolean> {
   const [pidText, startTime] = holder.split(' ');
   const pid = Number(pidText);
-  // Half written (the owner is between open and write): not stale, it is about to be complete.
-  if (!Number.isInteger(pid) || pid <= 0 || !startTime) return false;
+  if (!Number.isInteger(pid) || pid <= 0 || !startTime) {
+    // Half written: the owner is between open and write, and about to complete it; unless it was killed
+    // right there (the fault matrix's SIGKILL at create's "prepare: planned" line did that), which leaves an
+    // empty file for ever. An owner never takes seconds for one write, so an old half-written lock is stale.
+    const written = await stat(path).then((info) => info.mtimeMs, () => undefined);
+    return written !== undefined && Date.now() - written > HALF_WRITTEN_GRACE_MS;
+  }
   return !(await isSameProcess(pid, startTime));
 }
 

@@ -1,6 +1,6 @@
 // The container lock and status derivation, on a temporary root (no containers, no root privileges).
 
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,16 @@ describe('lockContainer', () => {
   it('breaks a lock whose owner is gone (a pid with another start time)', async () => {
     await writeFile(lockPathOf(root, 'c2'), `${process.pid} 1`);
     const lock = await lockContainer(root, 'c2', 1000);
+    await lock.release();
+  });
+
+  it('breaks an empty lock (its owner killed between open and write) once it is old, never a fresh one', async () => {
+    await writeFile(lockPathOf(root, 'c4'), '');
+    // Fresh: the owner may be about to write its pid.
+    await expect(lockContainer(root, 'c4', 200)).rejects.toThrow(/container c4 is busy/);
+    const old = new Date(Date.now() - 10_000);
+    await utimes(lockPathOf(root, 'c4'), old, old);
+    const lock = await lockContainer(root, 'c4', 1000);
     await lock.release();
   });
 
