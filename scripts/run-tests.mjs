@@ -19,6 +19,13 @@ const prefix = `shim-test-${process.pid}-`;
 // The default network's bridge: the suite's runs use networks of their own (or none), so a shim0 that appears
 // during the run is a docker-style run that slipped out of the harness's SHIM_NETWORK=none and was never removed.
 const defaultBridgeBefore = spawnSync('ip', ['link', 'show', 'shim0'], { stdio: 'ignore' }).status === 0;
+// Top-level cgroups that exist before the run: one that appears during it and is not under a test prefix (this
+// run's, or another run's on a shared machine) is something a test made outside the harness's names, such as
+// the slices systemd-style cgroup paths nest under (/shim.slice/...).
+const topCgroups = () => new Set(readdirSync('/sys/fs/cgroup').flatMap((hierarchy) => {
+  try { return readdirSync(join('/sys/fs/cgroup', hierarchy), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `${hierarchy}/${entry.name}`); } catch { return []; }
+}));
+const cgroupsBefore = topCgroups();
 const vitest = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${resultsFile}`,
   ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SHIM_TEST_PREFIX: prefix } });
 
@@ -50,6 +57,9 @@ for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
   let children = [];
   try { children = readdirSync(join('/sys/fs/cgroup', hierarchy)); } catch { continue; }
   for (const child of children) if (child.startsWith(prefix)) leaks.push(`cgroup /sys/fs/cgroup/${hierarchy}/${child}`);
+}
+for (const cgroup of topCgroups()) {
+  if (!cgroupsBefore.has(cgroup) && !cgroup.split('/')[1].startsWith('shim-test-')) leaks.push(`cgroup /sys/fs/cgroup/${cgroup}`);
 }
 const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
 for (const line of (netns.stdout ?? '').split('\n')) if (line.includes(prefix)) leaks.push(`netns ${line}`);

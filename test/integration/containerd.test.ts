@@ -6,7 +6,7 @@
 
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killPid, makeRoots, repoRoot, settledLeaks, shim, shimBin, waitFor, type Roots } from '../support/shim.js';
@@ -348,11 +348,28 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     const log = readFileSync(join(roots.base, 'containerd.log'), 'utf8');
     expect(log).toMatch(/level=warning msg="runc options: binary_name \/nonexistent\/runc ignored: this runtime runs no runc binary" id=o1 namespace=/);
     // SystemdCgroup: the slice:prefix:name form ctr then gives is mapped onto a plain path, as `shim --systemd-cgroup`.
-    const systemd = await runcRun(['--rm', '--runc-systemd-cgroup', '--cgroup', `${namespace}.slice:t:o2`], 'o2', ['true']);
-    expect(systemd.stdout + systemd.stderr).toBe('');
-    expect(systemd.exitCode).toBe(0);
-    const withoutOption = await run(['--rm', '--cgroup', `${namespace}.slice:t:o3`], 'o3', ['true']);
-    expect(withoutOption.exitCode).not.toBe(0);
-    await ctr(['container', 'delete', 'o3']);
+    try {
+      const systemd = await runcRun(['--rm', '--runc-systemd-cgroup', '--cgroup', `${namespace}.slice:t:o2`], 'o2', ['true']);
+      expect(systemd.stdout + systemd.stderr).toBe('');
+      expect(systemd.exitCode).toBe(0);
+      const withoutOption = await run(['--rm', '--cgroup', `${namespace}.slice:t:o3`], 'o3', ['true']);
+      expect(withoutOption.exitCode).not.toBe(0);
+      await ctr(['container', 'delete', 'o3']);
+    } finally {
+      // systemd's nesting put the scope under /shim.slice/shim-test.slice/NAMESPACE.slice: the scope went with
+      // the container, the slices are this test's to remove (a slice another run still uses is not empty).
+      await removeSliceChain(namespace);
+    }
   });
 });
+
+/** rmdir, deepest first, of "a-b-c.slice"'s chain /a.slice/a-b.slice/a-b-c.slice in every hierarchy. */
+async function removeSliceChain(name: string): Promise<void> {
+  const parts = name.split('-');
+  const chain = parts.map((_, index) => `${parts.slice(0, index + 1).join('-')}.slice`);
+  for (const hierarchy of await readdir('/sys/fs/cgroup')) {
+    for (let depth = chain.length; depth > 0; depth--) {
+      await rmdir(join('/sys/fs/cgroup', hierarchy, ...chain.slice(0, depth))).catch(() => {});
+    }
+  }
+}
