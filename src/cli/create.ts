@@ -2,7 +2,7 @@
 // (start.ts is `start`; run.ts does the runc-style `run --bundle DIR -d ID`: create + start, then return).
 
 import { createPrepared } from '../container/create-container.js';
-import { prepareRun, type RuntimeContext } from '../container/run-container.js';
+import { prepareBundle, type RuntimeContext } from '../container/run-container.js';
 import { RuntimeError } from '../errors.js';
 import type { CliEnvironment } from './main.js';
 
@@ -23,7 +23,7 @@ export async function createVerb(args: CreateArgs, context: RuntimeContext, cli:
     throw new RuntimeError('usage', `--preserve-fds ${given}: expected a count of descriptors`);
   }
   // runc takes the bundle from the current directory when --bundle is not given.
-  const prepared = await prepareRun({ kind: 'bundle', bundleDir: args.bundle ?? cli.cwd, id: args.id, keep: true, noPivot: !args.pivot }, context);
+  const prepared = await prepareBundle({ kind: 'bundle', bundleDir: args.bundle ?? cli.cwd, id: args.id, keep: true, noPivot: !args.pivot }, context);
   await createPrepared(prepared, context, {
     mode: 'create',
     pidFile: args.pidFile,
