@@ -169,9 +169,11 @@ fast_path() {
 	esac
 }
 
-case $1 in
-start | kill | delete | --root | --root=* | --data-root | --data-root=* | --log | --log=* | --log-format | --log-format=* | --systemd-cgroup) fast_path "$@" ;;
-esac
+# SHIM_NO_FAST_PATH=1 sends everything to Node: to compare the two (bench/cli.sh), or to rule this out.
+[ -n "${SHIM_NO_FAST_PATH:-}" ] ||
+	case $1 in
+	start | kill | delete | --root | --root=* | --data-root | --data-root=* | --log | --log=* | --log-format | --log-format=* | --systemd-cgroup) fast_path "$@" ;;
+	esac
 
 # Node, with the launcher beside this file (through a symlink: /usr/local/bin/shim, podman's `runc`).
 self=$0
