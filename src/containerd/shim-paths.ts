@@ -41,3 +41,24 @@ export function socketPathOf(containerdAddress: string, namespace: string, group
   const beside = join(dirname(containerdAddress.replace(/^unix:\/\//, '')), 's', digest);
   return Buffer.byteLength(beside) <= 107 ? beside : join('/run/shim-containerd/s', digest);
 }
+
+/**
+ * What a running server leaves beside its socket for the shell launcher (containerd-shim-shim-v2.sh), which
+ * answers `start` without Node when the group's server is alive:
+ *   SOCKET.server   "PID STARTTIME\n" (STARTTIME: /proc/PID/stat's field 22), present only while the server
+ *                   takes new containers: it is withdrawn before the server decides to leave;
+ *   SOCKET.joining/ one empty-ish file per container whose `start` the shell answered, named by its id,
+ *                   until its Create comes (or JOIN_GRACE_MS after its mtime): a container joined.
+ */
+export function serverRecordOf(socket: string): string {
+  return `${socket}.server`;
+}
+
+export function joiningDirOf(socket: string): string {
+  return `${socket}.joining`;
+}
+
+/** An id the launcher and the server use as a file name: a plain name (the shell hands others to Node). */
+export function isPlainName(name: string): boolean {
+  return name !== '' && !name.includes('/') && !name.startsWith('.');
+}
