@@ -72,8 +72,8 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     containerdAddress: flags.address,
     log,
   });
-  // Containers whose `start` chose this server and whose Create has not come yet.
-  const joining = new Map<string, NodeJS.Timeout>();
+  // Containers whose `start` chose this server and whose Create has not come yet (or is under way: no timer).
+  const joining = new Map<string, NodeJS.Timeout | undefined>();
   let leaving = false;
   let socketInode: number | undefined;
   const server: { current?: TtrpcServer } = {};
@@ -174,10 +174,12 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const create = taskMethods.get('Create')!;
   taskMethods.set('Create', async (payload) => {
     const id = containerd.task.v2.CreateTaskRequest.decode(payload).id;
+    // A Create under way holds the server however long it takes (a loaded machine), whoever answered its start.
+    clearTimeout(joining.get(id));
+    joining.set(id, undefined);
     try {
       return await create(payload);
     } finally {
-      clearTimeout(joining.get(id));
       joining.delete(id);
       if (isPlainName(id)) rmSync(join(joiningDir, id), { force: true });
     }
