@@ -13,7 +13,7 @@ import { StateStore } from '../state/state-store.js';
 import { EventPublisher } from './events.js';
 import { DEFAULT_LINGER_MS, GROUP_SERVICE, JOIN_GRACE_MS, READY_FD, type ShimFlags } from './flags.js';
 import { containerd } from './generated/containerd.js';
-import { isPlainName, joiningDirOf, serverRecordOf, stateRootOf } from './shim-paths.js';
+import { isPlainName, joiningDirOf, serverRecordOf, socketPathOf, stateRootOf } from './shim-paths.js';
 import { ShimLog } from './shim-log.js';
 import { TaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc.js';
@@ -79,7 +79,8 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const server: { current?: TtrpcServer } = {};
 
   const joinGraceMs = env.SHIM_CONTAINERD_JOIN_GRACE_MS !== undefined && /^\d+$/.test(env.SHIM_CONTAINERD_JOIN_GRACE_MS) ? Number(env.SHIM_CONTAINERD_JOIN_GRACE_MS) : JOIN_GRACE_MS;
-  const record = serverRecordOf(flags.socket);
+  // Only the namespace's group is the shell's to answer (a pod's group is chosen by its config: Node's).
+  const record = flags.socket === socketPathOf(flags.address, flags.namespace, `namespace:${flags.namespace}`) ? serverRecordOf(flags.address, flags.namespace, flags.socket) : undefined;
   const joiningDir = joiningDirOf(flags.socket);
   let recheck: NodeJS.Timeout | undefined;
 
@@ -88,7 +89,7 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     // The shell launcher answers a `start` by (1) writing its marker in joiningDir, then (2) finding the record
     // alive. Here, in the other order: (a) the record goes, then (b) the markers are read. Either the shell's
     // (2) comes after (a) and it hands the start to Node, or our (b) comes after its (1) and we stay for it.
-    rmSync(record, { force: true });
+    if (record) rmSync(record, { force: true });
     const waitMs = pendingMarkersWait();
     if (waitMs !== undefined) {
       writeRecord();
@@ -135,9 +136,10 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const writeRecord = () => {
     // The start time tells this process from a later one with the same pid (field 22, after the command's
     // parenthesised name).
+    if (!record) return;
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    writeFileSync(`${record}.tmp`, `${process.pid} ${startTime}\n`, { mode: 0o600 });
+    writeFileSync(`${record}.tmp`, `${process.pid} ${startTime} ${flags.namespace} ${flags.address} ${flags.socket}\n`, { mode: 0o600 });
     renameSync(`${record}.tmp`, record);
   };
   const expect = (id: string) => {

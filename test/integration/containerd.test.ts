@@ -91,7 +91,8 @@ function startAnsweredBy(id: string): string[] {
 
 /** The pid a server's record names (beside its socket), as the shell launcher reads it. */
 function recordedServer(address: string): number {
-  return Number(readFileSync(serverRecordOf(address.replace('unix://', '')), 'utf8').split(' ')[0]);
+  const record = serverRecordOf(socket, namespace, address.replace('unix://', ''));
+  return Number(readFileSync(record!, 'utf8').split(' ')[0]);
 }
 
 async function containersLeft(): Promise<string[]> {
@@ -284,7 +285,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await waitFor('the server to leave', async () => !(await servers()).includes(server!), 20_000);
     expect(existsSync(address.replace('unix://', ''))).toBe(false);
     expect(existsSync(joiningDirOf(address.replace('unix://', '')))).toBe(false);
-    expect(existsSync(serverRecordOf(address.replace('unix://', '')))).toBe(false);
+    expect(existsSync(serverRecordOf(socket, namespace, address.replace('unix://', ''))!)).toBe(false);
   });
 
   it('survives a containerd restart: tasks keep running and an exit meanwhile is not lost', async () => {

@@ -5,7 +5,7 @@
 // by Node's `start`, as containerd's first start of a group does) and stop them by pid.
 
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,12 +87,27 @@ function group(graceMs = 60_000) {
     return { stdout: String(result.stdout), address: readFileSync(join(dir, 'address'), 'utf8'), mode: statSync(join(dir, 'address')).mode & 0o777, answeredBy };
   };
   const socket = () => socketPathOf(address, 'ns1', 'namespace:ns1');
+  const record = () => serverRecordOf(address, 'ns1', socket())!;
   const serverPid = () => {
-    const pid = Number(readFileSync(serverRecordOf(socket()), 'utf8').split(' ')[0]);
+    const pid = Number(readFileSync(record(), 'utf8').split(' ')[0]);
     if (!servers.includes(pid)) servers.push(pid);
     return pid;
   };
-  return { base, address, bundle, start, socket, serverPid };
+  return { base, address, bundle, start, socket, record, serverPid };
+}
+
+/** Servers listening on this socket, by their command line. */
+function serversOn(socket: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`\0-socket\0${socket}\0`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -118,12 +133,17 @@ describe('the launcher script: start', () => {
     expect(existsSync(join(joiningDirOf(g.socket()), 'a2'))).toBe(true);
     const server = g.serverPid();
     expect(alive(server)).toBe(true);
+    const stat = readFileSync(`/proc/${server}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    expect(readFileSync(g.record(), 'utf8')).toBe(`${server} ${startTime} ns1 ${g.address} ${g.socket()}\n`);
 
     // A pod's container is grouped by its sandbox: Node's to answer (another server).
     const pod = await g.start([script], 'p1', g.bundle('p1', { annotations: { 'io.kubernetes.cri.sandbox-id': 'sb1' } }));
     expect(pod.answeredBy).toBe('node');
     expect(pod.stdout).toBe(`unix://${socketPathOf(g.address, 'ns1', 'sandbox:sb1')}`);
-    servers.push(Number(readFileSync(serverRecordOf(socketPathOf(g.address, 'ns1', 'sandbox:sb1')), 'utf8').split(' ')[0]));
+    // A pod's server publishes no record (the shell never answers for it): the namespace's record is untouched.
+    expect(readFileSync(g.record(), 'utf8').split(' ')[0]).toBe(String(server));
+    servers.push(...serversOn(socketPathOf(g.address, 'ns1', 'sandbox:sb1')));
 
     // The server SIGKILLed: its record is stale, the script hands start to Node, which starts a new server.
     killPid(server);
@@ -154,7 +174,7 @@ describe('the launcher script: start', () => {
     await waitFor('the server to leave', () => !alive(server), 20_000);
     // Its socket, record and markers went with it.
     expect(existsSync(g.socket())).toBe(false);
-    expect(existsSync(serverRecordOf(g.socket()))).toBe(false);
+    expect(existsSync(g.record())).toBe(false);
     expect(existsSync(joiningDirOf(g.socket()))).toBe(false);
     // With no server, the script's start goes to Node (which starts one).
     expect((await g.start([script], 'b3')).answeredBy).toBe('node');
