@@ -137,10 +137,15 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     // The start time tells this process from a later one with the same pid (field 22, after the command's
     // parenthesised name).
     if (!record) return;
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    writeFileSync(`${record}.tmp`, `${process.pid} ${startTime} ${flags.namespace} ${flags.address} ${flags.socket}\n`, { mode: 0o600 });
-    renameSync(`${record}.tmp`, record);
+    try {
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      writeFileSync(`${record}.tmp`, `${process.pid} ${startTime} ${flags.namespace} ${flags.address} ${flags.socket}\n`, { mode: 0o600 });
+      renameSync(`${record}.tmp`, record);
+    } catch (error) {
+      // Without its record the server still serves: every start then goes through Node's Join.
+      log.warn(`server record ${record}: ${(error as Error).message}`);
+    }
   };
   const expect = (id: string) => {
     clearTimeout(joining.get(id));
