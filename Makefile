@@ -143,7 +143,7 @@ fuzz: fuzz-build
 	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
+$(DIST)/shim: $(TS_SRC) src/cli/shim-launcher.sh src/containerd/containerd-shim-shim-v2.sh $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
 	node scripts/bundle.mjs
 
 typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS)

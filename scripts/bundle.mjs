@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the CLI: dist/shim (the launcher: src/cli/launcher.ts), dist/package.json and dist/lib/*.cjs. No node_modules at run
+// Builds the CLI: dist/shim (a shell launcher: src/cli/shim-launcher.sh) and dist/shim.cjs (the Node launcher:
+// src/cli/launcher.ts), dist/package.json and dist/lib/*.cjs. No node_modules at run
 // time: `make install` copies dist/ alone.
 //
 // Why CommonJS files, one per verb, rather than ESM chunks (docs/startup.md has the figures):
@@ -14,7 +15,7 @@
 // repository's package.json says "type": "module" and an ESM launcher would start the ESM loader after all.
 
 import { build } from 'esbuild';
-import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shippedBundleOptions } from './esbuild-options.mjs';
@@ -98,8 +99,24 @@ const result = await build({
 });
 
 await writeFile(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
-// The launcher: loads lib/main.cjs with V8's code cache (src/cli/launcher.ts says how and why).
-const launcher = join(dist, 'shim');
+
+/**
+ * A shell script, through a new file renamed over the old: sh reads a script as it runs it, so one rewritten in
+ * place under a running shell (a rebuild while a container's `shim start` runs) would run half of each.
+ */
+async function writeScript(path, text) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o755 });
+  await chmod(temporary, 0o755);
+  await rename(temporary, path);
+}
+// dist/shim: a shell script that answers `start` and `delete` of a container whose fast-path record says
+// they need no decision (src/cli/shim-launcher.sh says which and why), and otherwise runs dist/shim.cjs with
+// the node that built it.
+const shimScript = join(dist, 'shim');
+await writeScript(shimScript, (await readFile(join(repo, 'src/cli/shim-launcher.sh'), 'utf8')).replaceAll('@NODE@', process.execPath));
+// The Node launcher: loads lib/main.cjs with V8's code cache (src/cli/launcher.ts says how and why).
+const launcher = join(dist, 'shim.cjs');
 await build({
   ...shippedBundleOptions,
   absWorkingDir: repo,
@@ -120,8 +137,7 @@ await chmod(launcher, 0o755);
 // otherwise runs containerd-shim-shim-v2.cjs, the same launcher as the CLI's (V8's code cache for lib/;
 // src/cli/launcher.ts) loading lib/containerd-shim.cjs instead of lib/main.cjs.
 const shimV2Script = join(dist, 'containerd-shim-shim-v2');
-await writeFile(shimV2Script, (await readFile(join(repo, 'src/containerd/containerd-shim-shim-v2.sh'), 'utf8')).replaceAll('@NODE@', process.execPath));
-await chmod(shimV2Script, 0o755);
+await writeScript(shimV2Script, (await readFile(join(repo, 'src/containerd/containerd-shim-shim-v2.sh'), 'utf8')).replaceAll('@NODE@', process.execPath));
 const shimV2 = join(dist, 'containerd-shim-shim-v2.cjs');
 await build({
   ...shippedBundleOptions,

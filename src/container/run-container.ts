@@ -391,6 +391,7 @@ export async function acquireContainer(
     autoRemove: options.autoRemove,
     network: prepared.network && structuredClone(prepared.network.record),
     hooks: hooksForLater(plan.hooks),
+    startContainerHooks: plan.hooks?.hooks.startContainer ? true : undefined,
     docker: prepared.docker && dockerStateOf(prepared.docker),
   };
   // Bundle runs too: exec takes the process defaults from the config the container was started with, not

@@ -6,7 +6,7 @@
 // fs/promises call is a threadpool round trip that costs more than the operation, and run and exec wait on
 // these one after another anyway. The methods stay async so that callers need not care.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
 import { randomHex } from '../host/random-hex.js';
@@ -14,6 +14,7 @@ import type { OciConfig } from '../plan/oci-config.js';
 import type { PlannedHooks } from '../hooks/oci-hooks.js';
 import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
 import { validateContainerId } from './container-id.js';
+import { FAST_PATH_FILE, fastPathRecord } from './fast-path-record.js';
 import type { ContainerNetworkState } from '../network/container-network.js';
 
 /** OCI state statuses (runtime.md), with the creating step in front. */
@@ -69,6 +70,8 @@ export interface ContainerState {
   network?: ContainerNetworkState | undefined;
   /** config.json's poststart and poststop hooks and the state they get, for start and delete (src/hooks/). */
   hooks?: PlannedHooks | undefined;
+  /** The init runs startContainer hooks when started: a failure comes back on the start FIFO for start to report. */
+  startContainerHooks?: true | undefined;
   /** docker-style runs: the options start, stop, restart and inspect need (src/container/docker-run.ts). */
   docker?: import('../container/docker-run.js').DockerState | undefined;
   /** `device add` / `mount add` on the running container (src/live/). */
@@ -132,8 +135,27 @@ export class StateStore {
     return dir;
   }
 
+  /**
+   * Writes state.json and, beside it, the shell launcher's fast-path record for the same state (or removes
+   * it): a record is removed before the state changes and written after, so the shell never acts on a
+   * record that describes an older state than state.json's.
+   */
   async writeState(state: ContainerState): Promise<void> {
+    const record = fastPathRecord(state);
+    if (record === undefined) this.#removeFastPathRecord(state.id);
     await this.#writeAtomically(state.id, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+    if (record !== undefined) await this.#writeAtomically(state.id, FAST_PATH_FILE, record);
+  }
+
+  #removeFastPathRecord(id: string): void {
+    const path = join(this.dirOf(id), FAST_PATH_FILE);
+    // Nearly always absent: existsSync says so without the cost of an ENOENT error object (~1-2 ms a throw).
+    if (!existsSync(path)) return;
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if (!hasErrnoCode(error, 'ENOENT')) throw systemError(error, `remove ${FAST_PATH_FILE}`, { stage: 'state', path });
+    }
   }
 
   async writeConfig(id: string, config: OciConfig): Promise<void> {

@@ -1,0 +1,56 @@
+// The fast-path record: what dist/shim's shell launcher (src/cli/shim-launcher.sh) needs to answer `start` and
+// `delete` of a runc-style container without starting Node.
+//
+// podman calls three runtime verbs per container (create, start, delete --force), and containerd's runc shim
+// the same ones. Each cold Node start costs 40-60 ms here before shim does anything, while `start` itself is
+// one FIFO handshake and `delete` of a stopped container a few rmdirs: runc does each in under 10 ms. So the
+// decisions stay here, in TypeScript, and the shell only carries out what this record says, for the one case
+// that is nearly always the one at hand:
+//   start:  the container is created (its start FIFO exists) and its init is alive; nothing else runs at
+//           start (no poststart or startContainer hooks, whose failures need Node to report);
+//   delete: the container's init is gone; what is left is its cgroup directories, the parents shim made for
+//           them, and the state directory (no network, no layers, no monitor, no poststop hooks).
+// Anything else (no record, a busy lock, a live init at delete, an rmdir the kernel refuses, a FIFO that gives
+// no "0") sends the call to Node unchanged, which then does and says what it always did.
+//
+// The record is a pure function of the state, rewritten (or removed) by every StateStore.writeState, so it
+// can never describe a container that has changed since. It is text the shell reads with `read`: one key and
+// its words per line. Paths go in only when they are plain (no white space, quotes, globs or newlines);
+// a state with any other path gets no record.
+
+import type { ContainerState } from './state-store.js';
+
+export const FAST_PATH_FILE = 'fast-path';
+export const FAST_PATH_VERSION = 1;
+
+/** A path the shell may split on spaces and pass to rmdir/rm unquoted-safe: absolute, plain characters only. */
+const PLAIN_PATH = /^\/[A-Za-z0-9._/:@%+=,-]*$/;
+
+/**
+ * The record for this state, or undefined when the shell must leave every call on this container to Node.
+ *   version 1
+ *   init PID STARTTIME
+ *   fifo PATH          (the start FIFO; it exists exactly while the container is created)
+ *   cgroups DIR...     (removed with rmdir at delete; any failure goes to Node, which empties busy ones)
+ *   parents DIR...     (removed with rmdir when empty, failures ignored: other containers may be in them)
+ */
+export function fastPathRecord(state: ContainerState): string | undefined {
+  if (state.status !== 'created' && state.status !== 'running') return undefined;
+  if (!(state.pid > 0) || !state.pidStartTime || !state.startFifo) return undefined;
+  // What start or delete would have to do besides the FIFO, the cgroups and the state directory.
+  if (state.hooks || state.startContainerHooks || state.network || state.containerDir || state.monitorPid || state.docker || state.autoRemove) {
+    return undefined;
+  }
+  const cgroups = state.cgroupDirs ?? [];
+  const parents = state.cgroupParentDirs ?? [];
+  if (![state.startFifo, ...cgroups, ...parents].every((path) => PLAIN_PATH.test(path))) return undefined;
+  if (!/^\d+$/.test(state.pidStartTime)) return undefined;
+  return [
+    `version ${FAST_PATH_VERSION}`,
+    `init ${state.pid} ${state.pidStartTime}`,
+    `fifo ${state.startFifo}`,
+    `cgroups ${cgroups.join(' ')}`,
+    `parents ${parents.join(' ')}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,218 @@
+// dist/shim's shell fast path (src/cli/shim-launcher.sh, src/state/fast-path-record.ts): `start` and `delete` of
+// a plain runc-style container answered without Node, and every other case handed to Node, which then does
+// and says what it always did. Real containers through the real CLI.
+//
+// How a test knows whether Node ran: NODE_OPTIONS naming a module that does not exist makes every Node start
+// fail at once ("Cannot find module"), and nothing else reads it. A call that succeeds under it ran no Node;
+// one that fails under it went to Node.
+
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeBundle, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots, type ShimResult } from '../support/shim.js';
+import { execa } from 'execa';
+
+const NO_NODE = { NODE_OPTIONS: '--require=/nonexistent/shim-fast-path-test-poison.cjs' };
+
+let roots: Roots;
+let hostDir: string;
+
+beforeEach(async () => {
+  roots = await makeRoots();
+  hostDir = join(roots.base, 'host');
+  await mkdir(hostDir);
+});
+
+afterEach(async () => {
+  try {
+    for (const id of ['fp1', 'fp2', 'fp3', 'fp4', 'fp5']) {
+      if (existsSync(join(roots.root, id))) await shim(roots, ['delete', '--force', id]);
+    }
+    expect(await settledLeaks(roots)).toEqual([]);
+  } finally {
+    await roots.dispose();
+  }
+});
+
+async function bundle(script: string, mutate: (config: any) => void = () => {}): Promise<string> {
+  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
+    config.process.args = ['sh', '-c', script];
+    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
+    mutate(config);
+  });
+}
+
+/** `shim create` with stdout and stderr in files: the init inherits them, and a pipe would keep execa waiting. */
+async function create(dir: string, id: string): Promise<ShimResult> {
+  const out = join(roots.base, `create-${id}`);
+  const stdout = openSync(`${out}.out`, 'w');
+  const stderr = openSync(`${out}.err`, 'w');
+  try {
+    const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, 'create', '--bundle', dir, id], {
+      reject: false,
+      env: roots.env,
+      // Node takes descriptor numbers in stdio; execa's types do not list them.
+      stdio: ['ignore', stdout, stderr] as unknown as ['ignore', 'inherit', 'inherit'],
+      timeout: 60_000,
+    });
+    return { exitCode: result.exitCode ?? -1, stdout: await readFile(`${out}.out`, 'utf8'), stderr: await readFile(`${out}.err`, 'utf8') };
+  } finally {
+    closeSync(stdout);
+    closeSync(stderr);
+  }
+}
+
+async function stateOf(id: string): Promise<{ status: string; pid: number }> {
+  const result = await shim(roots, ['state', id]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+async function stopped(id: string): Promise<void> {
+  await waitFor(`${id} stopped`, async () => (await stateOf(id)).status === 'stopped');
+}
+
+/** Ended: no such process, or a zombie its reaper has not collected yet. */
+async function ended(pid: number): Promise<boolean> {
+  return readFile(`/proc/${pid}/stat`, 'utf8').then((stat) => / [ZX] /.test(stat.slice(stat.lastIndexOf(')'))), () => true);
+}
+
+const record = (id: string) => readFile(join(roots.root, id, 'fast-path'), 'utf8');
+
+describe('the shell fast path', () => {
+  it('starts and deletes a plain runc container without starting Node, leaving nothing', async () => {
+    // The poison works: a verb that needs Node fails under it.
+    expect((await shim(roots, ['list'], { env: NO_NODE })).exitCode).not.toBe(0);
+
+    const dir = await bundle('echo ran > /host/out; sleep 0.2');
+    expect((await create(dir, 'fp1')).exitCode).toBe(0);
+    const state = JSON.parse(await readFile(join(roots.root, 'fp1', 'state.json'), 'utf8'));
+    const lines = (await record('fp1')).trimEnd().split('\n');
+    expect(lines).toEqual([
+      'version 1',
+      `init ${state.pid} ${state.pidStartTime}`,
+      `fifo ${join(roots.root, 'fp1', 'exec.fifo')}`,
+      `cgroups ${state.cgroupDirs.join(' ')}`,
+      `parents ${(state.cgroupParentDirs ?? []).join(' ')}`,
+    ]);
+    expect(state.cgroupDirs.length).toBeGreaterThan(0);
+
+    const started = await shim(roots, ['start', 'fp1'], { env: NO_NODE });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stderr).toBe('');
+    await waitFor('the process ran', () => existsSync(join(hostDir, 'out')));
+    expect(existsSync(join(roots.root, 'fp1', 'exec.fifo'))).toBe(false);
+    await stopped('fp1');
+
+    const deleted = await shim(roots, ['delete', 'fp1'], { env: NO_NODE });
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toBe('');
+    expect(existsSync(join(roots.root, 'fp1'))).toBe(false);
+    expect(existsSync(join(roots.root, '.fp1.lock'))).toBe(false);
+    for (const cgroup of state.cgroupDirs) expect(existsSync(cgroup), cgroup).toBe(false);
+  });
+
+  it('takes podman\'s and containerd\'s command lines: global options, --force, --opt=value', async () => {
+    const dir = await bundle('true');
+    expect((await create(dir, 'fp2')).exitCode).toBe(0);
+    const log = join(roots.base, 'log.json');
+    const started = await shim(roots, ['--log', log, '--log-format=json', '--systemd-cgroup', 'start', 'fp2'], { env: NO_NODE });
+    expect(started.exitCode, started.stderr).toBe(0);
+    await stopped('fp2');
+    const deleted = await shim(roots, ['--log', log, '--log-format', 'json', 'delete', '--force', 'fp2'], { env: NO_NODE });
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(existsSync(join(roots.root, 'fp2'))).toBe(false);
+  });
+
+  it('leaves to Node, in its words, what the record does not cover', async () => {
+    const dir = await bundle('sleep 30');
+    expect((await create(dir, 'fp3')).exitCode).toBe(0);
+    expect((await shim(roots, ['start', 'fp3'], { env: NO_NODE })).exitCode).toBe(0);
+    // Started already: no FIFO, so Node.
+    expect((await shim(roots, ['start', 'fp3'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const again = await shim(roots, ['start', 'fp3']);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toBe('shim: start fp3: cannot start a running container\n');
+    // A live init: Node refuses without --force and kills with it.
+    expect((await shim(roots, ['delete', 'fp3'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const refused = await shim(roots, ['delete', 'fp3']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('cannot delete a running container');
+    const { pid } = await stateOf('fp3');
+    expect((await shim(roots, ['delete', '--force', 'fp3'])).exitCode).toBe(0);
+    expect(await ended(pid)).toBe(true);
+    // Gone: Node's answers for a missing container.
+    expect((await shim(roots, ['delete', 'fp3'])).stderr).toBe('shim: delete fp3: container fp3 does not exist\n');
+    expect((await shim(roots, ['delete', '--force', 'fp3'])).exitCode).toBe(0);
+    // An option the shell does not know, and an id that is not a plain name, go to Node untouched.
+    expect((await shim(roots, ['--debug', 'delete', 'fp3'], { env: NO_NODE })).exitCode).not.toBe(0);
+    expect((await shim(roots, ['start', '-x'], { env: NO_NODE })).exitCode).not.toBe(0);
+  });
+
+  it('kill signals the recorded init without Node; --all, other names and a stopped container go to Node', async () => {
+    const dir = await bundle('trap "echo term > /host/term; exit 3" TERM; echo ready > /host/ready; while :; do sleep 0.1; done');
+    expect((await create(dir, 'fp3')).exitCode).toBe(0);
+    expect((await shim(roots, ['start', 'fp3'], { env: NO_NODE })).exitCode).toBe(0);
+    await waitFor('the trap set', () => existsSync(join(hostDir, 'ready')));
+    expect((await shim(roots, ['kill', 'fp3', '--all', 'TERM'], { env: NO_NODE })).exitCode).not.toBe(0);
+    expect((await shim(roots, ['kill', 'fp3', 'sigterm'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const killed = await shim(roots, ['kill', 'fp3', 'TERM'], { env: NO_NODE });
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    await waitFor('the trap ran', () => existsSync(join(hostDir, 'term')));
+    await stopped('fp3');
+    expect((await shim(roots, ['kill', 'fp3', '9'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const late = await shim(roots, ['kill', 'fp3', '9']);
+    expect(late.exitCode).toBe(1);
+    expect(late.stderr).toBe('shim: kill fp3: container not running\n');
+    expect((await shim(roots, ['delete', 'fp3'], { env: NO_NODE })).exitCode).toBe(0);
+  });
+
+  it('a process left in the cgroup after its init ended: the rmdir fails, and Node kills it and removes all', async () => {
+    // No pid namespace: the background sleep outlives the init, in the container's cgroups.
+    const dir = await bundle('sleep 60 & echo $! > /host/pid', (config) => {
+      config.linux.namespaces = config.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'pid');
+    });
+    expect((await create(dir, 'fp4')).exitCode).toBe(0);
+    expect((await shim(roots, ['start', 'fp4'], { env: NO_NODE })).exitCode).toBe(0);
+    const straggler = Number(await waitFor('the pid file', async () => (await readFile(join(hostDir, 'pid'), 'utf8').catch(() => '')).trim() || undefined));
+    await stopped('fp4');
+    expect(await ended(straggler)).toBe(false);
+    // The shell's rmdir fails (EBUSY): Node takes over.
+    expect((await shim(roots, ['delete', 'fp4'], { env: NO_NODE })).exitCode).not.toBe(0);
+    expect(existsSync(join(roots.root, 'fp4'))).toBe(true);
+    const deleted = await shim(roots, ['delete', 'fp4']);
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    await waitFor('the straggler killed', () => ended(straggler));
+  });
+
+  it('a lock another shim holds sends the call to Node, which waits for it or breaks a stale one', async () => {
+    const dir = await bundle('true');
+    expect((await create(dir, 'fp5')).exitCode).toBe(0);
+    // A lock whose owner is gone (a pid that cannot be a process's, since pid_max is below it).
+    await writeFile(join(roots.root, '.fp5.lock'), '4194305 1');
+    expect((await shim(roots, ['start', 'fp5'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const started = await shim(roots, ['start', 'fp5']);
+    expect(started.exitCode, started.stderr).toBe(0);
+    await stopped('fp5');
+    expect((await shim(roots, ['delete', 'fp5'], { env: NO_NODE })).exitCode).toBe(0);
+  });
+
+  it('writes no record for a container whose start or delete needs more: hooks, a docker-style run', async () => {
+    const hook = join(roots.base, 'hook.sh');
+    await writeFile(hook, '#!/bin/sh\ncat > /dev/null\n', { mode: 0o755 });
+    for (const [id, kind] of [['fp1', 'poststart'], ['fp2', 'startContainer'], ['fp3', 'poststop']] as const) {
+      const dir = await bundle('true', (config) => {
+        config.hooks = { [kind]: [{ path: kind === 'startContainer' ? '/bin/true' : hook }] };
+      });
+      expect((await create(dir, id)).exitCode).toBe(0);
+      expect(existsSync(join(roots.root, id, 'state.json'))).toBe(true);
+      expect(existsSync(join(roots.root, id, 'fast-path')), kind).toBe(false);
+      expect((await shim(roots, ['delete', '--force', id])).exitCode).toBe(0);
+    }
+    const detached = await shim(roots, ['run', '-d', '--name', 'fp4', 'busybox', 'sleep', '30']);
+    expect(detached.exitCode, detached.stderr).toBe(0);
+    expect(existsSync(join(roots.root, 'fp4', 'fast-path'))).toBe(false);
+    expect((await shim(roots, ['rm', '-f', 'fp4'])).exitCode).toBe(0);
+  });
+});
