@@ -22,7 +22,8 @@
 #   never a dead server nor one on its way out.
 #
 # test/unit/containerd-launcher.test.ts holds the shell's answers to Node's. Anything else (another action,
-# any id, namespace or address that is not a plain name, a sandbox, no live server, a race lost) goes to Node.
+# any id, namespace or address that is not a plain name, a sandbox, no live server, a race lost, or
+# SHIM_NO_FAST_PATH set) goes to Node.
 # SHIM_CONTAINERD_TRACE=FILE appends one line per call: "END PID ACTION ID shell|node BEGIN" (epoch seconds).
 
 node=@NODE@
@@ -73,6 +74,8 @@ case "$ns/$id" in
 /* | */ | *//* | */*/* | .* | */.*) plain= ;;
 *) plain=1 ;;
 esac
+# SHIM_NO_FAST_PATH=1 sends everything to Node, as dist/shim's launcher does: to compare, or to rule this out.
+[ -n "${SHIM_NO_FAST_PATH:-}" ] && plain=
 
 if [ "$action" = delete ] && [ -n "$plain" ]; then
 	if [ ! -e "${SHIM_CONTAINERD_ROOT:-/run/shim-containerd}/$ns/$id" ] && [ ! -L "${SHIM_CONTAINERD_ROOT:-/run/shim-containerd}/$ns/$id" ]; then

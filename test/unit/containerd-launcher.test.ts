@@ -72,9 +72,9 @@ function group(graceMs = 60_000) {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     return dir;
   };
-  const start = async (command: string[], id: string, dir = bundle(id)): Promise<StartAnswer> => {
+  const start = async (command: string[], id: string, dir = bundle(id), extraEnv: Record<string, string> = {}): Promise<StartAnswer> => {
     const args = ['-namespace', 'ns1', '-address', address, '-publish-binary', '/usr/bin/containerd', '-id', id, 'start'];
-    const result = await execa(command[0]!, [...command.slice(1), ...args], { cwd: dir, env, stdin: 'ignore', reject: false });
+    const result = await execa(command[0]!, [...command.slice(1), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdin: 'ignore', reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     // The script's trace says who answered (the Node entry, run directly, writes none).
@@ -156,6 +156,9 @@ describe('the launcher script: start', () => {
     expect(alive(successor)).toBe(true);
     // And the next one is the shell's again, on the new server.
     expect((await g.start([script], 'a4')).answeredBy).toBe('shell');
+    // Unless SHIM_NO_FAST_PATH says Node answers everything: the same answer.
+    const slow = await g.start([script], 'a5', g.bundle('a5'), { SHIM_NO_FAST_PATH: '1' });
+    expect(slow).toEqual({ ...afterDeath, answeredBy: 'node' });
   }, 30_000);
 
   it('a server stays for a start the shell answered until its Create is overdue, then leaves and clears up', async () => {
