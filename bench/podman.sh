@@ -85,3 +85,51 @@ jq -r '
 	  "shim run --bundle alone \(m("shim run --bundle alone") | floor) ms, runc run alone \(m("runc run alone") | floor) ms",
 	  "podman version alone (podman start-up): \(m("podman version (podman'"'"'s own start-up)") | floor) ms"
 ' "$JSON_OUT"
+
+# --- each runtime call podman makes, timed: a wrapper runtime per runtime logs the verb and its wall time (the
+# wrapper's own sh and clock reads are in every figure alike). conmon passes none of our environment, so each
+# wrapper names its runtime itself.
+CALL_RUNS=${CALL_RUNS:-8}
+mkdir -p "$T/wrap"
+wrapper() { # NAME RUNTIME
+	printf '#!/bin/sh\nstart=$(date +%%s%%N)\n%s "$@"\nstatus=$?\necho "$(( ($(date +%%s%%N) - start) / 1000 )) $status $*" >>%s\nexit $status\n' \
+		"$2" "$T/wrap/$1.log" >"$T/wrap/$1"
+	chmod +x "$T/wrap/$1"
+}
+wrapper shim "$SHIM"
+wrapper runc "$(command -v runc)"
+wrapper crun "$(command -v crun)"
+for _ in $(seq "$CALL_RUNS"); do
+	$P --runtime "$T/wrap/shim" $RUN
+	$P --runtime "$T/wrap/runc" $RUN
+	unshare -m sh -c "umount /sys/fs/cgroup/unified && exec $P --runtime $T/wrap/crun $RUN"
+done
+# Into CALLS, or after the summary above (not through /dev/stdout, which would reopen a redirected stdout and
+# truncate it).
+if [ -n "${CALLS:-}" ]; then exec 4>"$CALLS"; else exec 4>&1; fi
+node - "$T/wrap" "$CALL_RUNS" >&4 <<'EOF'
+const { readFileSync } = require('node:fs');
+const [dir, runs] = process.argv.slice(2);
+const median = (values) => { const s = [...values].sort((a, b) => a - b); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
+const verbsOf = (runtime) => {
+  const byVerb = new Map();
+  for (const line of readFileSync(`${dir}/${runtime}.log`, 'utf8').trim().split('\n')) {
+    const [micros, , ...args] = line.split(' ');
+    // The verb: the first word that is neither an option nor an option's value.
+    const verb = args.find((arg, index) => !arg.startsWith('-') && !(index > 0 && /^--(root|log|log-format|cgroup-manager)$/.test(args[index - 1])));
+    if (!byVerb.has(verb)) byVerb.set(verb, []);
+    byVerb.get(verb).push(Number(micros) / 1000);
+  }
+  return byVerb;
+};
+const table = new Map(['shim', 'runc', 'crun'].map((runtime) => [runtime, verbsOf(runtime)]));
+const verbs = [...new Set([...table.values()].flatMap((byVerb) => [...byVerb.keys()]))];
+const cell = (runtime, verb) => { const values = table.get(runtime).get(verb); return values ? `${median(values).toFixed(1)} ms (${values.length})` : '-'; };
+const total = (runtime) => [...table.get(runtime).values()].reduce((sum, values) => sum + median(values) * values.length, 0) / Number(runs);
+console.log(`Each runtime call of a \`podman run --rm\`, ${runs} runs per runtime, timed by a wrapper runtime (medians; how many calls in brackets):`);
+console.log('');
+console.log('| call | shim | runc | crun |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const verb of verbs) console.log(`| \`${verb}\` | ${cell('shim', verb)} | ${cell('runc', verb)} | ${cell('crun', verb)} |`);
+console.log(`| all the calls of one run | ${total('shim').toFixed(1)} ms | ${total('runc').toFixed(1)} ms | ${total('crun').toFixed(1)} ms |`);
+EOF

@@ -191,9 +191,13 @@ if (groups.has('podman')) {
   line(`podman and conmon themselves took about ${ms(podmanBeyond(podmanRunc, median('podman', 'runc run alone')))} of each run (podman run with runc, less one \`runc run\` of a like`);
   line('bundle, which does in one process what podman asks of three runc calls);');
   line(`\`podman version\` alone (podman's start-up, no container) took ${ms(median('podman', "podman version (podman's own start-up)"))}.`);
-  line('podman calls its runtime three times per `run --rm` (create through conmon, start, delete --force): for shim that is');
-  line('three Node start-ups where runc and crun pay three Go or C ones.');
+  line('podman calls its runtime three times per `run --rm` (create through conmon, start, delete --force). For shim, `create` is');
+  line('a Node start; `start` and `delete` are answered by dist/shim\'s shell (src/cli/shim-launcher.sh) for such a container.');
   line();
+  if (read('podman-calls.md')) {
+    line(read('podman-calls.md').trimEnd());
+    line();
+  }
 }
 
 // --- 3c. networking's cost (bench/network.sh) --------------------------------------------------------------

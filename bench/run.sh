@@ -253,7 +253,7 @@ fi
 # --- 3a. podman run with shim, runc and crun as podman's runtime (bench/podman.sh, one hyperfine call) ------
 if command -v podman >/dev/null && command -v conmon >/dev/null; then
 	echo "bench: podman" >&2
-	RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/podman.json bash "$REPO/bench/podman.sh" >"$RES/podman.txt" 2>&1 ||
+	RUNS=$RUNS WARMUP=$WARMUP JSON=$RES/podman.json CALLS=$RES/podman-calls.md bash "$REPO/bench/podman.sh" >"$RES/podman.txt" 2>&1 ||
 		note "podman: bench/podman.sh failed (its output: podman.txt in the raw results)"
 else
 	note "podman: not measured, podman or conmon is not installed"
