@@ -199,6 +199,8 @@ test-build-container: build
 bench: deps build
 	bash bench/run.sh
 	bash bench/containerd.sh
+	# The cold CLI's targets (issue 15) alone, each in one hyperfine call with what it is measured against.
+	bash bench/cli.sh >bench/RESULTS-cli.md
 	# 500 running containers: list, state, exec and delete against 0 running; correctness; monitors' memory.
 	bash bench/scale.sh
 

@@ -119,9 +119,9 @@ done
 $S delete --force "$TAG-v" >/dev/null 2>&1 || true
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-node - "$JSON_DIR" "$LOAD_BEFORE" "$LOAD_AFTER" "$RUNS" <<'EOF'
+node - "$JSON_DIR" "$LOAD_BEFORE" "$LOAD_AFTER" "$RUNS" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" <<'EOF'
 const { readFileSync } = require('node:fs');
-const [dir, loadBefore, loadAfter, runs] = process.argv.slice(2);
+const [dir, loadBefore, loadAfter, runs, commit] = process.argv.slice(2);
 const results = (group) => JSON.parse(readFileSync(`${dir}/${group}.json`, 'utf8')).results;
 const row = (group, command) => {
   const result = results(group).find((entry) => entry.command === command);
@@ -131,7 +131,7 @@ const row = (group, command) => {
 };
 const ms = (value) => `${value.toFixed(1)} ms`;
 const lines = [
-  `## Cold CLI targets (issue 15): \`bash bench/cli.sh\`, ${runs} runs each, load average ${loadBefore} before, ${loadAfter} after`,
+  `## Cold CLI targets (issue 15): \`bash bench/cli.sh\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, shim ${commit}, ${runs} runs each, load average ${loadBefore} before, ${loadAfter} after`,
   '',
   '| command | median | min | CPU (user+sys) | against | its median | its min | its CPU | target | by medians | by mins | verdict |',
   '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',

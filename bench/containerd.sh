@@ -13,6 +13,9 @@
 #
 #   BENCH_RUNS=10 BENCH_WARMUP=2 BENCH_MANY_RUNS=3, as bench/run.sh; SHIM_CONTAINERD_LINGER_MS as the server
 #   takes it (default 10000: back-to-back runs share one warm server; 0 measures a server started per run).
+#   BENCH_CONTAINERD_BASELINE=DIR: another build's dist/ (a copy), timed as "shim-before" in the same hyperfine
+#   calls, in a namespace of its own (the same namespace would share one server between the two builds).
+#   BENCH_CONTAINERD_MEMORY=0 skips the memory part.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +46,7 @@ cleanup() {
 	sleep 0.5
 	for id in $(ctr_ container ls -q 2>/dev/null); do ctr_ task delete -f "$id" >/dev/null 2>&1; ctr_ container delete "$id" >/dev/null 2>&1; done
 	[ -n "$CONTAINERD_PID" ] && kill "$CONTAINERD_PID" 2>/dev/null && wait "$CONTAINERD_PID" 2>/dev/null
-	find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -depth -type d -name "$NS" -exec rmdir {} + 2>/dev/null
+	find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -depth -type d \( -name "$NS" -o -name "$NS-before" \) -exec rmdir {} + 2>/dev/null
 	"$SHIM" --root "$T/shim-run" --data-root "$T/data" image ls >/dev/null 2>&1
 	awk -v base="$T/" 'index($5, base) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$T"
@@ -72,6 +75,16 @@ for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
 ctr_ image import --base-name docker.io/library/busybox "$T/busybox.tar" >/dev/null
 
 RUN="ctr --address $SOCK --namespace $NS run --rm --fifo-dir $T/fifo"
+BASELINE=${BENCH_CONTAINERD_BASELINE:-}
+BEFORE_SINGLE=() BEFORE_BATCH=()
+if [ -n "$BASELINE" ]; then
+	ctr --address "$SOCK" --namespace "$NS-before" image import --base-name docker.io/library/busybox "$T/busybox.tar" >/dev/null
+	RUN_BEFORE="ctr --address $SOCK --namespace $NS-before run --rm --fifo-dir $T/fifo --runtime $BASELINE/containerd-shim-shim-v2"
+	BEFORE_SINGLE=(-n shim-before "$RUN_BEFORE busybox:latest b-before true")
+	BEFORE_BATCH=(-n shim-before "$T/batch-before.sh")
+	printf '#!/bin/sh\nseq 50 | xargs -P4 -I{} sh -c %s\n' "'$RUN_BEFORE busybox:latest m-before-{} true >/dev/null'" >"$T/batch-before.sh"
+	chmod +x "$T/batch-before.sh"
+fi
 SHIM_RT="--runtime $SHIMV2"
 RUNC_RT="--runtime io.containerd.runc.v2"
 # crun 1.8 refuses this hybrid cgroup host while /sys/fs/cgroup/unified is mounted (bench/exec.sh says more):
@@ -83,7 +96,7 @@ CRUN_RT="--runtime io.containerd.runc.v2 --runc-binary $T/crun-wrap"
 
 echo "bench: ctr run --rm, one container" >&2
 hyperfine -N --style basic -w "$WARMUP" -r "$RUNS" --export-json "$RES/single.json" \
-	-n shim "$RUN $SHIM_RT busybox:latest b-shim true" \
+	-n shim "$RUN $SHIM_RT busybox:latest b-shim true" "${BEFORE_SINGLE[@]}" \
 	-n runc "$RUN $RUNC_RT busybox:latest b-runc true" \
 	-n crun "$RUN $CRUN_RT busybox:latest b-crun true" >"$RES/single.txt"
 
@@ -95,7 +108,7 @@ EOF
 chmod +x "$T/batch.sh"
 echo "bench: 50 containers, 4 at a time" >&2
 hyperfine --style basic -w 0 -r "$MANY_RUNS" --export-json "$RES/batch.json" \
-	-n shim "$T/batch.sh '$SHIM_RT' m-shim" \
+	-n shim "$T/batch.sh '$SHIM_RT' m-shim" "${BEFORE_BATCH[@]}" \
 	-n runc "$T/batch.sh '$RUNC_RT' m-runc" \
 	-n crun "$T/batch.sh '$CRUN_RT' m-crun" >"$RES/batch.txt"
 
@@ -114,7 +127,9 @@ sum_rss() { local total=0 pid; for pid in "$@"; do total=$((total + $(rss_of "$p
 
 MEM=$RES/memory.txt
 : >"$MEM"
-for n in 1 10 50; do
+MEM_COUNTS="1 10 50"
+[ "${BENCH_CONTAINERD_MEMORY:-1}" = 0 ] && MEM_COUNTS=
+for n in $MEM_COUNTS; do
 	for rt in shim runc; do
 		flags=$SHIM_RT; [ $rt = runc ] && flags=$RUNC_RT
 		for i in $(seq "$n"); do
@@ -154,13 +169,19 @@ procs() { awk -v n="$1" -v rt="$2" '$1 == n && $2 == rt { print $4 }' "$MEM"; }
 	echo "| --- | --- | --- | --- | --- | --- |"
 	echo "| \`ctr run --rm busybox true\` | $(ms "$s_shim") | $(ms "$s_runc") | $(ms "$s_crun") | $(ratio "$s_shim" "$s_runc") | ≤ 0.5×: $(verdict "$s_shim" "$s_runc" 0.5) |"
 	echo "| 50 containers, 4 at a time | $(secs "$b_shim") | $(secs "$b_runc") | $(secs "$b_crun") | $(ratio "$b_shim" "$b_runc") | ≤ 0.5×: $(verdict "$b_shim" "$b_runc" 0.5) |"
+	if [ -n "$BASELINE" ]; then
+		echo
+		echo "shim-before ($BASELINE, same calls): \`ctr run --rm\` $(ms "$(median "$RES/single.json" shim-before)"), 50 containers $(secs "$(median "$RES/batch.json" shim-before)")."
+	fi
+	if [ -n "$MEM_COUNTS" ]; then
 	echo
 	echo "Shim-side memory with N containers running (\`sleep 1000\`), total VmRSS of the processes:"
 	echo "shim's server and each container's helper monitor; the runc v2 shims (one per container: ctr sets no sandbox)."
 	echo
 	echo "| N | shim: RSS (processes) | runc v2 shims: RSS (processes) | shim / runc | goal |"
 	echo "| --- | --- | --- | --- | --- |"
-	for n in 1 10 50; do
+	fi
+	for n in $MEM_COUNTS; do
 		goal=""
 		[ "$n" = 50 ] && goal="≤ 0.25×: $(verdict "$(mem $n shim)" "$(mem $n runc)" 0.25)"
 		echo "| $n | $(mem $n shim) KiB ($(procs $n shim)) | $(mem $n runc) KiB ($(procs $n runc)) | $(ratio "$(mem $n shim)" "$(mem $n runc)") | $goal |"

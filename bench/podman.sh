@@ -71,6 +71,8 @@ hyperfine -N --style basic -w "$WARMUP" -r "$RUNS" --export-json "$JSON_OUT" \
 	-n "runc run alone" "runc --root $T/runc run -b $B bench-p" \
 	-n "podman version (podman's own start-up)" "$P version" >&2
 
+echo "## podman run --rm --net none busybox true with shim, runc and crun as the runtime (bash bench/podman.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), shim $(git -C "$(dirname "$SHIM")/.." rev-parse --short HEAD 2>/dev/null || echo '?'), $RUNS runs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
 jq -r '
 	def m(n): (.results[] | select(.command == n) | .median * 1000);
 	(m("podman run, runtime crun + wrapper") - m("crun wrapper alone")) as $crun
@@ -106,7 +108,7 @@ for _ in $(seq "$CALL_RUNS"); do
 done
 # Into CALLS, or after the summary above (not through /dev/stdout, which would reopen a redirected stdout and
 # truncate it).
-if [ -n "${CALLS:-}" ]; then exec 4>"$CALLS"; else exec 4>&1; fi
+if [ -n "${CALLS:-}" ]; then exec 4>"$CALLS"; else exec 4>&1; echo; fi
 node - "$T/wrap" "$CALL_RUNS" >&4 <<'EOF'
 const { readFileSync } = require('node:fs');
 const [dir, runs] = process.argv.slice(2);

@@ -54,6 +54,12 @@ line('view when the two disagree. The CPU column (user+system time of the comman
 line('leaves out time spent waiting for a core, but on this VM steal time and cache contention still move it, and it');
 line('leaves out sleeping too (an RCU grace period, I/O): a cross-check, not the measure.');
 line();
+line('The speed goals of issues 12 and 15 also have scripts and reports of their own, each one hyperfine call per comparison:');
+line('bench/RESULTS-podman.md (`bash bench/podman.sh`: podman with shim, runc and crun, and each runtime call podman makes),');
+line('bench/RESULTS-cli.md (`bash bench/cli.sh`: the cold CLI targets) and bench/RESULTS-containerd.md (`bash bench/containerd.sh`:');
+line('`ctr run` through shim\'s runtime v2 server against containerd\'s runc shim, and their memory). `make bench` writes all but the first;');
+line('section 3a below is the podman comparison of this run.');
+line();
 line('| machine | |');
 line('| --- | --- |');
 for (const key of ['cpu', 'nproc', 'kernel', 'load', 'node', 'runc', 'crun', 'bwrap', 'hyperfine']) line(`| ${key} | ${machine[key] ?? '?'} |`);

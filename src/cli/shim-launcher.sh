@@ -101,6 +101,8 @@ fast_delete() {
 fast_kill() {
 	# The signals orchestrators send, as numbers (Linux's, the same on every architecture for these); any
 	# other name, and --all, go to Node (src/container/signals.ts).
+	# Not given: SIGTERM. Given empty (`kill ID ""`): Node's "unknown signal".
+	[ -z "$signal" ] && [ "$words" = 2 ] && return 1
 	case $signal in
 	'' | TERM | SIGTERM) signal=15 ;;
 	KILL | SIGKILL) signal=9 ;;

@@ -1,9 +1,9 @@
 // The runtime v2 server (what `start` leaves running), and the clean-up of a container whose server died.
 // Loaded by shim-v2-main.ts only for those: with it come protobufjs, containerd's API and the container library.
 
-import { closeSync, mkdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deleteContainer, observeContainer } from '../container/lifecycle.js';
 import type { RuntimeContext } from '../container/run-container.js';
 import { formatErrorLine } from '../cli/report-error.js';
@@ -13,7 +13,7 @@ import { StateStore } from '../state/state-store.js';
 import { EventPublisher } from './events.js';
 import { DEFAULT_LINGER_MS, GROUP_SERVICE, JOIN_GRACE_MS, READY_FD, type ShimFlags } from './flags.js';
 import { containerd } from './generated/containerd.js';
-import { stateRootOf } from './shim-paths.js';
+import { isPlainName, joiningDirOf, serverRecordOf, socketPathOf, stateRootOf } from './shim-paths.js';
 import { ShimLog } from './shim-log.js';
 import { TaskService } from './task-service.js';
 import { TtrpcServer } from './ttrpc.js';
@@ -72,15 +72,33 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     containerdAddress: flags.address,
     log,
   });
-  // Containers whose `start` chose this server and whose Create has not come yet.
-  const joining = new Map<string, NodeJS.Timeout>();
+  // Containers whose `start` chose this server and whose Create has not come yet (or is under way: no timer).
+  const joining = new Map<string, NodeJS.Timeout | undefined>();
   let leaving = false;
   let socketInode: number | undefined;
   const server: { current?: TtrpcServer } = {};
 
+  const joinGraceMs = env.SHIM_CONTAINERD_JOIN_GRACE_MS !== undefined && /^\d+$/.test(env.SHIM_CONTAINERD_JOIN_GRACE_MS) ? Number(env.SHIM_CONTAINERD_JOIN_GRACE_MS) : JOIN_GRACE_MS;
+  // Only the namespace's group is the shell's to answer (a pod's group is chosen by its config: Node's).
+  const record = flags.socket === socketPathOf(flags.address, flags.namespace, `namespace:${flags.namespace}`) ? serverRecordOf(flags.address, flags.namespace, flags.socket) : undefined;
+  const joiningDir = joiningDirOf(flags.socket);
+  let recheck: NodeJS.Timeout | undefined;
+
   const leaveIfIdle = () => {
     if (leaving || service.containerCount > 0 || joining.size > 0) return;
+    // The shell launcher answers a `start` by (1) writing its marker in joiningDir, then (2) finding the record
+    // alive. Here, in the other order: (a) the record goes, then (b) the markers are read. Either the shell's
+    // (2) comes after (a) and it hands the start to Node, or our (b) comes after its (1) and we stay for it.
+    if (record) rmSync(record, { force: true });
+    const waitMs = pendingMarkersWait();
+    if (waitMs !== undefined) {
+      writeRecord();
+      clearTimeout(recheck);
+      recheck = setTimeout(leaveIfIdle, waitMs);
+      return;
+    }
     leaving = true;
+    rmSync(joiningDir, { recursive: true, force: true });
     void (async () => {
       await server.current?.close();
       try {
@@ -94,12 +112,47 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
       process.exit(0);
     })();
   };
+  /** How long until the youngest shell-answered marker without its Create expires; stale ones go here. */
+  const pendingMarkersWait = (): number | undefined => {
+    let longest: number | undefined;
+    let names: string[] = [];
+    try {
+      names = readdirSync(joiningDir);
+    } catch {
+      return undefined;
+    }
+    for (const name of names) {
+      const path = join(joiningDir, name);
+      try {
+        const left = statSync(path).mtimeMs + joinGraceMs - Date.now();
+        if (left > 0 && isPlainName(name)) longest = Math.max(longest ?? 0, left);
+        else unlinkSync(path);
+      } catch {
+        // Removed meanwhile (its Create came).
+      }
+    }
+    return longest === undefined ? undefined : Math.ceil(longest) + 10;
+  };
+  const writeRecord = () => {
+    // The start time tells this process from a later one with the same pid (field 22, after the command's
+    // parenthesised name).
+    if (!record) return;
+    try {
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      writeFileSync(`${record}.tmp`, `${process.pid} ${startTime} ${flags.namespace} ${flags.address} ${flags.socket}\n`, { mode: 0o600 });
+      renameSync(`${record}.tmp`, record);
+    } catch (error) {
+      // Without its record the server still serves: every start then goes through Node's Join.
+      log.warn(`server record ${record}: ${(error as Error).message}`);
+    }
+  };
   const expect = (id: string) => {
     clearTimeout(joining.get(id));
     const timer = setTimeout(() => {
       joining.delete(id);
       leaveIfIdle();
-    }, JOIN_GRACE_MS);
+    }, joinGraceMs);
     joining.set(id, timer);
   };
   const service: TaskService = new TaskService({
@@ -128,11 +181,14 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const create = taskMethods.get('Create')!;
   taskMethods.set('Create', async (payload) => {
     const id = containerd.task.v2.CreateTaskRequest.decode(payload).id;
+    // A Create under way holds the server however long it takes (a loaded machine), whoever answered its start.
+    clearTimeout(joining.get(id));
+    joining.set(id, undefined);
     try {
       return await create(payload);
     } finally {
-      clearTimeout(joining.get(id));
       joining.delete(id);
+      if (isPlainName(id)) rmSync(join(joiningDir, id), { force: true });
     }
   });
   const groupMethods = new Map([
@@ -170,6 +226,9 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     await server.current.listen(flags.socket);
   }
   socketInode = statSync(flags.socket).ino;
+  // From here the shell launcher answers this group's `start`s itself (shim-paths.ts serverRecordOf).
+  mkdirSync(joiningDir, { recursive: true, mode: 0o700 });
+  writeRecord();
   log.debug(`serving ${flags.namespace} on ${flags.socket} with root ${context.root}`);
   tell('listening');
   // Runs until leaveIfIdle exits the process.

@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** The state root for a namespace: shim's own state store, so `shim --root <this> list` shows the containers. */
 export function stateRootOf(namespace: string, env: NodeJS.ProcessEnv): string {
@@ -40,4 +40,31 @@ export function socketPathOf(containerdAddress: string, namespace: string, group
   const digest = createHash('sha256').update(`${containerdAddress}\0${namespace}\0${group}`).digest('hex').slice(0, 32);
   const beside = join(dirname(containerdAddress.replace(/^unix:\/\//, '')), 's', digest);
   return Buffer.byteLength(beside) <= 107 ? beside : join('/run/shim-containerd/s', digest);
+}
+
+/**
+ * What a running server of a namespace's group publishes for the shell launcher (containerd-shim-shim-v2.sh),
+ * which answers `start` without Node when that server is alive:
+ *   DIR/s/shim+NS+NAME.server  (DIR/NAME: containerd's socket; the server's socket is in DIR/s/ too)
+ *                   "PID STARTTIME NAMESPACE ADDRESS SOCKET\n", STARTTIME being /proc/PID/stat's field 22.
+ *                   Present only while the server takes new containers: withdrawn before it decides to leave.
+ *   SOCKET.joining/ a file per container whose `start` the shell answered, named by its id, until its Create
+ *                   comes (or JOIN_GRACE_MS after its mtime): the server counts it as a container joined.
+ * The shell reads the socket from the record instead of computing socketPathOf() itself: one rule, Node's.
+ * undefined: no record (the server's socket is elsewhere, or the names are not plain): Node answers.
+ */
+export function serverRecordOf(containerdAddress: string, namespace: string, socket: string): string | undefined {
+  const path = containerdAddress.replace(/^unix:\/\//, '');
+  const dir = join(dirname(path), 's');
+  if (dirname(socket) !== dir || !/^[\w.-]+$/.test(namespace) || !/^[\w.-]+$/.test(basename(path))) return undefined;
+  return join(dir, `shim+${namespace}+${basename(path)}.server`);
+}
+
+export function joiningDirOf(socket: string): string {
+  return `${socket}.joining`;
+}
+
+/** An id the launcher and the server use as a file name: a plain name (the shell hands others to Node). */
+export function isPlainName(name: string): boolean {
+  return name !== '' && !name.includes('/') && !name.startsWith('.');
 }

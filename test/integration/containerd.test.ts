@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killPid, makeRoots, repoRoot, settledLeaks, shim, shimBin, waitFor, type Roots } from '../support/shim.js';
 import { containerd as api } from '../../src/containerd/generated/containerd.js';
+import { joiningDirOf, serverRecordOf } from '../../src/containerd/shim-paths.js';
 import { TtrpcClient } from '../../src/containerd/ttrpc.js';
 
 const shimV2 = join(repoRoot, 'dist/containerd-shim-shim-v2');
@@ -82,6 +83,18 @@ async function removeTask(id: string): Promise<void> {
   await ctr(['container', 'delete', id]);
 }
 
+/** Who answered containerd's `start` of this container, by the launcher's trace: 'shell' or 'node'. */
+function startAnsweredBy(id: string): string[] {
+  const lines = existsSync(join(roots.base, 'trace')) ? readFileSync(join(roots.base, 'trace'), 'utf8').split('\n') : [];
+  return lines.map((line) => line.split(' ')).filter((fields) => fields[2] === 'start' && fields[3] === id).map((fields) => fields[4]!);
+}
+
+/** The pid a server's record names (beside its socket), as the shell launcher reads it. */
+function recordedServer(address: string): number {
+  const record = serverRecordOf(socket, namespace, address.replace('unix://', ''));
+  return Number(readFileSync(record!, 'utf8').split(' ')[0]);
+}
+
 async function containersLeft(): Promise<string[]> {
   return readdir(join(shimRoot, namespace)).catch(() => []);
 }
@@ -116,7 +129,9 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await mkdir(join(roots.base, 'bin'));
     await symlink(shimV2, join(roots.base, 'bin/containerd-shim-runc-v2'));
     // A short linger: the tests wait for servers to leave.
-    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, SHIM_CONTAINERD_LINGER_MS: '2000', PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    // The launcher's trace says which starts the shell answered and which went to Node; a short join grace:
+    // a server waits that long for the Create of a start it never saw come.
+    containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, SHIM_CONTAINERD_LINGER_MS: '2000', SHIM_CONTAINERD_JOIN_GRACE_MS: '5000', SHIM_CONTAINERD_TRACE: join(roots.base, 'trace'), PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     await startContainerd();
     // The image: shim's built-in busybox, exported as an OCI archive and imported into containerd.
     expect((await shim(roots, ['run', '--rm', 'busybox', 'true'])).exitCode).toBe(0);
@@ -222,7 +237,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(terminal.exitCode).toBe(5);
   });
 
-  it('serves two containers from one server process, which leaves after the last', async () => {
+  it("serves two containers from one server process, which leaves after the last; the second start is the shell's", async () => {
     expect((await run(['-d'], 'g1', ['sleep', '100'])).exitCode).toBe(0);
     expect((await run(['-d'], 'g2', ['sleep', '100'])).exitCode).toBe(0);
     const bundles = join(roots.base, 'containerd-state/io.containerd.runtime.v2.task', namespace);
@@ -230,12 +245,47 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(addresses[0]).toBe(addresses[1]);
     const serving = await servers();
     expect(serving.length).toBe(1);
+    // g1's server was running when containerd started g2: the launcher answered without Node, and the record
+    // it trusted names the one server.
+    expect(startAnsweredBy('g2')).toEqual(['shell']);
+    expect(recordedServer(addresses[0]!)).toBe(serving[0]);
+    // A container started that way runs as any other: output, exit status, exec, on the same server.
+    const third = await run(['--rm'], 'g3', ['sh', '-c', 'echo from g3; exit 4']);
+    expect(third.stdout).toBe('from g3');
+    expect(third.exitCode).toBe(4);
+    expect(startAnsweredBy('g3')).toEqual(['shell']);
+    const exec = await ctr(['task', 'exec', '--fifo-dir', join(roots.base, 'fifo'), '--exec-id', 'e1', 'g2', 'sh', '-c', 'echo in g2']);
+    expect(exec.stdout).toBe('in g2');
+    expect(await servers()).toEqual(serving);
     await removeTask('g1');
     expect(await servers()).toEqual(serving);
     expect((await ctr(['task', 'ls'])).stdout).toMatch(/g2\s+\d+\s+RUNNING/);
     await removeTask('g2');
     await waitFor('the server to leave', async () => (await servers()).length === 0, 15_000);
     expect(existsSync(addresses[0]!.replace('unix://', ''))).toBe(false);
+  });
+
+  it("leaves after the last container even when a start the shell answered never got its Create", async () => {
+    expect((await run(['-d'], 'n1', ['sleep', '100'])).exitCode).toBe(0);
+    const bundles = join(roots.base, 'containerd-state/io.containerd.runtime.v2.task', namespace);
+    const address = readFileSync(join(bundles, 'n1', 'address'), 'utf8');
+    const [server] = await servers();
+    // containerd's own call for a container it then never creates (as when containerd dies right after
+    // `start`): the same arguments and environment, in a bundle of its own.
+    const bundle = join(roots.base, 'ghost-bundle');
+    await mkdir(bundle);
+    await writeFile(join(bundle, 'config.json'), readFileSync(join(bundles, 'n1', 'config.json')));
+    const started = await execa(shimV2, ['-namespace', namespace, '-address', socket, '-publish-binary', '/usr/bin/containerd', '-id', 'ghost1', 'start'], { cwd: bundle, env: containerdEnv, reject: false, stdin: 'ignore' });
+    expect(started.stdout).toBe(address);
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(address);
+    expect(startAnsweredBy('ghost1')).toEqual(['shell']);
+    expect(existsSync(join(joiningDirOf(address.replace('unix://', '')), 'ghost1'))).toBe(true);
+    await removeTask('n1');
+    // After the linger (2 s) it stays for ghost1's Create until the join grace (5 s) is over, then leaves.
+    await waitFor('the server to leave', async () => !(await servers()).includes(server!), 20_000);
+    expect(existsSync(address.replace('unix://', ''))).toBe(false);
+    expect(existsSync(joiningDirOf(address.replace('unix://', '')))).toBe(false);
+    expect(existsSync(serverRecordOf(socket, namespace, address.replace('unix://', ''))!)).toBe(false);
   });
 
   it('survives a containerd restart: tasks keep running and an exit meanwhile is not lost', async () => {
@@ -270,6 +320,18 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await waitFor('the init to be gone', async () => !existsSync(`/proc/${init}`) || readFileSync(`/proc/${init}/stat`, 'utf8').includes(') Z'));
     expect((await ctr(['container', 'delete', 's1'])).exitCode).toBe(0);
     expect(await containersLeft()).toEqual([]);
+    // Its record beside the socket is stale now: the launcher hands the next start to Node, which starts a
+    // new server on the same socket, and the container after that is the shell's again.
+    const next = await run(['--rm'], 's2', ['sh', '-c', 'echo after; exit 2']);
+    expect(next.stdout).toBe('after');
+    expect(next.exitCode).toBe(2);
+    expect(startAnsweredBy('s2')).toEqual(['node']);
+    const [successor] = await servers();
+    expect(successor).toBeGreaterThan(0);
+    expect(successor).not.toBe(server);
+    expect((await run(['--rm'], 's3', ['true'])).exitCode).toBe(0);
+    expect(startAnsweredBy('s3')).toEqual(['shell']);
+    expect(await servers()).toEqual([successor]);
   });
 
   it('sends TaskOOM as an OOM kill happens, and the init killed by it exits 137', async () => {
