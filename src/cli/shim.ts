@@ -3,6 +3,7 @@
 
 import { writeSync } from 'node:fs';
 import { main } from './main.js';
+import { splitArgv } from './split-argv.js';
 import { FORWARDED_SIGNALS } from './signals.js';
 
 /**
@@ -37,8 +38,12 @@ function writeOut(fd: 1 | 2, text: string): void {
 const streamInUse: Record<1 | 2, boolean> = { 1: false, 2: false };
 const readerGone: Record<1 | 2, boolean> = { 1: false, 2: false };
 
+/** Verbs that never use Node's streams and leave nothing running behind their promise (see below). */
+const EXIT_AT_ONCE = new Set(['create', 'state', 'kill', 'delete']);
+
+const argv = process.argv.slice(2);
 void main({
-  argv: process.argv.slice(2),
+  argv,
   env: process.env,
   cwd: process.cwd(),
   cliPath: process.argv[1],
@@ -65,4 +70,10 @@ void main({
 }).then((exitCode) => {
   // exitCode rather than exit(): pending stdout writes (a long --dry-run piped somewhere) still get flushed.
   process.exitCode = exitCode;
+  // The runc verbs an orchestrator calls for every container end at once: Node's own orderly teardown (the
+  // heap unmapped piece by piece, the platform's threads joined) took 15-18 ms after create had done all its
+  // work, a tenth of the call. Only where nothing can be pending: these verbs write through write(2) and
+  // appendFileSync alone, and have awaited everything they started; a stream that took over after EAGAIN
+  // keeps the orderly way. 'exit' listeners (the code cache) still run.
+  if (EXIT_AT_ONCE.has(splitArgv(argv).verb ?? '') && !streamInUse[1] && !streamInUse[2]) process.exit(exitCode);
 });
