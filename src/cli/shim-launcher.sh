@@ -25,7 +25,7 @@ node=@NODE@
 # root, holding "PID STARTTIME" of its owner. This shell is the owner; it outlives everything it runs.
 take_lock() {
 	lock=$root/.$id.lock
-	read -r stat </proc/$$/stat || return 1
+	{ read -r stat </proc/$$/stat; } 2>/dev/null || return 1
 	set -- ${stat##*) }
 	set -C
 	if { printf '%s %s' $$ "${20}" >"$lock"; } 2>/dev/null; then
@@ -39,7 +39,9 @@ take_lock() {
 
 # The recorded init is alive: same pid, same start time (field 22 of /proc/PID/stat), and not a zombie.
 init_alive() {
-	read -r stat </proc/"$init_pid"/stat 2>/dev/null || return 1
+	# Grouped: a redirection's own failure (the init reaped, its /proc entry gone) is reported on the stderr in
+	# force before the 2>/dev/null of the same command takes effect.
+	{ read -r stat </proc/"$init_pid"/stat; } 2>/dev/null || return 1
 	set -- ${stat##*) }
 	[ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$init_start" ]
 }

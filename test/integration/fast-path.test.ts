@@ -113,6 +113,22 @@ describe('the shell fast path', () => {
     for (const cgroup of state.cgroupDirs) expect(existsSync(cgroup), cgroup).toBe(false);
   });
 
+  it('deletes a container whose init was reaped (its /proc entry gone) without a word on stderr', async () => {
+    // Under podman, conmon reaps the init at once; here the test runner is the subreaper and leaves a zombie,
+    // so the record is pointed at a pid no process can have, as a reaped init's is.
+    const dir = await bundle('true');
+    expect((await create(dir, 'fp2')).exitCode).toBe(0);
+    expect((await shim(roots, ['start', 'fp2'], { env: NO_NODE })).exitCode).toBe(0);
+    await stopped('fp2');
+    const path = join(roots.root, 'fp2', 'fast-path');
+    await writeFile(path, (await readFile(path, 'utf8')).replace(/^init \d+ /m, 'init 4194305 '));
+    expect((await shim(roots, ['kill', 'fp2', 'KILL'], { env: NO_NODE })).exitCode).not.toBe(0);
+    const deleted = await shim(roots, ['delete', 'fp2'], { env: NO_NODE });
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toBe('');
+    expect(existsSync(join(roots.root, 'fp2'))).toBe(false);
+  });
+
   it('takes podman\'s and containerd\'s command lines: global options, --force, --opt=value', async () => {
     const dir = await bundle('true');
     expect((await create(dir, 'fp2')).exitCode).toBe(0);
