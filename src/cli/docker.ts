@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
 import { listContainers, readContainerState, type ObservedContainer } from '../container/lifecycle.js';
 import { ATTACH_SOCKET, DEFAULT_DETACH_KEYS } from '../container/docker-run.js';
@@ -100,34 +99,11 @@ async function followLog(root: string, id: string, state: ContainerState, from: 
   const handle = await open(state.logPath!, 'r');
   try {
     const position = from ?? (await handle.stat()).size;
-    if (state.docker?.logRecords) {
-      const { printRecords } = await import('./logs.js');
-      return await printRecords(handle, root, id, { from: position, follow: true }, cli);
-    }
-    await followRawLog(handle, root, id, position, cli);
+    const { printRecords, printRawLog } = await import('./logs.js');
+    if (state.docker?.logRecords) return await printRecords(handle, root, id, { from: position, follow: true }, cli);
+    await printRawLog(handle, root, id, { from: position, follow: true }, cli);
   } finally {
     await handle.close();
-  }
-}
-
-/** A log from before the records (logs.ts): its bytes as they come. */
-async function followRawLog(handle: import('node:fs/promises').FileHandle, root: string, id: string, from: number, cli: CliEnvironment): Promise<void> {
-  let position = from;
-  const buffer = Buffer.alloc(64 * 1024);
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-    if (bytesRead > 0) {
-      position += bytesRead;
-      cli.stdout(buffer.subarray(0, bytesRead).toString('utf8'));
-      continue;
-    }
-    const { status } = await readContainerState(root, id);
-    if (status === 'stopped') {
-      const { bytesRead: tail } = await handle.read(buffer, 0, buffer.length, position);
-      if (tail === 0) return;
-      continue;
-    }
-    await sleep(100);
   }
 }
 

@@ -52,7 +52,7 @@ export async function logsVerb(root: string, id: string, follow: boolean, cli: C
     throw systemError(error, 'open log', { path: state.logPath, containerId: id });
   });
   try {
-    if (!state.docker?.logRecords) return await printRawLog(handle, root, id, keepFollowing, tail, cli);
+    if (!state.docker?.logRecords) return await printRawLog(handle, root, id, { follow: keepFollowing, tail }, cli);
     await printRecords(handle, root, id, { from: 0, follow: keepFollowing, tail, filter }, cli);
     return 0;
   } finally {
@@ -117,9 +117,19 @@ function printLines(lines: LogLine[], filter: LineFilter, cli: CliEnvironment): 
   }
 }
 
-/** A log from before the records: its bytes as they are. */
-async function printRawLog(handle: FileHandle, root: string, id: string, follow: boolean, tail: number | undefined, cli: CliEnvironment): Promise<number> {
-  let position = tail === undefined ? 0 : await tailStart(handle, tail);
+/**
+ * A log from before the records: its bytes as they are, from `from` (docker attach: where the log ended when it
+ * attached), from where the last `tail` lines begin, or from the start.
+ */
+export async function printRawLog(
+  handle: FileHandle,
+  root: string,
+  id: string,
+  options: { from?: number | undefined; tail?: number | undefined; follow: boolean },
+  cli: CliEnvironment,
+): Promise<number> {
+  const { follow, tail } = options;
+  let position = options.from ?? (tail === undefined ? 0 : await tailStart(handle, tail));
   const buffer = Buffer.alloc(64 * 1024);
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
