@@ -29,14 +29,14 @@ try {
     entry,
     `export { compileSeccomp } from '${repo}/src/seccomp/compile.js';
 export { defaultSeccompProfile } from '${repo}/src/seccomp/default-profile.js';
-export { seccompCacheKey } from '${repo}/src/seccomp/filter-cache.js';
+export { cachedFilterOf, seccompCacheKey } from '${repo}/src/seccomp/filter-cache.js';
 export { readSeccompProfile } from '${repo}/src/seccomp/profile.js';
 export { DEFAULT_CAPABILITIES } from '${repo}/src/plan/runtime-defaults.js';
 `,
   );
   const bundle = join(work, 'entry.cjs');
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'warning' });
-  const { compileSeccomp, defaultSeccompProfile, seccompCacheKey, readSeccompProfile, DEFAULT_CAPABILITIES } = createRequire(import.meta.url)(bundle);
+  const { cachedFilterOf, compileSeccomp, defaultSeccompProfile, seccompCacheKey, readSeccompProfile, DEFAULT_CAPABILITIES } = createRequire(import.meta.url)(bundle);
   const entries = [];
   for (const family of ['x86_64', 'aarch64']) {
     const raw = defaultSeccompProfile(family, DEFAULT_CAPABILITIES);
@@ -47,14 +47,7 @@ export { DEFAULT_CAPABILITIES } from '${repo}/src/plan/runtime-defaults.js';
       key: seccompCacheKey(raw, family, undefined),
       // The kernel must have these (actions_avail), as compileSeccomp checks.
       actions: [...profile.actionsUsed.keys()],
-      filter: {
-        program: Buffer.from(filter.program).toString('base64'),
-        instructions: filter.instructions.length,
-        flags: filter.flags,
-        archs: filter.archs,
-        defaultAction: profile.defaultActionName,
-        ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
-      },
+      filter: cachedFilterOf(filter, profile.defaultActionName),
     });
   }
   writeFileSync(

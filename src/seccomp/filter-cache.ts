@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TABLES_ID } from './generated/syscall-tables.js';
+import type { CompiledFilter } from './compile.js';
 import type { OciSeccomp } from './profile.js';
 
 /** Bumped whenever the compiler would make a different program from the same inputs. */
@@ -30,6 +31,18 @@ export interface CachedFilter {
   archs: string[];
   defaultAction: string;
   unknownSyscalls?: string[] | undefined;
+}
+
+/** What the cache (and the prebuilt table) keeps of a compiled filter: the program as base64, and what it was made for. */
+export function cachedFilterOf(filter: CompiledFilter, defaultAction: string): CachedFilter {
+  return {
+    program: Buffer.from(filter.program).toString('base64'),
+    instructions: filter.instructions.length,
+    flags: filter.flags,
+    archs: filter.archs,
+    defaultAction,
+    ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
+  };
 }
 
 export interface SeccompCache {

@@ -5,7 +5,7 @@
 import type { HostFacts } from '../plan/container-plan.js';
 import { hostFamily } from './archs.js';
 import { compileSeccomp } from './compile.js';
-import { seccompCacheKey, type CachedFilter, type SeccompCache } from './filter-cache.js';
+import { cachedFilterOf, seccompCacheKey, type CachedFilter, type SeccompCache } from './filter-cache.js';
 import { PREBUILT_FILTERS } from './generated/prebuilt-filters.js';
 import { SECCOMP_FILTER_FLAG_NEW_LISTENER, readSeccompProfile, type OciSeccomp } from './profile.js';
 
@@ -53,14 +53,7 @@ export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest
     const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
     // prepareRun prints plan warnings after "config.json: ".
     warnings.push(...filter.warnings.filter((warning) => !warning.startsWith('unknown syscalls')).map((warning) => `linux.seccomp: ${warning}`));
-    planned = {
-      program: Buffer.from(filter.program).toString('base64'),
-      instructions: filter.instructions.length,
-      flags: filter.flags,
-      archs: filter.archs,
-      defaultAction: profile.defaultActionName,
-      ...(filter.unknownSyscalls.length > 0 ? { unknownSyscalls: filter.unknownSyscalls } : {}),
-    };
+    planned = cachedFilterOf(filter, profile.defaultActionName);
     if (key) request.cache!.set(key, planned);
   }
   // The listener's message names this container: never from the cache.
