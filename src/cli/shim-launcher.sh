@@ -92,8 +92,8 @@ fast_delete() {
 		# Unquoted on purpose: the record holds only plain paths (no spaces, no glob characters).
 		if [ -z "$cgroups" ] || /bin/rmdir -- $cgroups 2>/dev/null; then
 			[ -z "$parents" ] || /bin/rmdir -- $parents 2>/dev/null
-			/bin/rm -rf -- "$root/$id" "$lock"
-			exit 0
+			# A state directory rm cannot remove is Node's to retry and report, never a silent success.
+			/bin/rm -rf -- "$root/$id" "$lock" 2>/dev/null && exit 0
 		fi
 	fi
 	/bin/rm -f -- "$lock"

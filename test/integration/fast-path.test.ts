@@ -6,12 +6,12 @@
 // fail at once ("Cannot find module"), and nothing else reads it. A call that succeeds under it ran no Node;
 // one that fails under it went to Node.
 
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots, type ShimResult } from '../support/shim.js';
-import { execa } from 'execa';
+import { shimToFiles } from '../support/files-stdio.js';
+import { makeBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
 
 const NO_NODE = { NODE_OPTIONS: '--require=/nonexistent/shim-fast-path-test-poison.cjs' };
 
@@ -43,25 +43,8 @@ async function bundle(script: string, mutate: (config: any) => void = () => {}):
   });
 }
 
-/** `shim create` with stdout and stderr in files: the init inherits them, and a pipe would keep execa waiting. */
-async function create(dir: string, id: string): Promise<ShimResult> {
-  const out = join(roots.base, `create-${id}`);
-  const stdout = openSync(`${out}.out`, 'w');
-  const stderr = openSync(`${out}.err`, 'w');
-  try {
-    const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, 'create', '--bundle', dir, id], {
-      reject: false,
-      env: roots.env,
-      // Node takes descriptor numbers in stdio; execa's types do not list them.
-      stdio: ['ignore', stdout, stderr] as unknown as ['ignore', 'inherit', 'inherit'],
-      timeout: 60_000,
-    });
-    return { exitCode: result.exitCode ?? -1, stdout: await readFile(`${out}.out`, 'utf8'), stderr: await readFile(`${out}.err`, 'utf8') };
-  } finally {
-    closeSync(stdout);
-    closeSync(stderr);
-  }
-}
+/** `shim create`: stdout and stderr in files, as the init inherits them. */
+const create = (dir: string, id: string): Promise<ShimResult> => shimToFiles(roots, ['create', '--bundle', dir, id]);
 
 async function stateOf(id: string): Promise<{ status: string; pid: number }> {
   const result = await shim(roots, ['state', id]);
