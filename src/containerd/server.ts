@@ -9,6 +9,7 @@ import type { RuntimeContext } from '../container/run-container.js';
 import { formatErrorLine } from '../cli/report-error.js';
 import { locateHelper } from '../helper/locate-helper.js';
 import type { Logger } from '../log.js';
+import { parseStartTime } from '../state/process-start-time.js';
 import { StateStore } from '../state/state-store.js';
 import { EventPublisher } from './events.js';
 import { DEFAULT_LINGER_MS, GROUP_SERVICE, JOIN_GRACE_MS, READY_FD, type ShimFlags } from './flags.js';
@@ -134,12 +135,11 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     return longest === undefined ? undefined : Math.ceil(longest) + 10;
   };
   const writeRecord = () => {
-    // The start time tells this process from a later one with the same pid (field 22, after the command's
-    // parenthesised name).
+    // The start time tells this process from a later one with the same pid (process-start-time.ts).
     if (!record) return;
     try {
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const startTime = parseStartTime(readFileSync('/proc/self/stat', 'utf8'));
+      if (!startTime) throw new Error('no start time in /proc/self/stat');
       writeFileSync(`${record}.tmp`, `${process.pid} ${startTime} ${flags.namespace} ${flags.address} ${flags.socket}\n`, { mode: 0o600 });
       renameSync(`${record}.tmp`, record);
     } catch (error) {
