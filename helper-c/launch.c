@@ -51,6 +51,20 @@ static void put_le32(unsigned char *out, uint32_t value)
 	out[3] = (unsigned char)(value >> 24);
 }
 
+/* As libuv does for every child Node spawns: default dispositions and nothing blocked. An ignored signal or a
+ * blocked mask survives exec, and the helper (and the container's process after it) must not take over
+ * whatever the caller had set for itself (a Go caller's ignored SIGPIPE, a blocked SIGTERM). */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static pid_t wait_for(pid_t pid, int *status)
 {
 	pid_t got;
@@ -112,6 +126,7 @@ int hc_launch(const char *helper_path, char **node_argv)
 		char *helper_argv[] = { (char *)helper_path, spec_arg, status_arg, NULL };
 
 		setsid();
+		reset_signals();
 		hc_format(spec_arg, sizeof(spec_arg), "%d", spec[0]);
 		hc_format(status_arg, sizeof(status_arg), "%d", status[1]);
 		if (keep_on_exec(spec[0]) == 0 && keep_on_exec(status[1]) == 0)
