@@ -76,10 +76,20 @@ async function stateOf(id: string): Promise<{ status: string; pid: number }> {
   return JSON.parse(result.stdout);
 }
 
-/** create, start, wait for the end: what the container wrote to /host/out. */
-async function runThrough(id: string, dir: string, env: Record<string, string>): Promise<string> {
-  const created = await shimToFiles(roots, ['create', '--bundle', dir, id], { env });
-  expect(created.exitCode, created.stderr).toBe(0);
+/**
+ * create, start, wait for the end: what the container wrote to /host/out. ignoring: signals the caller of
+ * create ignores (a shell's `trap ''` before it execs dist/shim), which neither way may hand on to the container.
+ */
+async function runThrough(id: string, dir: string, env: Record<string, string>, ignoring = ''): Promise<string> {
+  const created = ignoring
+    ? await execa('sh', ['-c', `trap '' ${ignoring}; exec "$0" "$@"`, shimBin, '--root', roots.root, 'create', '--bundle', dir, id], {
+        reject: false,
+        env: { ...roots.env, ...env },
+        stdio: 'ignore',
+        timeout: 60_000,
+      })
+    : await shimToFiles(roots, ['create', '--bundle', dir, id], { env });
+  expect(created.exitCode, String(created.stderr)).toBe(0);
   expect((await stateOf(id)).status).toBe('created');
   expect((await shim(roots, ['start', id])).exitCode).toBe(0);
   await waitFor(`${id} stopped`, async () => (await stateOf(id)).status === 'stopped');
@@ -99,12 +109,15 @@ describe('create through the helper launch', () => {
     expect(await runThrough('l1', dir, poison)).toBe('ran\n');
   });
 
-  it('hands the container nothing of the launch: the same descriptors and environment as a spawned helper', async () => {
-    const dir = await bundle('ls /proc/self/fd > /host/out; env | sort >> /host/out');
-    const launched = await runThrough('l1', dir, {});
-    const spawned = await runThrough('l2', dir, PLAIN);
+  it('hands the container nothing of the launch or of its caller: the same descriptors, environment and signals as a spawned helper', async () => {
+    const dir = await bundle('ls /proc/self/fd > /host/out; env | sort >> /host/out; grep -E "^Sig(Ign|Blk)" /proc/self/status >> /host/out');
+    const launched = await runThrough('l1', dir, {}, 'TERM PIPE');
+    const spawned = await runThrough('l2', dir, PLAIN, 'TERM PIPE');
     expect(launched).toBe(spawned);
     expect(launched).not.toContain('SHIM_HELPER_LAUNCHED');
+    // Neither TERM (15) nor PIPE (13) ignored, though the caller ignored both.
+    const ignored = BigInt(`0x${/SigIgn:\t([0-9a-f]+)/.exec(launched)![1]}`);
+    expect(ignored & ((1n << 14n) | (1n << 12n))).toBe(0n);
   });
 
   it('says what Node says when create fails before the helper is needed, and leaves no helper waiting', async () => {
