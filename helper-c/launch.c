@@ -1,10 +1,11 @@
-/* shim-helper --launch NODE ARG...: how dist/shim starts Node for `create`, so that Node need not fork itself
- * to start the helper.
+/* shim-helper --launch NODE ARG...: how dist/shim starts Node for `create` and `exec`, so that Node need not
+ * fork itself to start the helper.
  *
  * Node starts a program by forking its whole process (libuv's uv_spawn), and waits until the child has
  * exec'd: with the ~50 MB of a Node that has loaded the planner, that fork, the pipes' stream objects and
  * node:child_process itself cost `create` about 20 ms on the benchmark host, where forking this small static
- * binary costs well under one. podman and conmon run `create` once per container, so here the order is turned
+ * binary costs well under one. podman and conmon run `create` once per container (and `exec` for each podman
+ * exec), so here the order is turned
  * round: this process (the launcher) makes the pipes and starts both, Node (the shim, as it would have been
  * run) and the helper (`shim-helper SPEC_FD STATUS_FD`, exactly as Node would have spawned it), and then only
  * waits. Node finds its ends of the pipes in SHIM_HELPER_LAUNCHED (src/helper/launched-helper.ts) and uses
@@ -70,6 +71,29 @@ static void reset_signals(void)
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Signals sent to the launcher go on to Node, which does with them what it always did (exec forwards them to
+ * the container's process; create dies of them): the caller knows only the launcher's pid. Not the ones the
+ * terminal sends (SI_KERNEL): those reach Node's process group, which is ours, by themselves. */
+static volatile pid_t forward_to;
+
+static void forward_signal(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	if (info->si_code != SI_KERNEL && forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void forward_signals(pid_t node)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction action = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	forward_to = node;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < HC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &action, NULL);
 }
 
 static pid_t wait_for(pid_t pid, int *status)
@@ -158,6 +182,7 @@ int hc_launch(const char *helper_path, char **node_argv)
 		_exit(127);
 	}
 
+	forward_signals(node);
 	helper = fork();
 	if (helper == 0) {
 		/* As Node's spawn did (detached): a session of its own, so a Ctrl-C at the caller's terminal
