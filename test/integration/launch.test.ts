@@ -160,6 +160,13 @@ describe('create through the helper launch', () => {
     expect(launched.exitCode, launched.stderr).toBe(3);
     expect(await readFile(join(hostDir, 'exec'), 'utf8')).toBe('from exec\n');
 
+    // exec without -i: no stdin for the process, though the caller has one (here a pipe); the launched
+    // helper opens /dev/null itself (Spec.stdin_null), as Node's spawn gave it /dev/null.
+    for (const env of [poison, PLAIN]) {
+      const result = await shim(roots, ['exec', 'l1', 'sh', '-c', 'readlink /proc/self/fd/0'], { env, input: 'from the caller' });
+      expect(result).toMatchObject({ exitCode: 0, stdout: '/dev/null\n' });
+    }
+
     // The caller knows only the launcher's pid (dist/shim execs it): its TERM goes on to Node, which forwards
     // it to the process, as without the launch.
     for (const env of [{}, PLAIN]) {
