@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
-import { makeBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
+import { hostBoundBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
 
 const NO_NODE = { NODE_OPTIONS: '--require=/nonexistent/shim-fast-path-test-poison.cjs' };
 
@@ -35,13 +35,7 @@ afterEach(async () => {
   }
 });
 
-async function bundle(script: string, mutate: (config: any) => void = () => {}): Promise<string> {
-  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
-    config.process.args = ['sh', '-c', script];
-    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
-    mutate(config);
-  });
-}
+const bundle = (script: string, mutate?: (config: any) => void): Promise<string> => hostBoundBundle(roots, hostDir, script, mutate);
 
 /** `shim create`: stdout and stderr in files, as the init inherits them. */
 const create = (dir: string, id: string): Promise<ShimResult> => shimToFiles(roots, ['create', '--bundle', dir, id]);
