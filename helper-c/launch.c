@@ -4,11 +4,10 @@
  * Node starts a program by forking its whole process (libuv's uv_spawn), and waits until the child has
  * exec'd: with the ~50 MB of a Node that has loaded the planner, that fork, the pipes' stream objects and
  * node:child_process itself cost `create` about 20 ms on the benchmark host, where forking this small static
- * binary costs well under one. podman and conmon run `create` once per container (and `exec` for each podman
- * exec), so here the order is turned
- * round: this process (the launcher) makes the pipes and starts both, Node (the shim, as it would have been
- * run) and the helper (`shim-helper SPEC_FD STATUS_FD`, exactly as Node would have spawned it), and then only
- * waits. Node finds its ends of the pipes in SHIM_HELPER_LAUNCHED (src/helper/launched-helper.ts) and uses
+ * binary costs well under one. podman and conmon run `create` once per container, and `exec` for every podman
+ * exec, so here the order is turned round: this process (the launcher) makes the pipes and starts both, Node
+ * (the shim, as it would have been run) and the helper (`shim-helper SPEC_FD STATUS_FD`, exactly as Node
+ * would have spawned it), and then only waits. Node finds its ends of the pipes in SHIM_HELPER_LAUNCHED (src/helper/launched-helper.ts) and uses
  * them instead of spawning; if it does not (another verb after all, a failure before the helper was needed,
  * a helper it must spawn its own way) it never writes the spec, and the helper reads end of file and exits.
  *
@@ -91,6 +90,16 @@ static void forward_signals(pid_t node)
 		sigaction(forwarded[i], &action, NULL);
 }
 
+/* The one line a caller gets when Node itself cannot run (no stdio here: the helper keeps it out). */
+static _Noreturn void cannot_run(const char *program)
+{
+	char line[256 + 64];
+	size_t length = hc_format(line, sizeof(line), "shim: launch: cannot execute %s (errno %d)\n", program, errno);
+
+	hc_write_all(2, line, length);
+	_exit(127);
+}
+
 static pid_t wait_for(pid_t pid, int *status)
 {
 	pid_t got;
@@ -141,7 +150,7 @@ int hc_launch(const char *helper_path, char **node_argv)
 		/* Node must not outlive the launcher that its caller waits for (a caller's timeout kills only us). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		execv(node_argv[0], node_argv);
-		_exit(127);
+		cannot_run(node_argv[0]);
 	}
 
 	forward_signals(node);
@@ -184,5 +193,5 @@ int hc_launch(const char *helper_path, char **node_argv)
 
 plain:
 	execv(node_argv[0], node_argv);
-	return 127;
+	cannot_run(node_argv[0]);
 }

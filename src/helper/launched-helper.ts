@@ -9,8 +9,7 @@
 // helper as spawn would have (the same binary, the caller's stdio, no preserved descriptors); any other
 // first run closes the ends, and the helper, reading end of file instead of a spec, exits having done nothing.
 
-import { closeSync, read, readSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, read, readSync, realpathSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
 
@@ -61,7 +60,7 @@ function closeQuietly(fd: number): void {
 export function takeLaunchedHelper(helperPath: string, usable: boolean): LaunchedHelper | undefined {
   const fds = takeFds();
   if (!fds) return undefined;
-  if (usable && resolve(fds.helperPath) === resolve(helperPath)) {
+  if (usable && sameFile(fds.helperPath, helperPath)) {
     const pid = readWord(fds.reportFd);
     if (pid !== undefined && pid > 0) return { pid, specFd: fds.specFd, statusFd: fds.statusFd, reportFd: fds.reportFd };
   }
@@ -77,6 +76,15 @@ export function takeLaunchedHelper(helperPath: string, usable: boolean): Launche
  */
 export function releaseLaunchedHelper(): void {
   takeLaunchedHelper('', false);
+}
+
+/** locateHelper resolves symlinks; dist/shim names the helper as it found itself. */
+function sameFile(launched: string, located: string): boolean {
+  try {
+    return realpathSync.native(launched) === realpathSync.native(located);
+  } catch {
+    return false;
+  }
 }
 
 /** The helper's pid: written by the launcher right after its fork, long before Node gets here. */
