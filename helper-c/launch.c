@@ -90,12 +90,25 @@ static void forward_signals(pid_t node)
 		sigaction(forwarded[i], &action, NULL);
 }
 
-/* The one line a caller gets when Node itself cannot run (no stdio here: the helper keeps it out). */
+/* The one line a caller gets when Node itself cannot run (an install gone wrong): what, and execve's errno by
+ * name for the errors it can give here (no strerror: the helper keeps stdio's tables out). */
 static _Noreturn void cannot_run(const char *program)
 {
-	char line[256 + 64];
-	size_t length = hc_format(line, sizeof(line), "shim: launch: cannot execute %s (errno %d)\n", program, errno);
+	static const struct {
+		int number;
+		const char *name;
+	} names[] = { { ENOENT, "ENOENT" }, { EACCES, "EACCES" }, { ENOEXEC, "ENOEXEC" }, { ENOTDIR, "ENOTDIR" },
+		      { ELOOP, "ELOOP" },   { ENOMEM, "ENOMEM" }, { E2BIG, "E2BIG" },     { ETXTBSY, "ETXTBSY" } };
+	int saved = errno;
+	const char *name = NULL;
+	char line[4096 + 96];
+	size_t length;
 
+	for (size_t i = 0; i < HC_ARRAY_SIZE(names); i++)
+		if (names[i].number == saved)
+			name = names[i].name;
+	length = name ? hc_format(line, sizeof(line), "shim: launch: cannot execute %s (%s)\n", program, name)
+		      : hc_format(line, sizeof(line), "shim: launch: cannot execute %s (errno %d)\n", program, saved);
 	hc_write_all(2, line, length);
 	_exit(127);
 }
