@@ -1,4 +1,5 @@
 /* shim-helper SPEC_FD STATUS_FD: read one Spec frame, do what it says, report with Status frames.
+ * (shim-helper --launch NODE ARG...: launch.c.)
  * All policy is in the spec; see proto/shim.proto for the contract. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "actions.h"
 #include "error.h"
+#include "launch.h"
 #include "monitor.h"
 #include "report.h"
 #include "self-clone.h"
@@ -33,6 +35,10 @@ int main(int argc, char **argv)
 	int spec_fd = 3;
 	int status_fd = 4;
 
+	/* dist/shim's start of Node for `create` (launch.c): before everything else, and nothing of the helper's
+	 * own work happens in this process. */
+	if (argc > 3 && strcmp(argv[1], "--launch") == 0 && strchr(argv[0], '/') != NULL)
+		return hc_launch(argv[0], argv + 2);
 	if (argc > 3 || (argc > 1 && parse_fd(argv[1], &spec_fd) < 0) ||
 	    (argc > 2 && parse_fd(argv[2], &status_fd) < 0)) {
 		static const char usage[] = "usage: shim-helper [SPEC_FD [STATUS_FD]]\n";

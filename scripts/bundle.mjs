@@ -159,6 +159,8 @@ const outputs = Object.entries(result.metafile.outputs);
 let total = 0;
 for (const [, info] of outputs) total += info.bytes;
 console.log(`bundle: dist/shim + ${outputs.length} files in dist/lib (${total} bytes)`);
+// esbuild's metafile (what each lib/ file holds, input by input): to see what a verb's file carries.
+if (process.env.SHIM_BUNDLE_META) await writeFile(process.env.SHIM_BUNDLE_META, JSON.stringify(result.metafile));
 if (process.env.SHIM_BUNDLE_VERBOSE) {
   const sizes = await Promise.all(outputs.map(async ([file]) => `${file.replace(`${repo}/`, '')} ${(await stat(join(repo, file))).size}`));
   console.log(sizes.join('\n'));

@@ -19,6 +19,14 @@ import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileS
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
+// The pipes of a helper that dist/shim started beside us (`shim-helper --launch`, src/helper/launched-helper.ts):
+// out of the environment before anything could inherit it, left where the verb's code finds it.
+const launchedHelper = process.env.SHIM_HELPER_LAUNCHED;
+if (launchedHelper !== undefined) {
+  delete process.env.SHIM_HELPER_LAUNCHED;
+  (globalThis as Record<symbol, unknown>)[Symbol.for('shim.helper-launched')] = launchedHelper;
+}
+
 const lib = join(__dirname, 'lib');
 const CACHE_SUFFIX = '.v8cache';
 

@@ -1,11 +1,14 @@
 // The only place that starts the C helper. It runs `shim-helper 3 4`: the Spec goes in as one frame on fd 3,
 // Status frames come back on fd 4 until the helper exits; stdin, stdout and stderr are the caller's own.
+// Or it finds the helper already started beside Node by dist/shim's launch (launched-helper.ts, for `create`)
+// and drives that one over the same two pipes.
 
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeError, systemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encodeFrame, FrameReader } from '../spec/frames.js';
+import { closeSpec, launchedHelperEnded, readStatusChunks, takeLaunchedHelper, writeSpecBytes } from './launched-helper.js';
 
 // Where the helper is: kept in its own small module so that verbs that only need the path (and main.ts, for
 // every verb) do not load protobufjs and the frame code with it.
@@ -67,6 +70,132 @@ export interface HelperOutcome {
 }
 
 export async function runHelper(options: HelperRunOptions): Promise<HelperOutcome> {
+  const helper = startHelper(options);
+  // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
+  // With onPause the descriptor stays open after the spec: the answer to PAUSED goes on it too.
+  const keepOpen = options.onPause !== undefined;
+  const sendSpec = (spec: Uint8Array | undefined) => {
+    if (spec && keepOpen) helper.writeSpec(encodeFrame(spec));
+    else helper.endSpec(spec ? encodeFrame(spec) : undefined);
+  };
+  if (options.spec instanceof Uint8Array) {
+    sendSpec(options.spec);
+  } else {
+    options.spec.then(sendSpec, () => helper.endSpec());
+  }
+
+  const outcome: HelperOutcome = { started: false };
+  const reader = new FrameReader();
+  let protocolError: unknown;
+  if (helper.pid !== undefined) options.onSpawn?.(helper.pid);
+  let stoppedEarly = false;
+  try {
+    if (helper.status) {
+      reading: for await (const chunk of helper.status) {
+        for (const frame of reader.push(chunk)) {
+          const status = decodeStatus(frame);
+          record(outcome, status);
+          await options.onStatus?.(status);
+          if (status.kind === 'paused' && options.onPause) {
+            const proceed = await options.onPause(status).catch(() => false);
+            helper.endSpec(encodeFrame(encodeHookResume(proceed)));
+          } else if (keepOpen && status.kind !== 'stage') {
+            // Anything but a stage report means there is no pause to answer (any more).
+            helper.endSpec();
+          }
+          if (options.stopAfterReady && (status.kind === 'ready' || status.kind === 'error')) {
+            // Leaving the loop closes the pipe: a later frame (an exec failure at start) goes nowhere.
+            stoppedEarly = true;
+            break reading;
+          }
+        }
+      }
+    }
+    if (reader.pendingBytes > 0 && !stoppedEarly) {
+      throw new RuntimeError('helper-failed', `read status: the helper stopped in the middle of a frame (${reader.pendingBytes} bytes)`);
+    }
+  } catch (error) {
+    protocolError = error;
+    // A helper that no longer makes sense cannot be trusted to finish either; what it leaves in the
+    // container's cgroup is killed when the caller destroys the cgroup.
+    helper.kill();
+    helper.stopStatus();
+  }
+
+  const result = await helper.ended;
+  if (keepOpen) helper.endSpec();
+  if (result.spawnError !== undefined) {
+    throw systemError(result.spawnError, `start helper ${options.helperPath}`, {
+      stage: 'spawn helper',
+      path: options.helperPath,
+      hint: 'build it with `make build` or point SHIM_HELPER at it',
+    });
+  }
+  outcome.helperExitCode = result.code ?? undefined;
+  outcome.helperSignal = result.signal ?? undefined;
+  if (protocolError !== undefined) throw protocolError;
+  return outcome;
+}
+
+/** A running helper as runHelper drives it, whichever way it was started. */
+interface StartedHelper {
+  pid: number | undefined;
+  /** Writes to the spec pipe, keeping it open. */
+  writeSpec(data: Uint8Array): void;
+  /** Writes (if given) and closes the spec pipe; again is harmless. */
+  endSpec(data?: Uint8Array): void;
+  /** The status pipe's bytes, until it ends. */
+  status: AsyncIterable<Uint8Array> | undefined;
+  /** Stops reading the status pipe after a failure. */
+  stopStatus(): void;
+  kill(): void;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>;
+}
+
+function startHelper(options: HelperRunOptions): StartedHelper {
+  // The helper dist/shim's launch started beside us (launched-helper.ts), when this run wants it as spawn
+  // would start it: the same binary, the caller's stdin, stdout and stderr, no descriptors to preserve. And
+  // no hooks for Node to run meanwhile (onPause): Node cannot make the launch's pipes close-on-exec, so a
+  // hook it spawned would inherit them.
+  const launched = takeLaunchedHelper(
+    options.helperPath,
+    options.stdio === undefined &&
+      (options.stdin ?? 'inherit') === 'inherit' &&
+      options.stdout === undefined &&
+      !options.preserveFds &&
+      options.onPause === undefined,
+  );
+  if (launched) {
+    options.log.debug(`helper: started beside node by dist/shim, pid ${launched.pid}`);
+    let specOpen = true;
+    return {
+      pid: launched.pid,
+      writeSpec: (data) => {
+        if (specOpen) writeSpecBytes(launched.specFd, data);
+      },
+      endSpec: (data) => {
+        if (!specOpen) return;
+        if (data) writeSpecBytes(launched.specFd, data);
+        specOpen = false;
+        closeSpec(launched.specFd);
+      },
+      status: readStatusChunks(launched.statusFd),
+      // Only ever called between reads (the generator closes the descriptor as the loop leaves it).
+      stopStatus: () => {},
+      kill: () => {
+        try {
+          process.kill(launched.pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      },
+      ended: launchedHelperEnded(launched.reportFd),
+    };
+  }
+  return spawnHelper(options);
+}
+
+function spawnHelper(options: HelperRunOptions): StartedHelper {
   // node:child_process rather than execa: this spawn is on the hot path of every run, create and exec, and
   // loading execa cost 14-27 ms per run on the benchmark host (bench/RESULTS.md) for a process whose stdio
   // is inherited and whose only pipes are read and written right here.
@@ -88,74 +217,26 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
       if (subprocess.pid === undefined) resolvePromise({ code: null, signal: null, spawnError: error });
     });
   });
-
   const specStream = subprocess.stdio[specFd] as Writable | null;
-  // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
   specStream?.on('error', () => {});
-  // With onPause the descriptor stays open after the spec: the answer to PAUSED goes on it too.
-  const keepOpen = options.onPause !== undefined;
-  const sendSpec = (spec: Uint8Array | undefined) => {
-    if (spec && keepOpen) specStream?.write(encodeFrame(spec));
-    else specStream?.end(spec ? encodeFrame(spec) : undefined);
-  };
-  if (options.spec instanceof Uint8Array) {
-    sendSpec(options.spec);
-  } else {
-    options.spec.then(sendSpec, () => specStream?.end());
-  }
-
-  const outcome: HelperOutcome = { started: false };
-  const reader = new FrameReader();
-  let protocolError: unknown;
-  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const statusStream = subprocess.stdio[statusFd] as Readable | null;
-  let stoppedEarly = false;
-  try {
-    if (statusStream) {
-      reading: for await (const chunk of statusStream as AsyncIterable<Uint8Array>) {
-        for (const frame of reader.push(chunk)) {
-          const status = decodeStatus(frame);
-          record(outcome, status);
-          await options.onStatus?.(status);
-          if (status.kind === 'paused' && options.onPause) {
-            const proceed = await options.onPause(status).catch(() => false);
-            specStream?.end(encodeFrame(encodeHookResume(proceed)));
-          } else if (keepOpen && status.kind !== 'stage') {
-            // Anything but a stage report means there is no pause to answer (any more).
-            specStream?.end();
-          }
-          if (options.stopAfterReady && (status.kind === 'ready' || status.kind === 'error')) {
-            // Leaving the loop destroys the stream: a later frame (an exec failure at start) goes nowhere.
-            stoppedEarly = true;
-            break reading;
-          }
-        }
-      }
-    }
-    if (reader.pendingBytes > 0 && !stoppedEarly) {
-      throw new RuntimeError('helper-failed', `read status: the helper stopped in the middle of a frame (${reader.pendingBytes} bytes)`);
-    }
-  } catch (error) {
-    protocolError = error;
-    // A helper that no longer makes sense cannot be trusted to finish either; what it leaves in the
-    // container's cgroup is killed when the caller destroys the cgroup.
-    subprocess.kill('SIGKILL');
-    statusStream?.destroy();
-  }
-
-  const result = await ended;
-  if (keepOpen) specStream?.end();
-  if (result.spawnError !== undefined) {
-    throw systemError(result.spawnError, `start helper ${options.helperPath}`, {
-      stage: 'spawn helper',
-      path: options.helperPath,
-      hint: 'build it with `make build` or point SHIM_HELPER at it',
-    });
-  }
-  outcome.helperExitCode = result.code ?? undefined;
-  outcome.helperSignal = result.signal ?? undefined;
-  if (protocolError !== undefined) throw protocolError;
-  return outcome;
+  return {
+    pid: subprocess.pid,
+    writeSpec: (data) => {
+      specStream?.write(data);
+    },
+    endSpec: (data) => {
+      specStream?.end(data);
+    },
+    status: (statusStream as AsyncIterable<Uint8Array> | null) ?? undefined,
+    stopStatus: () => {
+      statusStream?.destroy();
+    },
+    kill: () => {
+      subprocess.kill('SIGKILL');
+    },
+    ended,
+  };
 }
 
 function record(outcome: HelperOutcome, status: HelperStatus): void {
