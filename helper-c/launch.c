@@ -1,10 +1,11 @@
-/* shim-helper --launch NODE ARG...: how dist/shim starts Node for `create`, so that Node need not fork itself
- * to start the helper.
+/* shim-helper --launch NODE ARG...: how dist/shim starts Node for `create` and `exec`, so that Node need not
+ * fork itself to start the helper.
  *
  * Node starts a program by forking its whole process (libuv's uv_spawn), and waits until the child has
  * exec'd: with the ~50 MB of a Node that has loaded the planner, that fork, the pipes' stream objects and
  * node:child_process itself cost `create` about 20 ms on the benchmark host, where forking this small static
- * binary costs well under one. podman and conmon run `create` once per container, so here the order is turned
+ * binary costs well under one. podman and conmon run `create` once per container (and `exec` for each podman
+ * exec), so here the order is turned
  * round: this process (the launcher) makes the pipes and starts both, Node (the shim, as it would have been
  * run) and the helper (`shim-helper SPEC_FD STATUS_FD`, exactly as Node would have spawned it), and then only
  * waits. Node finds its ends of the pipes in SHIM_HELPER_LAUNCHED (src/helper/launched-helper.ts) and uses
@@ -16,7 +17,12 @@
  * is the helper's child, so when the helper exits it goes to the caller's subreaper (conmon), as before.
  *
  * What the launcher says to Node, on the report pipe: the helper's pid (4 bytes, little-endian), at once;
- * then its wait status (4 bytes) once it has ended. The launcher exits as Node does: the same code, or the
+ * then its wait status (4 bytes) once it has ended. What Node says back, on the done pipe: its exit code (one
+ * byte), from its last 'exit' listener, when all its work and output are done (src/cli/shim.ts). The
+ * launcher then exits with that code at once, rather than after the kernel has torn down Node's ~50 MB
+ * (several ms here), which its caller would otherwise wait out; Node, in exit_group already, follows it
+ * (PR_SET_PDEATHSIG) and is reaped by the caller's subreaper or init. Without that byte (Node killed, or a
+ * command that does not send it) the launcher waits for Node and exits as it did: the same code, or the
  * same signal. Anything that fails before Node runs (a pipe, a fork) falls back to exec'ing Node plainly,
  * which then spawns the helper itself. */
 #define _GNU_SOURCE
@@ -24,10 +30,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +73,29 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Signals sent to the launcher go on to Node, which does with them what it always did (exec forwards them to
+ * the container's process; create dies of them): the caller knows only the launcher's pid. Not the ones the
+ * terminal sends (SI_KERNEL): those reach Node's process group, which is ours, by themselves. */
+static volatile pid_t forward_to;
+
+static void forward_signal(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	if (info->si_code != SI_KERNEL && forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void forward_signals(pid_t node)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction action = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	forward_to = node;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < HC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &action, NULL);
+}
+
 static pid_t wait_for(pid_t pid, int *status)
 {
 	pid_t got;
@@ -90,27 +121,60 @@ static int exit_like(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* Node's exit code from the done pipe as soon as it is written, or -1 once Node has exited without writing it
+ * (end of file, or its pidfd readable: a byte never comes from a Node that is gone). */
+static int node_exit_code(int done, pid_t node)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, node, 0);
+	struct pollfd fds[2] = { { .fd = done, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+	unsigned char code;
+
+	for (;;) {
+		if (poll(fds, pidfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents != 0) {
+			ssize_t got = read(done, &code, 1);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (pidfd >= 0)
+				close(pidfd);
+			return got == 1 ? code : -1;
+		}
+		if (fds[1].revents != 0)
+			break;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return -1;
+}
+
 int hc_launch(const char *helper_path, char **node_argv)
 {
-	int spec[2] = { -1, -1 }, status[2] = { -1, -1 }, report[2] = { -1, -1 };
+	int spec[2] = { -1, -1 }, status[2] = { -1, -1 }, report[2] = { -1, -1 }, done[2] = { -1, -1 };
 	pid_t node, helper;
-	int node_status = 0, helper_status = 0;
+	int node_status = 0, helper_status = 0, code;
 	unsigned char word[4];
 
-	if (pipe2(spec, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
+	if (pipe2(spec, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 ||
+	    pipe2(done, O_CLOEXEC) < 0)
 		goto plain;
 
 	node = fork();
 	if (node < 0)
 		goto plain;
 	if (node == 0) {
-		/* "SPEC_FD STATUS_FD REPORT_FD HELPER": Node's ends, and the helper binary they lead to (Node uses
-		 * them only when that is the helper it would have spawned itself). */
-		static char env[64 + 4096];
+		/* "SPEC_FD STATUS_FD REPORT_FD DONE_FD HELPER": Node's ends, and the helper binary they lead to (Node
+		 * uses them only when that is the helper it would have spawned itself). */
+		static char env[80 + 4096];
 
-		hc_format(env, sizeof(env), "%s=%d %d %d %s", LAUNCHED_ENV, spec[1], status[0], report[0], helper_path);
+		hc_format(env, sizeof(env), "%s=%d %d %d %d %s", LAUNCHED_ENV, spec[1], status[0], report[0], done[1],
+			  helper_path);
 		if (keep_on_exec(spec[1]) < 0 || keep_on_exec(status[0]) < 0 || keep_on_exec(report[0]) < 0 ||
-		    putenv(env) != 0)
+		    keep_on_exec(done[1]) < 0 || putenv(env) != 0)
 			unsetenv(LAUNCHED_ENV);
 		/* Node must not outlive the launcher that its caller waits for (a caller's timeout kills only us). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -118,6 +182,7 @@ int hc_launch(const char *helper_path, char **node_argv)
 		_exit(127);
 	}
 
+	forward_signals(node);
 	helper = fork();
 	if (helper == 0) {
 		/* As Node's spawn did (detached): a session of its own, so a Ctrl-C at the caller's terminal
@@ -141,6 +206,7 @@ int hc_launch(const char *helper_path, char **node_argv)
 	close(status[0]);
 	close(status[1]);
 	close(report[0]);
+	close(done[1]);
 	/* Node may be gone (or never read): a write to the pipe then fails with EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
 	/* pid 0: there is no helper (fork failed); Node then spawns its own. */
@@ -151,6 +217,9 @@ int hc_launch(const char *helper_path, char **node_argv)
 		hc_write_all(report[1], word, sizeof(word));
 	}
 	close(report[1]);
+	code = node_exit_code(done[0], node);
+	if (code >= 0)
+		return code;
 	if (wait_for(node, &node_status) != node)
 		return 1;
 	return exit_like(node_status);

@@ -27,6 +27,26 @@ static int parse_fd(const char *arg, int *fd)
 	return 0;
 }
 
+/* Spec.stdin_null: fd 0 becomes /dev/null, as Node's spawn would have given it. */
+static int null_stdin(struct hc_error *err)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hc_fail(err, shim_v1_Stage_STAGE_READ_SPEC, errno, "/dev/null", "stdin: open");
+	/* A caller that closed our stdin: the open took fd 0 itself, and only its close-on-exec must go. */
+	if (fd == 0)
+		return fcntl(0, F_SETFD, 0) < 0 ? hc_fail(err, shim_v1_Stage_STAGE_READ_SPEC, errno, "/dev/null", "stdin: fcntl") : 0;
+	if (dup2(fd, 0) < 0) {
+		int saved = errno;
+
+		close(fd);
+		return hc_fail(err, shim_v1_Stage_STAGE_READ_SPEC, saved, "/dev/null", "stdin: dup2");
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: decoded once, shared by both processes after clone(), never freed. */
@@ -74,6 +94,10 @@ int main(int argc, char **argv)
 	else
 		close(spec_fd);
 	hc_report_set_debug(spec.debug);
+	if (spec.stdin_null && null_stdin(&err) < 0) {
+		hc_report_error(&err);
+		return hc_error_exit_code(&err);
+	}
 	if (hc_spec_validate(&spec, &err) < 0) {
 		hc_report_error(&err);
 		return hc_error_exit_code(&err);

@@ -184,10 +184,11 @@ self=$0
 case $self in */*) ;; *) self=./$self ;; esac
 [ -L "$self" ] && self=$(/bin/readlink -f -- "$self")
 
-# `create` (podman's and conmon's, containerd's runc shim's, once per container): through the helper's launch
-# mode, which starts Node and the helper side by side on pipes it made, so that Node need not fork its whole
-# process to start the helper (helper-c/launch.c, src/helper/launched-helper.ts). Only when the verb is plain
-# to see past runc's global options, and the helper is the one beside this file (SHIM_HELPER names another).
+# `create` (podman's and conmon's, containerd's runc shim's, once per container) and `exec`: through the
+# helper's launch mode, which starts Node and the helper side by side on pipes it made, so that Node need not
+# fork its whole process to start the helper (helper-c/launch.c, src/helper/launched-helper.ts). Only when the
+# verb is plain to see past runc's global options, and the helper is the one beside this file (SHIM_HELPER
+# names another).
 launch=
 if [ -z "${SHIM_HELPER:-}" ] && [ -z "${SHIM_NO_LAUNCH:-}" ] && [ -x "${self%/*}/shim-helper" ]; then
 	skip=
@@ -196,7 +197,7 @@ if [ -z "${SHIM_HELPER:-}" ] && [ -z "${SHIM_NO_LAUNCH:-}" ] && [ -x "${self%/*}
 		case $arg in
 		--root | --data-root | --log | --log-format) skip=1 ;;
 		--root=* | --data-root=* | --log=* | --log-format=* | --systemd-cgroup | --debug) ;;
-		create) launch=1 && break ;;
+		create | exec) launch=1 && break ;;
 		*) break ;;
 		esac
 	done

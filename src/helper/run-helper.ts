@@ -13,7 +13,7 @@ import { closeSpec, launchedHelperEnded, readStatusChunks, takeLaunchedHelper, w
 // Where the helper is: kept in its own small module so that verbs that only need the path (and main.ts, for
 // every verb) do not load protobufjs and the frame code with it.
 export { HELPER_NAME, locateHelper } from './locate-helper.js';
-import { decodeStatus, encodeHookResume, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
+import { decodeStatus, encodeHookResume, encodeStdinNull, type HelperErrorReport, type HelperStatus } from '../spec/encode-spec.js';
 
 // The fds the helper finds its pipes on: the first two after stdio and the preserved fds (Process.preserve_fds
 // counts from 3, so the pipes move up past those).
@@ -74,7 +74,8 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
   // A helper that refuses the spec exits without reading all of it; its ERROR frame says why, not EPIPE.
   // With onPause the descriptor stays open after the spec: the answer to PAUSED goes on it too.
   const keepOpen = options.onPause !== undefined;
-  const sendSpec = (spec: Uint8Array | undefined) => {
+  const sendSpec = (given: Uint8Array | undefined) => {
+    const spec = given && helper.specSuffix ? concatBytes(given, helper.specSuffix) : given;
     if (spec && keepOpen) helper.writeSpec(encodeFrame(spec));
     else helper.endSpec(spec ? encodeFrame(spec) : undefined);
   };
@@ -140,6 +141,8 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
 /** A running helper as runHelper drives it, whichever way it was started. */
 interface StartedHelper {
   pid: number | undefined;
+  /** Appended to the encoded Spec: what this way of starting it needs said in the spec. */
+  specSuffix?: Uint8Array | undefined;
   /** Writes to the spec pipe, keeping it open. */
   writeSpec(data: Uint8Array): void;
   /** Writes (if given) and closes the spec pipe; again is harmless. */
@@ -154,13 +157,15 @@ interface StartedHelper {
 
 function startHelper(options: HelperRunOptions): StartedHelper {
   // The helper dist/shim's launch started beside us (launched-helper.ts), when this run wants it as spawn
-  // would start it: the same binary, the caller's stdin, stdout and stderr, no descriptors to preserve. And
-  // no hooks for Node to run meanwhile (onPause): Node cannot make the launch's pipes close-on-exec, so a
-  // hook it spawned would inherit them.
+  // would start it: the same binary, the caller's stdout and stderr, the caller's stdin or none (the helper
+  // then opens /dev/null itself: Spec.stdin_null), no descriptors to preserve. And no hooks for Node to run
+  // meanwhile (onPause): Node cannot make the launch's pipes close-on-exec, so a hook it spawned would
+  // inherit them.
+  const stdin = options.stdin ?? 'inherit';
   const launched = takeLaunchedHelper(
     options.helperPath,
     options.stdio === undefined &&
-      (options.stdin ?? 'inherit') === 'inherit' &&
+      (stdin === 'inherit' || stdin === 'ignore') &&
       options.stdout === undefined &&
       !options.preserveFds &&
       options.onPause === undefined,
@@ -170,6 +175,7 @@ function startHelper(options: HelperRunOptions): StartedHelper {
     let specOpen = true;
     return {
       pid: launched.pid,
+      specSuffix: stdin === 'ignore' ? encodeStdinNull() : undefined,
       writeSpec: (data) => {
         if (specOpen) writeSpecBytes(launched.specFd, data);
       },
@@ -237,6 +243,13 @@ function spawnHelper(options: HelperRunOptions): StartedHelper {
     },
     ended,
   };
+}
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
 }
 
 function record(outcome: HelperOutcome, status: HelperStatus): void {

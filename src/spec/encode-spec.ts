@@ -282,6 +282,14 @@ function uint64Limit(value: RlimitValue): number {
   return value === 'unlimited' ? -1 : value;
 }
 
+/**
+ * Spec.stdin_null alone, encoded: appended to an encoded Spec it sets that field (protobuf merges a message
+ * written in parts), for a helper started with the caller's stdin when the run wants none (run-helper.ts).
+ */
+export function encodeStdinNull(): Uint8Array {
+  return pb.Spec.encode({ stdinNull: true }).finish();
+}
+
 /** The shim's answer to a PAUSED status (Spec.pause_for_hooks), sent as one frame on the spec descriptor. */
 export function encodeHookResume(proceed: boolean): Uint8Array {
   return pb.HookResume.encode({ proceed }).finish();

@@ -7,7 +7,7 @@
 // ones that throw, so any spawn by Node fails the command.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -142,6 +142,42 @@ describe('create through the helper launch', () => {
     });
     expect(await runThrough('l1', dir, {})).toBe('ran\n');
     expect(await readFile(join(hostDir, 'hook'), 'utf8')).toBe('hook\n');
+  });
+
+  it('runs a runc-style exec beside a running container the same way: Node spawns nothing, and a TERM sent to the launcher reaches the process', async () => {
+    const dir = await bundle('sleep 30');
+    const created = await shimToFiles(roots, ['create', '--bundle', dir, 'l1']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect((await shim(roots, ['start', 'l1'])).exitCode).toBe(0);
+    const processFile = join(roots.base, 'process.json');
+    const exec = async (args: string[], env: Record<string, string>) => {
+      await writeFile(processFile, JSON.stringify({ cwd: '/', args, env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }));
+      return shimToFiles(roots, ['exec', '--process', processFile, 'l1'], { env });
+    };
+    const plain = await exec(['sh', '-c', 'echo from exec > /host/exec'], { ...poison, ...PLAIN });
+    expect(plain.exitCode).not.toBe(0);
+    const launched = await exec(['sh', '-c', 'echo from exec > /host/exec; exit 3'], poison);
+    expect(launched.exitCode, launched.stderr).toBe(3);
+    expect(await readFile(join(hostDir, 'exec'), 'utf8')).toBe('from exec\n');
+
+    // exec without -i: no stdin for the process, though the caller has one (here a pipe); the launched
+    // helper opens /dev/null itself (Spec.stdin_null), as Node's spawn gave it /dev/null.
+    for (const env of [poison, PLAIN]) {
+      const result = await shim(roots, ['exec', 'l1', 'sh', '-c', 'readlink /proc/self/fd/0'], { env, input: 'from the caller' });
+      expect(result).toMatchObject({ exitCode: 0, stdout: '/dev/null\n' });
+    }
+
+    // The caller knows only the launcher's pid (dist/shim execs it): its TERM goes on to Node, which forwards
+    // it to the process, as without the launch.
+    for (const env of [{}, PLAIN]) {
+      await writeFile(processFile, JSON.stringify({ cwd: '/', args: ['sh', '-c', 'trap "exit 7" TERM; touch /host/ready; sleep 20 & wait'], env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }));
+      await rm(join(hostDir, 'ready'), { force: true });
+      const running = execa(shimBin, ['--root', roots.root, 'exec', '--process', processFile, 'l1'], { reject: false, env: { ...roots.env, ...env }, stdio: 'ignore', timeout: 30_000 });
+      await waitFor('the exec to run', async () => existsSync(join(hostDir, 'ready')));
+      running.kill('SIGTERM');
+      expect((await running).exitCode).toBe(7);
+    }
+    expect((await shim(roots, ['kill', 'l1', 'KILL'])).exitCode).toBe(0);
   });
 
   it('dies of the signal Node dies of, and the helper it started ends with it', async () => {
