@@ -105,16 +105,13 @@ prepare() { # VERB
 	esac
 	echo "sh -c '$steps'"
 }
-# start, kill and delete of such a container are answered by dist/shim's shell (src/cli/shim-launcher.sh);
-# each is timed again with SHIM_NO_FAST_PATH=1, through Node, as for a container whose record sends them there
-# (hooks, docker-style runs, anything unusual).
+# state, start, kill and delete of such a container are answered by dist/shim's shell
+# (src/cli/shim-launcher.sh); each is timed again with SHIM_NO_FAST_PATH=1, through Node, as for a container
+# whose record sends them there (hooks, docker-style runs, anything unusual).
 for verb in state start kill delete; do
 	case $verb in kill) command="$S kill $TAG-v KILL" ;; *) command="$S $verb $TAG-v" ;; esac
-	case $verb in
-		state) group "$verb" -p true -n 'node -e 0' 'node -e 0' -p "$(prepare "$verb")" -n "shim $verb" "$command" ;;
-		*) group "$verb" -p true -n 'node -e 0' 'node -e 0' -p "$(prepare "$verb")" -n "shim $verb" "$command" \
-			-p "$(prepare "$verb")" -n "shim $verb, through Node" "env SHIM_NO_FAST_PATH=1 $command" ;;
-	esac
+	group "$verb" -p true -n 'node -e 0' 'node -e 0' -p "$(prepare "$verb")" -n "shim $verb" "$command" \
+		-p "$(prepare "$verb")" -n "shim $verb, through Node" "env SHIM_NO_FAST_PATH=1 $command"
 done
 $S delete --force "$TAG-v" >/dev/null 2>&1 || true
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -149,11 +146,11 @@ const ratio = (group, command, limit) => {
 beyond('run', 'shim run --rm busybox true', 'floor', 15);
 beyond('exec', 'shim exec ID true', 'floor', 8);
 for (const verb of ['state', 'kill', 'delete']) ratio(verb, `shim ${verb}`, 1.1);
-for (const verb of ['kill', 'delete']) ratio(verb, `shim ${verb}, through Node`, 1.1);
+for (const verb of ['state', 'kill', 'delete']) ratio(verb, `shim ${verb}, through Node`, 1.1);
 // start has no target of its own; podman and containerd call it for every container.
 const start = row('start', 'shim start'), startNode = row('start', 'shim start, through Node'), nodeStart = row('start', 'node -e 0');
 lines.push('', `\`shim start\` (no target; podman and containerd call it for every container): ${ms(start.median)} median, ${ms(startNode.median)} through Node, \`node -e 0\` ${ms(nodeStart.median)} in the same call.`);
-lines.push('`kill` and `delete` rows without "through Node" are answered by dist/shim\'s shell for a container whose fast-path record allows it (src/cli/shim-launcher.sh); the "through Node" rows are the same command with SHIM_NO_FAST_PATH=1.');
+lines.push('`state`, `kill` and `delete` rows without "through Node" are answered by dist/shim\'s shell for a container whose fast-path record allows it (src/cli/shim-launcher.sh); the "through Node" rows are the same command with SHIM_NO_FAST_PATH=1. `exec` runs through the helper\'s launch (helper-c/launch.c): Node does not fork itself to start the helper.');
 const node = ['run', 'exec', 'state', 'start', 'kill', 'delete'].map((group) => row(group, 'node -e 0'));
 lines.push('', `\`node -e 0\` across the six calls: medians ${node.map((entry) => entry.median.toFixed(1)).join(', ')} ms; the floor in the run call ${ms(row('run', 'floor').median)}.`);
 console.log(lines.join('\n'));

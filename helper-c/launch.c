@@ -17,25 +17,20 @@
  * is the helper's child, so when the helper exits it goes to the caller's subreaper (conmon), as before.
  *
  * What the launcher says to Node, on the report pipe: the helper's pid (4 bytes, little-endian), at once;
- * then its wait status (4 bytes) once it has ended. What Node says back, on the done pipe: its exit code (one
- * byte), from its last 'exit' listener, when all its work and output are done (src/cli/shim.ts). The
- * launcher then exits with that code at once, rather than after the kernel has torn down Node's ~50 MB
- * (several ms here), which its caller would otherwise wait out; Node, in exit_group already, follows it
- * (PR_SET_PDEATHSIG) and is reaped by the caller's subreaper or init. Without that byte (Node killed, or a
- * command that does not send it) the launcher waits for Node and exits as it did: the same code, or the
- * same signal. Anything that fails before Node runs (a pipe, a fork) falls back to exec'ing Node plainly,
- * which then spawns the helper itself. */
+ * then its wait status (4 bytes) once it has ended. The launcher exits as Node does, once Node is gone: the
+ * same code, or the same signal. (Not earlier, on an exit code Node could send: Node, outliving the process
+ * its caller waited for, would become one more child of the caller's subreaper, which runc never hands it.)
+ * Anything that fails before Node runs (a pipe, a fork) falls back to exec'ing Node plainly, which then
+ * spawns the helper itself. */
 #define _GNU_SOURCE
 #include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,60 +116,27 @@ static int exit_like(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-/* Node's exit code from the done pipe as soon as it is written, or -1 once Node has exited without writing it
- * (end of file, or its pidfd readable: a byte never comes from a Node that is gone). */
-static int node_exit_code(int done, pid_t node)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, node, 0);
-	struct pollfd fds[2] = { { .fd = done, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-	unsigned char code;
-
-	for (;;) {
-		if (poll(fds, pidfd >= 0 ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (fds[0].revents != 0) {
-			ssize_t got = read(done, &code, 1);
-
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (pidfd >= 0)
-				close(pidfd);
-			return got == 1 ? code : -1;
-		}
-		if (fds[1].revents != 0)
-			break;
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	return -1;
-}
-
 int hc_launch(const char *helper_path, char **node_argv)
 {
-	int spec[2] = { -1, -1 }, status[2] = { -1, -1 }, report[2] = { -1, -1 }, done[2] = { -1, -1 };
+	int spec[2] = { -1, -1 }, status[2] = { -1, -1 }, report[2] = { -1, -1 };
 	pid_t node, helper;
-	int node_status = 0, helper_status = 0, code;
+	int node_status = 0, helper_status = 0;
 	unsigned char word[4];
 
-	if (pipe2(spec, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0 ||
-	    pipe2(done, O_CLOEXEC) < 0)
+	if (pipe2(spec, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		goto plain;
 
 	node = fork();
 	if (node < 0)
 		goto plain;
 	if (node == 0) {
-		/* "SPEC_FD STATUS_FD REPORT_FD DONE_FD HELPER": Node's ends, and the helper binary they lead to (Node
-		 * uses them only when that is the helper it would have spawned itself). */
-		static char env[80 + 4096];
+		/* "SPEC_FD STATUS_FD REPORT_FD HELPER": Node's ends, and the helper binary they lead to (Node uses
+		 * them only when that is the helper it would have spawned itself). */
+		static char env[64 + 4096];
 
-		hc_format(env, sizeof(env), "%s=%d %d %d %d %s", LAUNCHED_ENV, spec[1], status[0], report[0], done[1],
-			  helper_path);
+		hc_format(env, sizeof(env), "%s=%d %d %d %s", LAUNCHED_ENV, spec[1], status[0], report[0], helper_path);
 		if (keep_on_exec(spec[1]) < 0 || keep_on_exec(status[0]) < 0 || keep_on_exec(report[0]) < 0 ||
-		    keep_on_exec(done[1]) < 0 || putenv(env) != 0)
+		    putenv(env) != 0)
 			unsetenv(LAUNCHED_ENV);
 		/* Node must not outlive the launcher that its caller waits for (a caller's timeout kills only us). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -206,7 +168,6 @@ int hc_launch(const char *helper_path, char **node_argv)
 	close(status[0]);
 	close(status[1]);
 	close(report[0]);
-	close(done[1]);
 	/* Node may be gone (or never read): a write to the pipe then fails with EPIPE instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
 	/* pid 0: there is no helper (fork failed); Node then spawns its own. */
@@ -217,9 +178,6 @@ int hc_launch(const char *helper_path, char **node_argv)
 		hc_write_all(report[1], word, sizeof(word));
 	}
 	close(report[1]);
-	code = node_exit_code(done[0], node);
-	if (code >= 0)
-		return code;
 	if (wait_for(node, &node_status) != node)
 		return 1;
 	return exit_like(node_status);

@@ -19,17 +19,12 @@ import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileS
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-// The pipes of a helper that dist/shim started beside us (`shim-helper --launch`, helper-c/launch.c):
-// "SPEC STATUS REPORT DONE HELPER", out of the environment before anything could inherit it. The helper's
-// three go where the verb's code finds them (src/helper/launched-helper.ts), the done pipe where shim.ts does.
+// The pipes of a helper that dist/shim started beside us (`shim-helper --launch`, src/helper/launched-helper.ts):
+// out of the environment before anything could inherit it, left where the verb's code finds it.
 const launchedHelper = process.env.SHIM_HELPER_LAUNCHED;
 if (launchedHelper !== undefined) {
   delete process.env.SHIM_HELPER_LAUNCHED;
-  const fields = /^(\d+ \d+ \d+) (\d+) (.+)$/s.exec(launchedHelper);
-  if (fields) {
-    (globalThis as Record<symbol, unknown>)[Symbol.for('shim.helper-launched')] = `${fields[1]} ${fields[3]}`;
-    (globalThis as Record<symbol, unknown>)[Symbol.for('shim.launch-done')] = Number(fields[2]);
-  }
+  (globalThis as Record<symbol, unknown>)[Symbol.for('shim.helper-launched')] = launchedHelper;
 }
 
 const lib = join(__dirname, 'lib');

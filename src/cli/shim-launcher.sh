@@ -12,6 +12,8 @@
 #           its start FIFO, as lifecycle.ts's startContainer does; then removes the FIFO.
 #   delete: takes the lock, checks the init is gone, removes the cgroup directories, the empty parents and the
 #           state directory, as lifecycle.ts's deleteContainer does for a stopped container.
+#   (kill signals the recorded init; state prints the OCI state from the record's template, its status read
+#   from the init, the FIFO and the freezer: podman asks for it whenever it syncs a container.)
 # Anything else goes to Node unchanged, before anything was done or after only what Node would do first
 # anyway (a cgroup already removed is not an error to it): an option this script does not know, an id that is
 # not a plain name, no record, a lock someone holds, a live init at delete, an rmdir the kernel refuses (a
@@ -46,9 +48,10 @@ init_alive() {
 	[ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$init_start" ]
 }
 
-# Reads the record's lines into init_pid, init_start, fifo, cgroups and parents; fails on anything unexpected.
+# Reads the record's lines into init_pid, init_start, fifo, cgroups, parents and freeze, up to the state
+# template (template=1 when there is one); fails on anything unexpected.
 read_record() {
-	version= init_pid= init_start= fifo= cgroups= parents=
+	version= init_pid= init_start= fifo= cgroups= parents= freeze= template=
 	[ -f "$root/$id/fast-path" ] || return 1
 	{
 		while read -r key rest; do
@@ -58,6 +61,8 @@ read_record() {
 			fifo) fifo=$rest ;;
 			cgroups) cgroups=$rest ;;
 			parents) parents=$rest ;;
+			freeze) freeze=$rest ;;
+			oci-state) template=1 && break ;;
 			esac
 		done <"$root/$id/fast-path"
 	} 2>/dev/null || return 1
@@ -126,6 +131,60 @@ fast_kill() {
 	exit 0
 }
 
+# True when the freezer holds the container: lifecycle.ts's isFrozen (cgroup-files.ts isFrozenText).
+frozen() {
+	[ -n "$freeze" ] || return 1
+	case $freeze in
+	*/freezer.state)
+		{ read -r frozen_state <"$freeze"; } 2>/dev/null && [ "$frozen_state" = FROZEN ]
+		;;
+	*)
+		{
+			while read -r key rest; do
+				[ "$key" = frozen ] && [ "$rest" = 1 ] && return 0
+			done <"$freeze"
+		} 2>/dev/null
+		return 1
+		;;
+	esac
+}
+
+fast_state() {
+	[ "$words" = 1 ] && [ -n "$template" ] || return 1
+	# lifecycle.ts's observeState for a container with no docker state and no exit status file.
+	status=stopped pid=0
+	if init_alive; then
+		pid=$init_pid
+		if [ -e "$fifo" ]; then
+			status=created
+		elif frozen; then
+			status=paused
+		else
+			status=running
+		fi
+	fi
+	# The template: the lines after `oci-state`, with its two placeholder lines filled in (fast-path-record.ts
+	# ociStateTemplate); printed as Node prints it, without a newline after the closing brace.
+	out= seen=
+	{
+		while IFS= read -r line; do
+			if [ -z "$seen" ]; then
+				[ "$line" = oci-state ] && seen=1
+				continue
+			fi
+			case $line in
+			'  "pid": @PID@,') line="  \"pid\": $pid," ;;
+			'  "status": "@STATUS@",') line="  \"status\": \"$status\"," ;;
+			esac
+			out="$out${out:+
+}$line"
+		done <"$root/$id/fast-path"
+	} 2>/dev/null || return 1
+	[ -n "$out" ] || return 1
+	printf '%s' "$out"
+	exit 0
+}
+
 # The command lines taken here: [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]
 # followed by `start ID`, `kill ID [SIGNAL]` or `delete [--force|-f] ID`, options as src/cli/fast-path.ts reads
 # them.
@@ -150,7 +209,7 @@ fast_path() {
 		-*) return 1 ;;
 		*)
 			if [ -z "$verb" ]; then
-				case $1 in start | kill | delete) verb=$1 ;; *) return 1 ;; esac
+				case $1 in start | kill | delete | state) verb=$1 ;; *) return 1 ;; esac
 			else
 				words=$((words + 1))
 				case $words/$verb in
@@ -170,13 +229,14 @@ fast_path() {
 	start) fast_start ;;
 	kill) fast_kill ;;
 	delete) fast_delete ;;
+	state) fast_state ;;
 	esac
 }
 
 # SHIM_NO_FAST_PATH=1 sends everything to Node: to compare the two (bench/cli.sh), or to rule this out.
 [ -n "${SHIM_NO_FAST_PATH:-}" ] ||
 	case $1 in
-	start | kill | delete | --root | --root=* | --data-root | --data-root=* | --log | --log=* | --log-format | --log-format=* | --systemd-cgroup) fast_path "$@" ;;
+	start | kill | delete | state | --root | --root=* | --data-root | --data-root=* | --log | --log=* | --log-format | --log-format=* | --systemd-cgroup) fast_path "$@" ;;
 	esac
 
 # Node, with the launcher beside this file (through a symlink: /usr/local/bin/shim, podman's `runc`).

@@ -75,25 +75,5 @@ void main({
   // work, a tenth of the call. Only where nothing can be pending: these verbs write through write(2) and
   // appendFileSync alone, and have awaited everything they started; a stream that took over after EAGAIN
   // keeps the orderly way. 'exit' listeners (the code cache) still run.
-  if (EXIT_AT_ONCE.has(splitArgv(argv).verb ?? '') && !streamInUse[1] && !streamInUse[2]) {
-    tellLauncherDone();
-    process.exit(exitCode);
-  }
+  if (EXIT_AT_ONCE.has(splitArgv(argv).verb ?? '') && !streamInUse[1] && !streamInUse[2]) process.exit(exitCode);
 });
-
-/**
- * Started by `shim-helper --launch` (create: helper-c/launch.c), whose caller waits for it, not for us: our
- * exit code on its done pipe lets it exit now, while the kernel still tears this process down. From the last
- * 'exit' listener, registered here just before process.exit, so after everything else (the code cache) is done.
- */
-function tellLauncherDone(): void {
-  const done = (globalThis as Record<symbol, unknown>)[Symbol.for('shim.launch-done')];
-  if (typeof done !== 'number') return;
-  process.once('exit', (code) => {
-    try {
-      writeSync(done, Uint8Array.of(code & 0xff));
-    } catch {
-      // The launcher is gone, or never listened: it waits for our exit instead.
-    }
-  });
-}

@@ -2,12 +2,12 @@
 
 import { userInfo } from 'node:os';
 import { listContainers, ociStateOf, readContainerState, type ObservedContainer } from '../container/lifecycle.js';
+import { formatOciState } from '../state/oci-state.js';
 import type { CliEnvironment } from './main.js';
 
 export async function stateVerb(root: string, id: string, cli: CliEnvironment): Promise<number> {
   const observed = await readContainerState(root, id);
-  // runc: MarshalIndent with two spaces, and no newline after the closing brace.
-  cli.stdout(JSON.stringify(ociStateOf(observed), null, 2));
+  cli.stdout(formatOciState(ociStateOf(observed)));
   return 0;
 }
 

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { RuntimeError, isRuntimeError, systemError } from '../errors.js';
 import { elapsedMs, nowMs } from '../log.js';
 import { runHelper, type HelperOutcome, type HelperStdio } from '../helper/run-helper.js';
+import { releaseLaunchedHelper } from '../helper/launched-helper.js';
 import { encodeRunSpec } from '../spec/encode-spec.js';
 import { lockContainer } from '../state/container-lock.js';
 import { readProcStat, readProcessStartTime } from '../state/process-start-time.js';
@@ -63,6 +64,9 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
   const started = nowMs();
   // First on the stack, so last to run: a failed create is deleted, and poststop follows a delete (runc too).
   const hooks = prepared.plan.hooks;
+  // Hooks are processes Node spawns (here, or in the undo below): a helper dist/shim launched beside us is
+  // given up first, so that none of them inherits its pipes (src/helper/launched-helper.ts).
+  if (hooks) releaseLaunchedHelper();
   if (hooks?.hooks.poststop) undo.push('poststop hooks', () => runPoststopHooks(hooks, log), { keepOnSuccess: true });
   const hookPause = HookPause.forPlan(prepared.plan, log);
   const lock = await lockContainer(context.root, containerId).catch((error) => {

@@ -9,6 +9,7 @@
 //   anything else                                               -> stopped
 // so a pid the kernel has since given to another process is never taken for the container.
 
+import { ociStateOfStored, type OciState } from '../state/oci-state.js';
 import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { unlink } from '../host/fs-async.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -341,32 +342,10 @@ async function waitForEnd(pid: number, startTime: string | undefined, what: stri
 // --- state and list ------------------------------------------------------------------------------------------
 
 /** The OCI state (runtime.md), in the key order `runc state` prints. */
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  pid: number;
-  status: ContainerStatus;
-  bundle: string;
-  rootfs: string;
-  created: string;
-  annotations?: Record<string, string> | undefined;
-  owner: string;
-}
+export type { OciState } from '../state/oci-state.js';
 
 export function ociStateOf(observed: ObservedContainer, owner = ''): OciState {
-  const { state, status } = observed;
-  return {
-    ociVersion: state.ociVersion,
-    id: state.id,
-    // As runc: 0 once the process is gone, so nobody signals a pid that may be someone else's by now.
-    pid: status === 'created' || status === 'running' || status === 'paused' ? state.pid : 0,
-    status,
-    bundle: state.bundle,
-    rootfs: state.rootfs,
-    created: state.created,
-    ...(state.annotations && Object.keys(state.annotations).length > 0 ? { annotations: state.annotations } : {}),
-    owner,
-  };
+  return ociStateOfStored(observed.state, observed.status, owner);
 }
 
 export async function readContainerState(root: string, id: string): Promise<ObservedContainer> {

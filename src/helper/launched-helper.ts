@@ -71,6 +71,14 @@ export function takeLaunchedHelper(helperPath: string, usable: boolean): Launche
   return undefined;
 }
 
+/**
+ * Gives up a launched helper before Node spawns anything of its own (a hook): its pipes, inherited, would
+ * otherwise reach that process, and one that lingered would keep the helper waiting for a spec.
+ */
+export function releaseLaunchedHelper(): void {
+  takeLaunchedHelper('', false);
+}
+
 /** The helper's pid: written by the launcher right after its fork, long before Node gets here. */
 function readWord(fd: number): number | undefined {
   const word = Buffer.alloc(4);

@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
-import { makeBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
+import { hostBoundBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
 
 const NO_NODE = { NODE_OPTIONS: '--require=/nonexistent/shim-fast-path-test-poison.cjs' };
 
@@ -35,13 +35,7 @@ afterEach(async () => {
   }
 });
 
-async function bundle(script: string, mutate: (config: any) => void = () => {}): Promise<string> {
-  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
-    config.process.args = ['sh', '-c', script];
-    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
-    mutate(config);
-  });
-}
+const bundle = (script: string, mutate?: (config: any) => void): Promise<string> => hostBoundBundle(roots, hostDir, script, mutate);
 
 /** `shim create`: stdout and stderr in files, as the init inherits them. */
 const create = (dir: string, id: string): Promise<ShimResult> => shimToFiles(roots, ['create', '--bundle', dir, id]);
@@ -71,13 +65,14 @@ describe('the shell fast path', () => {
     const dir = await bundle('echo ran > /host/out; sleep 0.2');
     expect((await create(dir, 'fp1')).exitCode).toBe(0);
     const state = JSON.parse(await readFile(join(roots.root, 'fp1', 'state.json'), 'utf8'));
-    const lines = (await record('fp1')).trimEnd().split('\n');
+    const lines = (await record('fp1')).split('\noci-state\n')[0]!.split('\n');
     expect(lines).toEqual([
       'version 1',
       `init ${state.pid} ${state.pidStartTime}`,
       `fifo ${join(roots.root, 'fp1', 'exec.fifo')}`,
       `cgroups ${state.cgroupDirs.join(' ')}`,
       `parents ${(state.cgroupParentDirs ?? []).join(' ')}`,
+      ...(state.freezeStateFile ? [`freeze ${state.freezeStateFile}`] : []),
     ]);
     expect(state.cgroupDirs.length).toBeGreaterThan(0);
 
@@ -165,6 +160,42 @@ describe('the shell fast path', () => {
     expect(late.exitCode).toBe(1);
     expect(late.stderr).toBe('shim: kill fp3: container not running\n');
     expect((await shim(roots, ['delete', 'fp3'], { env: NO_NODE })).exitCode).toBe(0);
+  });
+
+  it("state prints Node's output byte for byte without Node: created, running, paused, stopped", async () => {
+    const dir = await bundle('echo ready > /host/ready; while [ ! -e /host/go ]; do sleep 0.05; done', (config) => {
+      config.annotations = { 'org.example.note': 'with "quotes", \\ and: @PID@', 'io.podman.annotations.autoremove': 'FALSE' };
+    });
+    expect((await create(dir, 'fp5')).exitCode).toBe(0);
+    const bothWays = async (status: string, shellAnswers: boolean) => {
+      const byShell = await shim(roots, ['state', 'fp5'], { env: shellAnswers ? NO_NODE : {} });
+      const byNode = await shim(roots, ['state', 'fp5'], { env: { SHIM_NO_FAST_PATH: '1' } });
+      expect(byNode.exitCode, byNode.stderr).toBe(0);
+      expect(byShell).toEqual(byNode);
+      expect(JSON.parse(byNode.stdout).status).toBe(status);
+      return JSON.parse(byNode.stdout);
+    };
+    const created = await bothWays('created', true);
+    expect(created.annotations['org.example.note']).toBe('with "quotes", \\ and: @PID@');
+    expect(created.pid).toBeGreaterThan(0);
+
+    expect((await shim(roots, ['start', 'fp5'], { env: NO_NODE })).exitCode).toBe(0);
+    await waitFor('the container to run', () => existsSync(join(hostDir, 'ready')));
+    expect((await bothWays('running', true)).pid).toBe(created.pid);
+
+    // pause goes through Node, which may rewrite the state (and with it the record): whoever answers, the
+    // same answer.
+    expect((await shim(roots, ['pause', 'fp5'])).exitCode).toBe(0);
+    await bothWays('paused', false);
+    expect((await shim(roots, ['resume', 'fp5'])).exitCode).toBe(0);
+    await bothWays('running', false);
+
+    await writeFile(join(hostDir, 'go'), '');
+    await stopped('fp5');
+    expect((await bothWays('stopped', true)).pid).toBe(0);
+    expect((await shim(roots, ['delete', 'fp5'], { env: NO_NODE })).exitCode).toBe(0);
+    // No container: Node's error, in Node's words.
+    expect((await shim(roots, ['state', 'fp5'], { env: NO_NODE })).exitCode).not.toBe(0);
   });
 
   it('a process left in the cgroup after its init ended: the rmdir fails, and Node kills it and removes all', async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots } from '../support/shim.js';
+import { hostBoundBundle, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots } from '../support/shim.js';
 
 let roots: Roots;
 let hostDir: string;
@@ -46,13 +46,7 @@ afterEach(async () => {
   }
 });
 
-async function bundle(script: string, mutate: (config: any) => void = () => {}): Promise<string> {
-  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
-    config.process.args = ['sh', '-c', script];
-    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
-    mutate(config);
-  });
-}
+const bundle = (script: string, mutate?: (config: any) => void): Promise<string> => hostBoundBundle(roots, hostDir, script, mutate);
 
 /** Helper processes started for this test (they carry its roots' SHIM_TEST_TAG in their environment). */
 async function helpersOfThisTest(): Promise<number[]> {

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeBundle, makeRoots, settledLeaks, shim, shimBin, type Roots, type ShimResult, killPid, waitFor } from '../support/shim.js';
+import { hostBoundBundle, killPid, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots, type ShimResult } from '../support/shim.js';
 
 let roots: Roots;
 /** A host directory bind-mounted at /host in every bundle of this file. */
@@ -35,13 +35,7 @@ afterEach(async () => {
 });
 
 /** A runc spec bundle running `script` under sh, with the host dir bound at /host. */
-async function bundle(script: string, mutate: (config: any) => void = () => {}): Promise<string> {
-  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
-    config.process.args = ['sh', '-c', script];
-    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
-    mutate(config);
-  });
-}
+const bundle = (script: string, mutate?: (config: any) => void): Promise<string> => hostBoundBundle(roots, hostDir, script, mutate);
 
 /**
  * `shim create` with its stdout and stderr in files: the init inherits them, and a pipe it holds would

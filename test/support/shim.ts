@@ -122,6 +122,15 @@ export async function makeBundle(dir: string, mutate: (config: any) => void = ()
   return dir;
 }
 
+/** A bundle in this test's base running `script` under sh, with hostDir bound read-write at /host. */
+export async function hostBoundBundle(roots: Roots, hostDir: string, script: string, mutate: (config: any) => void = () => {}): Promise<string> {
+  return makeBundle(join(roots.base, `bundle-${Math.random().toString(36).slice(2, 8)}`), (config) => {
+    config.process.args = ['sh', '-c', script];
+    config.mounts.push({ destination: '/host', type: 'bind', source: hostDir, options: ['rbind', 'rw'] });
+    mutate(config);
+  });
+}
+
 async function mountsUnder(base: string): Promise<string[]> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
   return mountinfo

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { fastPathRecord } from '../../src/state/fast-path-record.js';
+import { formatOciState, ociStateOfStored } from '../../src/state/oci-state.js';
 import type { ContainerState } from '../../src/state/state-store.js';
 
 const created: ContainerState = {
@@ -21,13 +22,31 @@ const created: ContainerState = {
 };
 
 describe('fastPathRecord', () => {
-  it('says what start and delete do, one key a line', () => {
+  it('says what start and delete do, one key a line, then the state template', () => {
     expect(fastPathRecord(created)).toBe(
       'version 1\ninit 4242 987654\nfifo /run/shim/c1/exec.fifo\n' +
         'cgroups /sys/fs/cgroup/memory/shim/c1 /sys/fs/cgroup/pids/shim/c1\n' +
-        'parents /sys/fs/cgroup/memory/shim /sys/fs/cgroup/pids/shim\n',
+        'parents /sys/fs/cgroup/memory/shim /sys/fs/cgroup/pids/shim\n' +
+        'oci-state\n' +
+        '{\n  "ociVersion": "1.2.0",\n  "id": "c1",\n  "pid": @PID@,\n  "status": "@STATUS@",\n  "bundle": "/b",\n' +
+        '  "rootfs": "/b/rootfs",\n  "created": "2026-12-01T00:00:00.000Z",\n  "owner": ""\n}\n',
     );
     expect(fastPathRecord({ ...created, status: 'running', cgroupParentDirs: undefined })).toContain('\nparents \n');
+    expect(fastPathRecord({ ...created, freezeStateFile: '/sys/fs/cgroup/freezer/shim/c1/freezer.state' })).toContain(
+      '\nfreeze /sys/fs/cgroup/freezer/shim/c1/freezer.state\noci-state\n',
+    );
+  });
+
+  it("fills in the template to exactly Node's state output, whatever the annotations hold", () => {
+    const annotated = { ...created, annotations: { a: '  "pid": @PID@,', 'b"q': 'line\nbreak \\ @STATUS@' } };
+    const template = fastPathRecord(annotated)!.split('\noci-state\n')[1]!;
+    // As the shell does: only the two whole lines are filled in.
+    const filled = template
+      .trimEnd()
+      .split('\n')
+      .map((line) => (line === '  "pid": @PID@,' ? '  "pid": 4242,' : line === '  "status": "@STATUS@",' ? '  "status": "running",' : line))
+      .join('\n');
+    expect(filled).toBe(formatOciState(ociStateOfStored(annotated, 'running')));
   });
 
   it('gives none where start or delete needs Node', () => {
@@ -55,5 +74,6 @@ describe('fastPathRecord', () => {
       expect(fastPathRecord({ ...created, cgroupParentDirs: [path] }), path).toBeUndefined();
     }
     expect(fastPathRecord({ ...created, startFifo: '/run/my root/c1/exec.fifo' })).toBeUndefined();
+    expect(fastPathRecord({ ...created, freezeStateFile: '/sys/fs/cgroup/free zer/c1/freezer.state' })).toBeUndefined();
   });
 });
