@@ -132,12 +132,10 @@ await build({
   logLevel: 'warning',
 });
 await chmod(launcher, 0o755);
-// containerd-shim-shim-v2: the runtime v2 server's launcher, beside dist/shim: a shell script that answers
-// containerd's `delete` of a container with nothing left (src/containerd/containerd-shim-shim-v2.sh), and
-// otherwise runs containerd-shim-shim-v2.cjs, the same launcher as the CLI's (V8's code cache for lib/;
+// containerd-shim-shim-v2.cjs: the runtime v2 server's Node launcher, run by dist/containerd-shim-shim-v2 (a
+// static binary the Makefile builds from src/containerd/launcher.c, which answers containerd's plain `start` and
+// `delete` itself) for every other call: the same launcher as the CLI's (V8's code cache for lib/;
 // src/cli/launcher.ts) loading lib/containerd-shim.cjs instead of lib/main.cjs.
-const shimV2Script = join(dist, 'containerd-shim-shim-v2');
-await writeScript(shimV2Script, (await readFile(join(repo, 'src/containerd/containerd-shim-shim-v2.sh'), 'utf8')).replaceAll('@NODE@', process.execPath));
 const shimV2 = join(dist, 'containerd-shim-shim-v2.cjs');
 await build({
   ...shippedBundleOptions,

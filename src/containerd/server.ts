@@ -80,16 +80,16 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
   const server: { current?: TtrpcServer } = {};
 
   const joinGraceMs = env.SHIM_CONTAINERD_JOIN_GRACE_MS !== undefined && /^\d+$/.test(env.SHIM_CONTAINERD_JOIN_GRACE_MS) ? Number(env.SHIM_CONTAINERD_JOIN_GRACE_MS) : JOIN_GRACE_MS;
-  // Only the namespace's group is the shell's to answer (a pod's group is chosen by its config: Node's).
+  // Only the namespace's group is the launcher's to answer (a pod's group is chosen by its config: Node's).
   const record = flags.socket === socketPathOf(flags.address, flags.namespace, `namespace:${flags.namespace}`) ? serverRecordOf(flags.address, flags.namespace, flags.socket) : undefined;
   const joiningDir = joiningDirOf(flags.socket);
   let recheck: NodeJS.Timeout | undefined;
 
   const leaveIfIdle = () => {
     if (leaving || service.containerCount > 0 || joining.size > 0) return;
-    // The shell launcher answers a `start` by (1) writing its marker in joiningDir, then (2) finding the record
-    // alive. Here, in the other order: (a) the record goes, then (b) the markers are read. Either the shell's
-    // (2) comes after (a) and it hands the start to Node, or our (b) comes after its (1) and we stay for it.
+    // The C launcher (launcher.c) answers a `start` by (1) writing its marker in joiningDir, then (2) finding the
+    // record alive. Here, in the other order: (a) the record goes, then (b) the markers are read. Either the
+    // launcher's (2) comes after (a) and it hands the start to Node, or our (b) comes after its (1) and we stay.
     if (record) rmSync(record, { force: true });
     const waitMs = pendingMarkersWait();
     if (waitMs !== undefined) {
@@ -226,7 +226,7 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
     await server.current.listen(flags.socket);
   }
   socketInode = statSync(flags.socket).ino;
-  // From here the shell launcher answers this group's `start`s itself (shim-paths.ts serverRecordOf).
+  // From here the C launcher (launcher.c) answers this group's `start`s itself (shim-paths.ts serverRecordOf).
   mkdirSync(joiningDir, { recursive: true, mode: 0o700 });
   writeRecord();
   log.debug(`serving ${flags.namespace} on ${flags.socket} with root ${context.root}`);

@@ -43,14 +43,14 @@ export function socketPathOf(containerdAddress: string, namespace: string, group
 }
 
 /**
- * What a running server of a namespace's group publishes for the shell launcher (containerd-shim-shim-v2.sh),
+ * What a running server of a namespace's group publishes for the C launcher (launcher.c),
  * which answers `start` without Node when that server is alive:
  *   DIR/s/shim+NS+NAME.server  (DIR/NAME: containerd's socket; the server's socket is in DIR/s/ too)
  *                   "PID STARTTIME NAMESPACE ADDRESS SOCKET\n", STARTTIME being /proc/PID/stat's field 22.
  *                   Present only while the server takes new containers: withdrawn before it decides to leave.
- *   SOCKET.joining/ a file per container whose `start` the shell answered, named by its id, until its Create
+ *   SOCKET.joining/ a file per container whose `start` the launcher answered, named by its id, until its Create
  *                   comes (or JOIN_GRACE_MS after its mtime): the server counts it as a container joined.
- * The shell reads the socket from the record instead of computing socketPathOf() itself: one rule, Node's.
+ * The launcher reads the socket from the record instead of computing socketPathOf() itself: one rule, Node's.
  * undefined: no record (the server's socket is elsewhere, or the names are not plain): Node answers.
  */
 export function serverRecordOf(containerdAddress: string, namespace: string, socket: string): string | undefined {
@@ -64,7 +64,7 @@ export function joiningDirOf(socket: string): string {
   return `${socket}.joining`;
 }
 
-/** An id the launcher and the server use as a file name: a plain name (the shell hands others to Node). */
+/** An id the launcher and the server use as a file name: a plain name (the launcher hands others to Node). */
 export function isPlainName(name: string): boolean {
   return name !== '' && !name.includes('/') && !name.startsWith('.');
 }

@@ -83,13 +83,13 @@ async function removeTask(id: string): Promise<void> {
   await ctr(['container', 'delete', id]);
 }
 
-/** Who answered containerd's `start` of this container, by the launcher's trace: 'shell' or 'node'. */
+/** Who answered containerd's `start` of this container, by the launcher's trace: 'launcher' or 'node'. */
 function startAnsweredBy(id: string): string[] {
   const lines = existsSync(join(roots.base, 'trace')) ? readFileSync(join(roots.base, 'trace'), 'utf8').split('\n') : [];
   return lines.map((line) => line.split(' ')).filter((fields) => fields[2] === 'start' && fields[3] === id).map((fields) => fields[4]!);
 }
 
-/** The pid a server's record names (beside its socket), as the shell launcher reads it. */
+/** The pid a server's record names (beside its socket), as the launcher reads it. */
 function recordedServer(address: string): number {
   const record = serverRecordOf(socket, namespace, address.replace('unix://', ''));
   return Number(readFileSync(record!, 'utf8').split(' ')[0]);
@@ -129,7 +129,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     await mkdir(join(roots.base, 'bin'));
     await symlink(shimV2, join(roots.base, 'bin/containerd-shim-runc-v2'));
     // A short linger: the tests wait for servers to leave.
-    // The launcher's trace says which starts the shell answered and which went to Node; a short join grace:
+    // The launcher's trace says which starts the launcher answered and which went to Node; a short join grace:
     // a server waits that long for the Create of a start it never saw come.
     containerdEnv = { ...roots.env, SHIM_CONTAINERD_ROOT: shimRoot, SHIM_CONTAINERD_LINGER_MS: '2000', SHIM_CONTAINERD_JOIN_GRACE_MS: '5000', SHIM_CONTAINERD_TRACE: join(roots.base, 'trace'), PATH: `${join(roots.base, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     await startContainerd();
@@ -237,7 +237,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(terminal.exitCode).toBe(5);
   });
 
-  it("serves two containers from one server process, which leaves after the last; the second start is the shell's", async () => {
+  it("serves two containers from one server process, which leaves after the last; the second start is the launcher's", async () => {
     expect((await run(['-d'], 'g1', ['sleep', '100'])).exitCode).toBe(0);
     expect((await run(['-d'], 'g2', ['sleep', '100'])).exitCode).toBe(0);
     const bundles = join(roots.base, 'containerd-state/io.containerd.runtime.v2.task', namespace);
@@ -247,13 +247,13 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(serving.length).toBe(1);
     // g1's server was running when containerd started g2: the launcher answered without Node, and the record
     // it trusted names the one server.
-    expect(startAnsweredBy('g2')).toEqual(['shell']);
+    expect(startAnsweredBy('g2')).toEqual(['launcher']);
     expect(recordedServer(addresses[0]!)).toBe(serving[0]);
     // A container started that way runs as any other: output, exit status, exec, on the same server.
     const third = await run(['--rm'], 'g3', ['sh', '-c', 'echo from g3; exit 4']);
     expect(third.stdout).toBe('from g3');
     expect(third.exitCode).toBe(4);
-    expect(startAnsweredBy('g3')).toEqual(['shell']);
+    expect(startAnsweredBy('g3')).toEqual(['launcher']);
     const exec = await ctr(['task', 'exec', '--fifo-dir', join(roots.base, 'fifo'), '--exec-id', 'e1', 'g2', 'sh', '-c', 'echo in g2']);
     expect(exec.stdout).toBe('in g2');
     expect(await servers()).toEqual(serving);
@@ -265,7 +265,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(existsSync(addresses[0]!.replace('unix://', ''))).toBe(false);
   });
 
-  it("leaves after the last container even when a start the shell answered never got its Create", async () => {
+  it("leaves after the last container even when a start the launcher answered never got its Create", async () => {
     expect((await run(['-d'], 'n1', ['sleep', '100'])).exitCode).toBe(0);
     const bundles = join(roots.base, 'containerd-state/io.containerd.runtime.v2.task', namespace);
     const address = readFileSync(join(bundles, 'n1', 'address'), 'utf8');
@@ -278,7 +278,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     const started = await execa(shimV2, ['-namespace', namespace, '-address', socket, '-publish-binary', '/usr/bin/containerd', '-id', 'ghost1', 'start'], { cwd: bundle, env: containerdEnv, reject: false, stdin: 'ignore' });
     expect(started.stdout).toBe(address);
     expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(address);
-    expect(startAnsweredBy('ghost1')).toEqual(['shell']);
+    expect(startAnsweredBy('ghost1')).toEqual(['launcher']);
     expect(existsSync(join(joiningDirOf(address.replace('unix://', '')), 'ghost1'))).toBe(true);
     await removeTask('n1');
     // After the linger (2 s) it stays for ghost1's Create until the join grace (5 s) is over, then leaves.
@@ -321,7 +321,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect((await ctr(['container', 'delete', 's1'])).exitCode).toBe(0);
     expect(await containersLeft()).toEqual([]);
     // Its record beside the socket is stale now: the launcher hands the next start to Node, which starts a
-    // new server on the same socket, and the container after that is the shell's again.
+    // new server on the same socket, and the container after that is the launcher's again.
     const next = await run(['--rm'], 's2', ['sh', '-c', 'echo after; exit 2']);
     expect(next.stdout).toBe('after');
     expect(next.exitCode).toBe(2);
@@ -330,7 +330,7 @@ describe.skipIf(!haveContainerd)('containerd runtime v2 server', () => {
     expect(successor).toBeGreaterThan(0);
     expect(successor).not.toBe(server);
     expect((await run(['--rm'], 's3', ['true'])).exitCode).toBe(0);
-    expect(startAnsweredBy('s3')).toEqual(['shell']);
+    expect(startAnsweredBy('s3')).toEqual(['launcher']);
     expect(await servers()).toEqual([successor]);
   });
 

@@ -1,5 +1,5 @@
-// dist/containerd-shim-shim-v2 answers two of containerd's calls in the shell (src/containerd/
-// containerd-shim-shim-v2.sh), without a Node start: `delete` of a container with nothing left, and `start` of a
+// dist/containerd-shim-shim-v2 (a static binary: src/containerd/launcher.c) answers two of containerd's calls
+// itself, without a Node start: `delete` of a container with nothing left, and `start` of a
 // container whose group's server is alive. Its answers must be the Node entry's (shim-v2-main.ts) for the same
 // calls: both run here, on the built dist/. The start tests run real servers (no containers: they are started
 // by Node's `start`, as containerd's first start of a group does) and stop them by pid.
@@ -25,30 +25,30 @@ async function deleteAnswer(command: string[], id: string): Promise<{ pid: unkno
   return { pid: readField(bytes, 1), exitStatus: readField(bytes, 2), seconds: readField(timestamp, 1) as number, bytes };
 }
 
-describe('the launcher script', () => {
+describe('the launcher', () => {
   it("answers `delete` of a container with nothing left as the Node entry does: no pid, 137, now", async () => {
-    const script = await deleteAnswer([join(repoRoot, 'dist/containerd-shim-shim-v2')], 'gone1');
+    const launcher = await deleteAnswer([join(repoRoot, 'dist/containerd-shim-shim-v2')], 'gone1');
     const node = await deleteAnswer([process.execPath, join(repoRoot, 'dist/containerd-shim-shim-v2.cjs')], 'gone1');
-    expect(script.pid).toBeUndefined();
-    expect(script.exitStatus).toBe(137);
-    expect(script).toMatchObject({ pid: node.pid, exitStatus: node.exitStatus });
-    expect(Math.abs(script.seconds - Date.now() / 1000)).toBeLessThan(30);
+    expect(launcher.pid).toBeUndefined();
+    expect(launcher.exitStatus).toBe(137);
+    expect(launcher).toMatchObject({ pid: node.pid, exitStatus: node.exitStatus });
+    expect(Math.abs(launcher.seconds - Date.now() / 1000)).toBeLessThan(30);
     // The same fields in the same order: the same length but for the time's varint lengths.
-    expect(script.bytes.subarray(0, 3)).toEqual(node.bytes.subarray(0, 3));
+    expect(launcher.bytes.subarray(0, 3)).toEqual(node.bytes.subarray(0, 3));
   });
 
   it('hands anything else to Node: another action, or an id that is not a plain name', async () => {
     const other = await execa(join(repoRoot, 'dist/containerd-shim-shim-v2'), ['-namespace', 'ns1', '-id', 'x', 'frobnicate'], { reject: false, env: { SHIM_CONTAINERD_ROOT: root } });
     expect(other.stderr).toContain('unknown action frobnicate');
     const dotted = await execa(join(repoRoot, 'dist/containerd-shim-shim-v2'), ['-namespace', 'ns1', '-id', '../x', 'delete'], { reject: false, env: { SHIM_CONTAINERD_ROOT: root }, encoding: 'buffer' });
-    // Node's answer to it (the shell's would say nothing about ../x): the same nothing-left response here.
+    // Node's answer to it (the launcher's would say nothing about ../x): the same nothing-left response here.
     expect(readField(Buffer.from(dotted.stdout), 2)).toBe(137);
   });
 });
 
 // --- start ---------------------------------------------------------------------------------------------------
 
-const script = join(repoRoot, 'dist/containerd-shim-shim-v2');
+const launcher = join(repoRoot, 'dist/containerd-shim-shim-v2');
 const nodeEntry = [process.execPath, join(repoRoot, 'dist/containerd-shim-shim-v2.cjs')];
 const servers: number[] = [];
 afterAll(() => servers.forEach((pid) => killPid(pid)));
@@ -77,9 +77,9 @@ function group(graceMs = 60_000) {
     const result = await execa(command[0]!, [...command.slice(1), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdin: 'ignore', reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    // The script's trace says who answered (the Node entry, run directly, writes none).
+    // The launcher's trace says who answered (the Node entry, run directly, writes none).
     let answeredBy = 'node entry';
-    if (command[0] === script) {
+    if (command[0] === launcher) {
       const last = readFileSync(trace, 'utf8').trim().split('\n').at(-1)!.split(' ');
       expect(last.slice(2, 4)).toEqual(['start', id]);
       answeredBy = last[4]!;
@@ -112,24 +112,24 @@ function serversOn(socket: string): number[] {
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
-describe('the launcher script: start', () => {
+describe('the launcher: start', () => {
   it("answers start as Node does while the group's server is alive; a sandbox, or a dead server, go to Node", async () => {
     const g = group();
     // The first start of a group: no server yet, Node's answer (it starts the server).
     const first = await g.start(nodeEntry, 'a1');
-    // A second through the script: answered by the shell, the same bytes, the same `address` file.
-    const second = await g.start([script], 'a2');
-    expect(second.answeredBy).toBe('shell');
-    expect(second).toEqual({ ...first, answeredBy: 'shell' });
+    // A second through the launcher: answered by it, the same bytes, the same `address` file.
+    const second = await g.start([launcher], 'a2');
+    expect(second.answeredBy).toBe('launcher');
+    expect(second).toEqual({ ...first, answeredBy: 'launcher' });
     expect(first.stdout).toBe(`unix://${g.socket()}`);
     expect(first.address).toBe(first.stdout);
     expect(first.mode).toBe(0o600);
-    // Node's rules for the socket (groupOf, socketPathOf) give the shell's socket.
+    // Node's rules for the socket (groupOf, socketPathOf) give the launcher's socket.
     expect(socketPathOf(g.address, 'ns1', groupOf(g.bundle('a2'), 'ns1'))).toBe(g.socket());
     // Node's answer for the same container now (it joins the same server).
     const third = await g.start(nodeEntry, 'a2');
     expect(third).toEqual(first);
-    // The shell's container is a joined one until its Create.
+    // The launcher's container is a joined one until its Create.
     expect(existsSync(join(joiningDirOf(g.socket()), 'a2'))).toBe(true);
     const server = g.serverPid();
     expect(alive(server)).toBe(true);
@@ -138,30 +138,41 @@ describe('the launcher script: start', () => {
     expect(readFileSync(g.record(), 'utf8')).toBe(`${server} ${startTime} ns1 ${g.address} ${g.socket()}\n`);
 
     // A pod's container is grouped by its sandbox: Node's to answer (another server).
-    const pod = await g.start([script], 'p1', g.bundle('p1', { annotations: { 'io.kubernetes.cri.sandbox-id': 'sb1' } }));
+    const pod = await g.start([launcher], 'p1', g.bundle('p1', { annotations: { 'io.kubernetes.cri.sandbox-id': 'sb1' } }));
     expect(pod.answeredBy).toBe('node');
     expect(pod.stdout).toBe(`unix://${socketPathOf(g.address, 'ns1', 'sandbox:sb1')}`);
-    // A pod's server publishes no record (the shell never answers for it): the namespace's record is untouched.
+    // A pod's server publishes no record (the launcher never answers for it): the namespace's record is untouched.
     expect(readFileSync(g.record(), 'utf8').split(' ')[0]).toBe(String(server));
     servers.push(...serversOn(socketPathOf(g.address, 'ns1', 'sandbox:sb1')));
 
-    // The server SIGKILLed: its record is stale, the script hands start to Node, which starts a new server.
+    // The server SIGKILLed: its record is stale, the launcher hands start to Node, which starts a new server.
     killPid(server);
     await waitFor('the server to die', () => !alive(server));
-    const afterDeath = await g.start([script], 'a3');
+    const afterDeath = await g.start([launcher], 'a3');
     expect(afterDeath.answeredBy).toBe('node');
     expect(afterDeath.stdout).toBe(first.stdout);
     const successor = g.serverPid();
     expect(successor).not.toBe(server);
     expect(alive(successor)).toBe(true);
-    // And the next one is the shell's again, on the new server.
-    expect((await g.start([script], 'a4')).answeredBy).toBe('shell');
+    // And the next one is the launcher's again, on the new server.
+    expect((await g.start([launcher], 'a4')).answeredBy).toBe('launcher');
     // Unless SHIM_NO_FAST_PATH says Node answers everything: the same answer.
-    const slow = await g.start([script], 'a5', g.bundle('a5'), { SHIM_NO_FAST_PATH: '1' });
+    const slow = await g.start([launcher], 'a5', g.bundle('a5'), { SHIM_NO_FAST_PATH: '1' });
     expect(slow).toEqual({ ...afterDeath, answeredBy: 'node' });
+    // A \u escape could spell the sandbox annotation (JSON.parse reads it as groupOf does): Node's to decide.
+    const escapedDir = g.bundle('a6');
+    writeFileSync(join(escapedDir, 'config.json'), '{"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.sandbox\\u002did":"sb2"}}');
+    const escaped = await g.start([launcher], 'a6', escapedDir);
+    expect(escaped.answeredBy).toBe('node');
+    expect(escaped.stdout).toBe(`unix://${socketPathOf(g.address, 'ns1', 'sandbox:sb2')}`);
+    servers.push(...serversOn(socketPathOf(g.address, 'ns1', 'sandbox:sb2')));
+    // No config.json: Node's (the namespace's group, as groupOf reads it; create then says what is missing).
+    const bare = g.bundle('a7');
+    rmSync(join(bare, 'config.json'));
+    expect(await g.start([launcher], 'a7', bare)).toEqual({ ...afterDeath, answeredBy: 'node' });
   }, 30_000);
 
-  it('a server stays for a start the shell answered until its Create is overdue, then leaves and clears up', async () => {
+  it('a server stays for a start the launcher answered until its Create is overdue, then leaves and clears up', async () => {
     const graceMs = 6_000;
     const g = group(graceMs);
     const joined = Date.now();
@@ -169,7 +180,7 @@ describe('the launcher script: start', () => {
     const server = g.serverPid();
     await new Promise((resolvePromise) => setTimeout(resolvePromise, graceMs / 2));
     const answered = Date.now();
-    expect((await g.start([script], 'b2')).answeredBy).toBe('shell');
+    expect((await g.start([launcher], 'b2')).answeredBy).toBe('launcher');
     // b1's Create is overdue (the server would leave now without b2's), b2's is not.
     await new Promise((resolvePromise) => setTimeout(resolvePromise, joined + graceMs + 1_000 - Date.now()));
     expect(Date.now()).toBeLessThan(answered + graceMs);
@@ -179,8 +190,8 @@ describe('the launcher script: start', () => {
     expect(existsSync(g.socket())).toBe(false);
     expect(existsSync(g.record())).toBe(false);
     expect(existsSync(joiningDirOf(g.socket()))).toBe(false);
-    // With no server, the script's start goes to Node (which starts one).
-    expect((await g.start([script], 'b3')).answeredBy).toBe('node');
+    // With no server, the launcher's start goes to Node (which starts one).
+    expect((await g.start([launcher], 'b3')).answeredBy).toBe('node');
     g.serverPid();
   }, 40_000);
 });
