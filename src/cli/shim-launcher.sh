@@ -186,8 +186,8 @@ fast_state() {
 }
 
 # The command lines taken here: [--root DIR] [--data-root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]
-# followed by `start ID`, `kill ID [SIGNAL]` or `delete [--force|-f] ID`, options as src/cli/fast-path.ts reads
-# them.
+# followed by `start ID`, `kill ID [SIGNAL]`, `delete [--force|-f] ID` or `state ID`, options as
+# src/cli/fast-path.ts reads them.
 fast_path() {
 	root=/run/shim verb= id= force= signal= words=0
 	while [ $# -gt 0 ]; do

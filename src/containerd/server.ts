@@ -113,7 +113,7 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, launcherPa
       process.exit(0);
     })();
   };
-  /** How long until the youngest shell-answered marker without its Create expires; stale ones go here. */
+  /** How long until the youngest launcher-answered marker without its Create expires; stale ones go here. */
   const pendingMarkersWait = (): number | undefined => {
     let longest: number | undefined;
     let names: string[] = [];

@@ -1,13 +1,14 @@
-// A helper started beside this Node process rather than by it: dist/shim runs `create` through
+// A helper started beside this Node process rather than by it: dist/shim runs `create` and `exec` through
 // `shim-helper --launch` (helper-c/launch.c), which makes three pipes, starts the helper on two of them and Node
 // with its ends of all three, and waits. Node then need not fork itself to start the helper: with the
 // planner loaded that fork, node:child_process and the pipes' stream objects cost `create` ~20 ms here.
 //
 // The launcher hands the ends over in SHIM_HELPER_LAUNCHED ("SPEC_FD STATUS_FD REPORT_FD HELPER_PATH");
 // dist/shim.cjs (src/cli/launcher.ts) takes the variable out of the environment before anything could
-// inherit it and leaves it here, under LAUNCHED_KEY. It is used once, by the first helper run that starts the
-// helper as spawn would have (the same binary, the caller's stdio, no preserved descriptors); any other
-// first run closes the ends, and the helper, reading end of file instead of a spec, exits having done nothing.
+// inherit it and leaves it here, under LAUNCHED_KEY. It is used once, by the first helper run that wants the
+// helper as spawn would start it (run-helper.ts startHelper says when); any other first run, or a hook about
+// to be spawned (releaseLaunchedHelper), closes the ends, and the helper, reading end of file instead of a
+// spec, exits having done nothing.
 
 import { closeSync, read, readSync, realpathSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';

@@ -123,7 +123,7 @@ export async function runHelper(options: HelperRunOptions): Promise<HelperOutcom
     helper.stopStatus();
   }
 
-  const result = await helper.ended;
+  const result = await helper.ended();
   if (keepOpen) helper.endSpec();
   if (result.spawnError !== undefined) {
     throw systemError(result.spawnError, `start helper ${options.helperPath}`, {
@@ -152,7 +152,8 @@ interface StartedHelper {
   /** Stops reading the status pipe after a failure. */
   stopStatus(): void;
   kill(): void;
-  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>;
+  /** How it ended; asked once the status pipe is done with. */
+  ended(): Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: unknown }>;
 }
 
 function startHelper(options: HelperRunOptions): StartedHelper {
@@ -195,7 +196,9 @@ function startHelper(options: HelperRunOptions): StartedHelper {
           // Gone already.
         }
       },
-      ended: launchedHelperEnded(launched.reportFd),
+      // Read only when asked: a read waiting on the report pipe holds one of libuv's four threadpool threads,
+      // for as long as the helper runs (an exec'd process's whole life).
+      ended: () => launchedHelperEnded(launched.reportFd),
     };
   }
   return spawnHelper(options);
@@ -241,7 +244,7 @@ function spawnHelper(options: HelperRunOptions): StartedHelper {
     kill: () => {
       subprocess.kill('SIGKILL');
     },
-    ended,
+    ended: () => ended,
   };
 }
 
