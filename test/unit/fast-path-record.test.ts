@@ -68,7 +68,7 @@ describe('fastPathRecord', () => {
     for (const change of without) expect(fastPathRecord({ ...created, ...change }), JSON.stringify(change)).toBeUndefined();
   });
 
-  it('gives none when a path could not pass through dist/shim's word splitting unchanged', () => {
+  it("gives none when a path could not pass through dist/shim's word splitting unchanged", () => {
     for (const path of ['/sys/fs/cgroup/memory/a b', '/sys/fs/cgroup/memory/a*', '/sys/fs/cgroup/x\ny', 'relative/dir', "/q'uote", '/a$b']) {
       expect(fastPathRecord({ ...created, cgroupDirs: [path] }), path).toBeUndefined();
       expect(fastPathRecord({ ...created, cgroupParentDirs: [path] }), path).toBeUndefined();
