@@ -107,7 +107,7 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 
 # containerd's runtime v2 entry (src/containerd/launcher.c says why it is C): through a new file renamed over the
 # old, as a running containerd may be executing it (a write over it fails with ETXTBSY).
-$(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c
+$(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c src/cli/proc-read.h
 	mkdir -p $(DIST)
 	$(CC) $(CFLAGS) -o $@.tmp $< $(LDFLAGS)
 	mv -f $@.tmp $@
@@ -116,7 +116,7 @@ $(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c
 # node that runs it: dist/ is built where it is installed). Renamed over the old as above: a running podman or
 # containerd may be executing it.
 NODE_BIN := $(shell node -p process.execPath 2>/dev/null)
-$(DIST)/shim: src/cli/shim-launcher.c
+$(DIST)/shim: src/cli/shim-launcher.c src/cli/proc-read.h
 	mkdir -p $(DIST)
 	$(CC) $(CFLAGS) -DSHIM_NODE='"$(NODE_BIN)"' -o $@.tmp $< $(LDFLAGS)
 	mv -f $@.tmp $@

@@ -46,6 +46,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc-read.h"
+
 #ifndef SHIM_NODE
 #error "SHIM_NODE must name the node that runs shim.cjs (the Makefile passes it)"
 #endif
@@ -57,33 +59,6 @@
 
 // --- small reading helpers ----------------------------------------------------------------------------------
 
-/** A whole (small) file into buf, NUL-terminated; -1 when it cannot be read or does not fit. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t used = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, size - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			if (n < 0)
-				return -1;
-			break;
-		}
-		used += (size_t)n;
-		if (used == size - 1) {
-			close(fd);
-			return -1;
-		}
-	}
-	buf[used] = '\0';
-	return (ssize_t)used;
-}
-
 static int all_digits(const char *text)
 {
 	return *text != '\0' && strspn(text, "0123456789") == strlen(text);
@@ -92,37 +67,6 @@ static int all_digits(const char *text)
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/**
- * /proc/PID/stat's state letter and field 22 (the start time in clock ticks), past the command's
- * parenthesised name (which may hold anything, parentheses and spaces too). 0 when it cannot be read.
- */
-static int read_proc_stat(const char *pid, char *state, char *start_time, size_t start_size)
-{
-	char path[64], text[1024];
-	snprintf(path, sizeof path, "/proc/%s/stat", pid);
-	if (read_small(path, text, sizeof text) < 0)
-		return 0;
-	char *rest = strrchr(text, ')');
-	if (rest == NULL || rest[1] != ' ')
-		return 0;
-	rest += 2;
-	*state = *rest;
-	// rest is field 3; field 22 is 19 spaces on.
-	char *field = rest;
-	for (int index = 0; index < 19; index++) {
-		field = strchr(field, ' ');
-		if (field == NULL)
-			return 0;
-		field++;
-	}
-	size_t length = strcspn(field, " \n");
-	if (length == 0 || length >= start_size)
-		return 0;
-	memcpy(start_time, field, length);
-	start_time[length] = '\0';
-	return 1;
 }
 
 // --- the command line and the record ------------------------------------------------------------------------
@@ -195,9 +139,8 @@ static int read_record(void)
 /** The recorded init is alive: same pid, same start time, and not a zombie. */
 static int init_alive(void)
 {
-	char state, start_time[32];
-	return read_proc_stat(init_pid, &state, start_time, sizeof start_time) && state != 'Z' && state != 'X' &&
-	       strcmp(start_time, init_start) == 0;
+	char start_time[32];
+	return process_start_time(init_pid, start_time, sizeof start_time) && strcmp(start_time, init_start) == 0;
 }
 
 static int is_fifo(const char *path)
@@ -219,8 +162,8 @@ static void release_lock(void)
  */
 static int take_lock(void)
 {
-	char state, start_time[32], text[64];
-	if (!read_proc_stat("self", &state, start_time, sizeof start_time))
+	char start_time[32], text[64];
+	if (!process_start_time("self", start_time, sizeof start_time))
 		return 0;
 	if ((size_t)snprintf(lock_path, sizeof lock_path, "%s/.%s.lock", root, id) >= sizeof lock_path)
 		return 0;
