@@ -59,7 +59,7 @@ APT_PACKAGES += attr
 build: helper cli launcher
 
 helper: $(DIST)/shim-helper
-cli: $(DIST)/shim
+cli: $(DIST)/shim.cjs $(DIST)/shim
 launcher: $(DIST)/containerd-shim-shim-v2
 
 # --- the contract ---------------------------------------------------------------------------------------
@@ -124,9 +124,18 @@ $(DIST)/shim-helper: $(HELPER_SRC) $(HELPER_HDR) $(GEN_C)/shim.pb.c $(GEN_C)/shi
 
 # containerd's runtime v2 entry (src/containerd/launcher.c says why it is C): through a new file renamed over the
 # old, as a running containerd may be executing it (a write over it fails with ETXTBSY).
-$(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c
+$(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c src/cli/proc-read.h
 	mkdir -p $(DIST)
 	$(CC) $(CFLAGS) -o $@.tmp $< $(LDFLAGS)
+	mv -f $@.tmp $@
+
+# dist/shim, the command itself (src/cli/shim-launcher.c says why it is C), naming the node that builds dist/ (the
+# node that runs it: dist/ is built where it is installed). Renamed over the old as above: a running podman or
+# containerd may be executing it.
+NODE_BIN := $(shell node -p process.execPath 2>/dev/null)
+$(DIST)/shim: src/cli/shim-launcher.c src/cli/proc-read.h
+	mkdir -p $(DIST)
+	$(CC) $(CFLAGS) -DSHIM_NODE='"$(NODE_BIN)"' -o $@.tmp $< $(LDFLAGS)
 	mv -f $@.tmp $@
 
 # --- fuzzing (helper-c/fuzz/README.md) -------------------------------------------------------------------
@@ -168,7 +177,7 @@ fuzz: fuzz-build
 	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim: $(TS_SRC) src/cli/shim-launcher.sh $(GEN_TS)/shim.js $(GEN_TS)/spec-encode.js $(GEN_TS)/status-decode.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
+$(DIST)/shim.cjs: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_TS)/spec-encode.js $(GEN_TS)/status-decode.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
 	node scripts/bundle.mjs
 
 typecheck: $(GEN_TS)/shim.js $(GEN_TS)/spec-encode.js $(GEN_TS)/status-decode.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS)

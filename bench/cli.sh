@@ -105,8 +105,8 @@ prepare() { # VERB
 	esac
 	echo "sh -c '$steps'"
 }
-# state, start, kill and delete of such a container are answered by dist/shim's shell
-# (src/cli/shim-launcher.sh); each is timed again with SHIM_NO_FAST_PATH=1, through Node, as for a container
+# state, start, kill and delete of such a container are answered by dist/shim itself
+# (src/cli/shim-launcher.c); each is timed again with SHIM_NO_FAST_PATH=1, through Node, as for a container
 # whose record sends them there (hooks, docker-style runs, anything unusual).
 for verb in state start kill delete; do
 	case $verb in kill) command="$S kill $TAG-v KILL" ;; *) command="$S $verb $TAG-v" ;; esac
@@ -150,7 +150,7 @@ for (const verb of ['state', 'kill', 'delete']) ratio(verb, `shim ${verb}, throu
 // start has no target of its own; podman and containerd call it for every container.
 const start = row('start', 'shim start'), startNode = row('start', 'shim start, through Node'), nodeStart = row('start', 'node -e 0');
 lines.push('', `\`shim start\` (no target; podman and containerd call it for every container): ${ms(start.median)} median, ${ms(startNode.median)} through Node, \`node -e 0\` ${ms(nodeStart.median)} in the same call.`);
-lines.push('`state`, `kill` and `delete` rows without "through Node" are answered by dist/shim\'s shell for a container whose fast-path record allows it (src/cli/shim-launcher.sh); the "through Node" rows are the same command with SHIM_NO_FAST_PATH=1. `exec` runs through the helper\'s launch (helper-c/launch.c): Node does not fork itself to start the helper.');
+lines.push('`state`, `kill` and `delete` rows without "through Node" are answered by dist/shim itself (a static C program) for a container whose fast-path record allows it (src/cli/shim-launcher.c); the "through Node" rows are the same command with SHIM_NO_FAST_PATH=1. `exec` runs through the helper\'s launch (helper-c/launch.c): Node does not fork itself to start the helper.');
 const node = ['run', 'exec', 'state', 'start', 'kill', 'delete'].map((group) => row(group, 'node -e 0'));
 lines.push('', `\`node -e 0\` across the six calls: medians ${node.map((entry) => entry.median.toFixed(1)).join(', ')} ms; the floor in the run call ${ms(row('run', 'floor').median)}.`);
 console.log(lines.join('\n'));

@@ -198,7 +198,7 @@ if (groups.has('podman')) {
   line('bundle, which does in one process what podman asks of three runc calls);');
   line(`\`podman version\` alone (podman's start-up, no container) took ${ms(median('podman', "podman version (podman's own start-up)"))}.`);
   line('podman calls its runtime three times per `run --rm` (create through conmon, start, delete --force). For shim, `create` is');
-  line('a Node start; `start` and `delete` are answered by dist/shim\'s shell (src/cli/shim-launcher.sh) for such a container.');
+  line('a Node start; `start` and `delete` are answered by dist/shim itself (a static C program: src/cli/shim-launcher.c) for such a container.');
   line();
   if (read('podman-calls.md')) {
     line(read('podman-calls.md').trimEnd());

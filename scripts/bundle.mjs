@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the CLI: dist/shim (a shell launcher: src/cli/shim-launcher.sh) and dist/shim.cjs (the Node launcher:
+// Builds the CLI's Node side: dist/shim.cjs (the Node launcher, which dist/shim runs: src/cli/shim-launcher.c;
 // src/cli/launcher.ts), dist/package.json and dist/lib/*.cjs. No node_modules at run
 // time: `make install` copies dist/ alone.
 //
@@ -18,7 +18,7 @@
 // repository's package.json says "type": "module" and an ESM launcher would start the ESM loader after all.
 
 import { build } from 'esbuild';
-import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shippedBundleOptions } from './esbuild-options.mjs';
@@ -112,21 +112,6 @@ const result = await build({
 
 await writeFile(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
 
-/**
- * A shell script, through a new file renamed over the old: sh reads a script as it runs it, so one rewritten in
- * place under a running shell (a rebuild while a container's `shim start` runs) would run half of each.
- */
-async function writeScript(path, text) {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text, { mode: 0o755 });
-  await chmod(temporary, 0o755);
-  await rename(temporary, path);
-}
-// dist/shim: a shell script that answers `start` and `delete` of a container whose fast-path record says
-// they need no decision (src/cli/shim-launcher.sh says which and why), and otherwise runs dist/shim.cjs with
-// the node that built it.
-const shimScript = join(dist, 'shim');
-await writeScript(shimScript, (await readFile(join(repo, 'src/cli/shim-launcher.sh'), 'utf8')).replaceAll('@NODE@', process.execPath));
 // The Node launcher: loads lib/main.cjs with V8's code cache (src/cli/launcher.ts says how and why).
 const launcher = join(dist, 'shim.cjs');
 await build({
@@ -170,7 +155,7 @@ await chmod(shimV2, 0o755);
 const outputs = Object.entries(result.metafile.outputs);
 let total = 0;
 for (const [, info] of outputs) total += info.bytes;
-console.log(`bundle: dist/shim + ${outputs.length} files in dist/lib (${total} bytes)`);
+console.log(`bundle: dist/shim.cjs + ${outputs.length} files in dist/lib (${total} bytes)`);
 // esbuild's metafile (what each lib/ file holds, input by input): to see what a verb's file carries.
 if (process.env.SHIM_BUNDLE_META) await writeFile(process.env.SHIM_BUNDLE_META, JSON.stringify(result.metafile));
 if (process.env.SHIM_BUNDLE_VERBOSE) {

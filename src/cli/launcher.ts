@@ -1,4 +1,4 @@
-// dist/shim.cjs: what the `shim` command (dist/shim, src/cli/shim-launcher.sh) runs Node with. It loads lib/main.cjs, with one change to how Node loads the
+// dist/shim.cjs: what the `shim` command (dist/shim, src/cli/shim-launcher.c) runs Node with. It loads lib/main.cjs, with one change to how Node loads the
 // files of lib/: it keeps V8's compiled code for each of them beside it (lib/<file>.cjs.v8cache) and hands it
 // back to V8 the next time. Compiling is most of what loading costs: lib/run.cjs takes ~8 ms to compile and
 // ~1 ms from its cache, and the functions a command calls are compiled again at every start unless cached.

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli/proc-read.h"
+
 #define RECORD_MAX 4096
 
 static const char *action = "", *ns = "", *id = "", *address = "";
@@ -72,29 +74,6 @@ static int all_digits(const char *text) {
 	return *text != '\0' && strspn(text, "0123456789") == strlen(text);
 }
 
-/** A whole (small) file into buf, NUL-terminated; -1 when it cannot be read or does not fit. */
-static ssize_t read_small(const char *path, char *buf, size_t size) {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return -1;
-	size_t used = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, size - 1 - used);
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) {
-			close(fd);
-			if (n < 0) return -1;
-			break;
-		}
-		used += (size_t)n;
-		if (used == size - 1) {
-			close(fd);
-			return -1;
-		}
-	}
-	buf[used] = '\0';
-	return (ssize_t)used;
-}
-
 struct server {
 	char text[RECORD_MAX];
 	const char *pid, *started, *socket;
@@ -122,24 +101,10 @@ static int read_server(const char *record, struct server *server) {
 	return all_digits(server->pid) && server->socket[0] == '/' && strcmp(fields[2], ns) == 0 && strcmp(fields[3], address) == 0;
 }
 
-/** True when the process lives (not a zombie) and started at `started`: /proc/PID/stat's field 22. */
+/** True when the process lives (not a zombie) and started at `started`. */
 static int alive(const char *pid, const char *started) {
-	char path[64], text[1024];
-	snprintf(path, sizeof path, "/proc/%s/stat", pid);
-	if (read_small(path, text, sizeof text) < 0) return 0;
-	// The fields after the command's parenthesised name (which may hold anything, parentheses too).
-	char *rest = strrchr(text, ')');
-	if (rest == NULL || rest[1] != ' ') return 0;
-	rest += 2;
-	if (*rest == 'Z' || *rest == 'X' || *rest == 'x') return 0;
-	char *field = rest;
-	for (int index = 0; index < 19; index++) {
-		field = strchr(field, ' ');
-		if (field == NULL) return 0;
-		field++;
-	}
-	size_t length = strcspn(field, " \n");
-	return length == strlen(started) && strncmp(field, started, length) == 0;
+	char start_time[32];
+	return process_start_time(pid, start_time, sizeof start_time) && strcmp(start_time, started) == 0;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The OCI state `shim state` prints (runtime-spec's State, in runc's field order), from a container's stored
 // state and its observed status. One definition for Node's `state` (cli/state.ts, through lifecycle.ts) and
-// for the template the shell launcher fills in for a plain container (fast-path-record.ts).
+// for the template dist/shim fills in for a plain container (fast-path-record.ts).
 
 import type { ContainerState, ContainerStatus } from './state-store.js';
 

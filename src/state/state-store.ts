@@ -135,8 +135,8 @@ export class StateStore {
   }
 
   /**
-   * Writes state.json and, beside it, the shell launcher's fast-path record for the same state (or removes
-   * it): a record is removed before the state changes and written after, so the shell never acts on a
+   * Writes state.json and, beside it, dist/shim's fast-path record for the same state (or removes
+   * it): a record is removed before the state changes and written after, so dist/shim never acts on a
    * record that describes an older state than state.json's.
    */
   async writeState(state: ContainerState): Promise<void> {

@@ -1,17 +1,18 @@
-// dist/shim's shell fast path (src/cli/shim-launcher.sh, src/state/fast-path-record.ts): `start` and `delete` of
-// a plain runc-style container answered without Node, and every other case handed to Node, which then does
+// dist/shim's fast path (src/cli/shim-launcher.c, src/state/fast-path-record.ts): `start`, `kill`, `delete` and
+// `state` of a plain runc-style container answered without Node, and every other case handed to Node, which then does
 // and says what it always did. Real containers through the real CLI.
 //
 // How a test knows whether Node ran: NODE_OPTIONS naming a module that does not exist makes every Node start
 // fail at once ("Cannot find module"), and nothing else reads it. A call that succeeds under it ran no Node;
 // one that fails under it went to Node.
 
+import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shimToFiles } from '../support/files-stdio.js';
-import { hostBoundBundle, makeRoots, settledLeaks, shim, waitFor, type Roots, type ShimResult } from '../support/shim.js';
+import { hostBoundBundle, makeRoots, settledLeaks, shim, shimBin, waitFor, type Roots, type ShimResult } from '../support/shim.js';
 
 const NO_NODE = { NODE_OPTIONS: '--require=/nonexistent/shim-fast-path-test-poison.cjs' };
 
@@ -57,7 +58,7 @@ async function ended(pid: number): Promise<boolean> {
 
 const record = (id: string) => readFile(join(roots.root, id, 'fast-path'), 'utf8');
 
-describe('the shell fast path', () => {
+describe('the fast path', () => {
   it('starts and deletes a plain runc container without starting Node, leaving nothing', async () => {
     // The poison works: a verb that needs Node fails under it.
     expect((await shim(roots, ['list'], { env: NO_NODE })).exitCode).not.toBe(0);
@@ -119,6 +120,30 @@ describe('the shell fast path', () => {
     expect(existsSync(join(roots.root, 'fp2'))).toBe(false);
   });
 
+  it("finds Node's side and the helper beside its own file however it is run: a symlink elsewhere, a bare name on PATH", async () => {
+    // podman's `runc` symlink, and a caller that runs it by name: argv[0] then says nothing of where the file is.
+    const bin = join(roots.base, 'bin');
+    await mkdir(bin);
+    await symlink(shimBin, join(bin, 'runc'));
+    const onPath = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const byName = (args: string[], env: Record<string, string> = {}) =>
+      execa('runc', ['--root', roots.root, '--data-root', roots.dataRoot, ...args], { reject: false, env: { ...roots.env, ...onPath, ...env }, cwd: roots.base });
+    const dir = await bundle('echo ran > /host/out');
+    // create goes to Node through the helper's launch, both found beside dist/shim.
+    const created = await shimToFiles(roots, ['create', '--bundle', dir, 'fp4'], { bin: 'runc', env: onPath });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const byNode = await byName(['state', 'fp4'], { SHIM_NO_FAST_PATH: '1' });
+    expect(byNode.exitCode, byNode.stderr).toBe(0);
+    expect(JSON.parse(byNode.stdout).status).toBe('created');
+    const started = await byName(['start', 'fp4'], NO_NODE);
+    expect(started.exitCode, started.stderr).toBe(0);
+    await waitFor('the process ran', () => existsSync(join(hostDir, 'out')));
+    await stopped('fp4');
+    const viaSymlink = await execa(join(bin, 'runc'), ['--root', roots.root, 'delete', 'fp4'], { reject: false, env: { ...roots.env, ...NO_NODE } });
+    expect(viaSymlink.exitCode, viaSymlink.stderr).toBe(0);
+    expect(existsSync(join(roots.root, 'fp4'))).toBe(false);
+  });
+
   it('leaves to Node, in its words, what the record does not cover', async () => {
     const dir = await bundle('sleep 30');
     expect((await create(dir, 'fp3')).exitCode).toBe(0);
@@ -139,7 +164,7 @@ describe('the shell fast path', () => {
     // Gone: Node's answers for a missing container.
     expect((await shim(roots, ['delete', 'fp3'])).stderr).toBe('shim: delete fp3: container fp3 does not exist\n');
     expect((await shim(roots, ['delete', '--force', 'fp3'])).exitCode).toBe(0);
-    // An option the shell does not know, and an id that is not a plain name, go to Node untouched.
+    // An option the fast path does not know, and an id that is not a plain name, go to Node untouched.
     expect((await shim(roots, ['--debug', 'delete', 'fp3'], { env: NO_NODE })).exitCode).not.toBe(0);
     expect((await shim(roots, ['start', '-x'], { env: NO_NODE })).exitCode).not.toBe(0);
   });
@@ -208,7 +233,7 @@ describe('the shell fast path', () => {
     const straggler = Number(await waitFor('the pid file', async () => (await readFile(join(hostDir, 'pid'), 'utf8').catch(() => '')).trim() || undefined));
     await stopped('fp4');
     expect(await ended(straggler)).toBe(false);
-    // The shell's rmdir fails (EBUSY): Node takes over.
+    // The fast path's rmdir fails (EBUSY): Node takes over.
     expect((await shim(roots, ['delete', 'fp4'], { env: NO_NODE })).exitCode).not.toBe(0);
     expect(existsSync(join(roots.root, 'fp4'))).toBe(true);
     const deleted = await shim(roots, ['delete', 'fp4']);

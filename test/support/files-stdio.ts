@@ -8,12 +8,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shimBin, type Roots, type ShimResult } from './shim.js';
 
-export async function shimToFiles(roots: Roots, args: string[], options: { globalArgs?: string[]; env?: Record<string, string> } = {}): Promise<ShimResult> {
+/** options.bin: another way to run the CLI (a symlink to dist/shim, or a bare name found on env.PATH). */
+export async function shimToFiles(
+  roots: Roots,
+  args: string[],
+  options: { globalArgs?: string[]; env?: Record<string, string>; bin?: string } = {},
+): Promise<ShimResult> {
   const out = join(roots.base, `stdio-${Math.random().toString(36).slice(2, 8)}`);
   const stdout = openSync(`${out}.out`, 'w');
   const stderr = openSync(`${out}.err`, 'w');
   try {
-    const result = await execa(shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...(options.globalArgs ?? []), ...args], {
+    const result = await execa(options.bin ?? shimBin, ['--root', roots.root, '--data-root', roots.dataRoot, ...(options.globalArgs ?? []), ...args], {
       reject: false,
       env: { ...roots.env, ...options.env },
       stdio: ['ignore', stdout, stderr] as unknown as ['ignore', 'inherit', 'inherit'],

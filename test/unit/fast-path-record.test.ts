@@ -1,5 +1,5 @@
 // The fast-path record (src/state/fast-path-record.ts): written only for a container whose start and delete
-// are nothing but the FIFO, the cgroups and the state directory, with only paths the shell may split.
+// are nothing but the FIFO, the cgroups and the state directory, with only paths dist/shim may split.
 
 import { describe, expect, it } from 'vitest';
 import { fastPathRecord } from '../../src/state/fast-path-record.js';
@@ -40,7 +40,7 @@ describe('fastPathRecord', () => {
   it("fills in the template to exactly Node's state output, whatever the annotations hold", () => {
     const annotated = { ...created, annotations: { a: '  "pid": @PID@,', 'b"q': 'line\nbreak \\ @STATUS@' } };
     const template = fastPathRecord(annotated)!.split('\noci-state\n')[1]!;
-    // As the shell does: only the two whole lines are filled in.
+    // As dist/shim does: only the two whole lines are filled in.
     const filled = template
       .trimEnd()
       .split('\n')
@@ -68,7 +68,7 @@ describe('fastPathRecord', () => {
     for (const change of without) expect(fastPathRecord({ ...created, ...change }), JSON.stringify(change)).toBeUndefined();
   });
 
-  it('gives none when a path could not pass through the shell unchanged', () => {
+  it("gives none when a path could not pass through dist/shim's word splitting unchanged", () => {
     for (const path of ['/sys/fs/cgroup/memory/a b', '/sys/fs/cgroup/memory/a*', '/sys/fs/cgroup/x\ny', 'relative/dir', "/q'uote", '/a$b']) {
       expect(fastPathRecord({ ...created, cgroupDirs: [path] }), path).toBeUndefined();
       expect(fastPathRecord({ ...created, cgroupParentDirs: [path] }), path).toBeUndefined();
