@@ -89,6 +89,23 @@ $(GEN_TS)/shim.js $(GEN_TS)/shim.d.ts: proto/shim.proto node_modules/.package-lo
 	     -o $(GEN_TS)/shim.js proto/shim.proto
 	npx pbts -o $(GEN_TS)/shim.d.ts $(GEN_TS)/shim.js
 
+# What the CLI itself loads (src/spec/encode-spec.ts): the Spec's encoders without any decoder, and the decoder
+# of Status frames alone (scripts/proto-subset.mjs), each with a protobufjs root of its own; shim.js above,
+# with both directions for every message, is for the tests. A create loads ~30 KB less generated code.
+$(GEN_TS)/spec-encode.js $(GEN_TS)/spec-encode.d.ts: proto/shim.proto node_modules/.package-lock.json
+	mkdir -p $(GEN_TS)
+	npx pbjs -t static-module -w es6 --es6 --no-verify --no-convert --no-delimited --no-create --no-typeurl --no-decode --force-number \
+	     -r shim-encode -o $(GEN_TS)/spec-encode.js proto/shim.proto
+	npx pbts -o $(GEN_TS)/spec-encode.d.ts $(GEN_TS)/spec-encode.js
+
+$(GEN_TS)/status-decode.js $(GEN_TS)/status-decode.d.ts: proto/shim.proto scripts/proto-subset.mjs node_modules/.package-lock.json
+	mkdir -p $(GEN_TS) $(BUILD)
+	npx pbjs -t json -o $(BUILD)/shim-proto.json proto/shim.proto
+	node scripts/proto-subset.mjs $(BUILD)/shim-proto.json $(BUILD)/status-proto.json shim.v1 Status Error StatusKind Stage
+	npx pbjs -t static-module -w es6 --es6 --no-verify --no-convert --no-delimited --no-create --no-typeurl --no-encode --force-number \
+	     -r shim-status -o $(GEN_TS)/status-decode.js $(BUILD)/status-proto.json
+	npx pbts -o $(GEN_TS)/status-decode.d.ts $(GEN_TS)/status-decode.js
+
 # Not committed: made from the headers of linux-libc-dev and the -cross packages on every build machine.
 $(SYSCALL_TABLES): scripts/gen-syscall-tables.mjs
 	node scripts/gen-syscall-tables.mjs $@
@@ -160,10 +177,10 @@ fuzz: fuzz-build
 	bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 # --- the CLI --------------------------------------------------------------------------------------------
-$(DIST)/shim.cjs: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
+$(DIST)/shim.cjs: $(TS_SRC) $(GEN_TS)/shim.js $(GEN_TS)/spec-encode.js $(GEN_TS)/status-decode.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS) scripts/bundle.mjs scripts/esbuild-options.mjs scripts/lazy-builtins.mjs package.json
 	node scripts/bundle.mjs
 
-typecheck: $(GEN_TS)/shim.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS)
+typecheck: $(GEN_TS)/shim.js $(GEN_TS)/spec-encode.js $(GEN_TS)/status-decode.js $(GEN_CONTAINERD)/containerd.js $(SYSCALL_TABLES) $(PREBUILT_FILTERS)
 	npx tsc -p tsconfig.json
 
 # --- dependencies ---------------------------------------------------------------------------------------

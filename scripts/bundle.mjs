@@ -11,6 +11,9 @@
 //    `require('./run.cjs')` here (verbModules below); esbuild cannot split CommonJS output into shared chunks,
 //    so code both verbs use (errors, the state store) is in both files: a few KB on disk, never parsed twice.
 //  - yargs and execa are files of their own too (vendor-*.cjs): loaded only by the commands that use them.
+//  - So is the seccomp compiler with its syscall tables and prebuilt filters (seccomp-compiler.cjs), required
+//    by planSeccomp on a filter-cache miss only (src/seccomp/load-compiler.ts): podman's create, whose profile
+//    the cache answers, never parses it.
 // The launcher must be read as CommonJS wherever it is installed: dist/package.json says so, because the
 // repository's package.json says "type": "module" and an ESM launcher would start the ESM loader after all.
 
@@ -57,6 +60,12 @@ const separateFiles = {
     // command). The generated code is made with --force-number (Makefile): 64-bit fields are plain numbers,
     // and protobufjs falls back to them when require("long") gives nothing, so nothing of Long.js is used.
     builder.onResolve({ filter: /^long$/ }, () => ({ path: join(stubs, 'no-long.cjs') }));
+    // The seccomp compiler: load-compiler.ts's import becomes a require() of its own file, made on first use.
+    builder.onResolve({ filter: /^\.\/load-compiler\.js$/ }, (args) => {
+      if (args.importer !== join(repo, 'src/seccomp/plan-seccomp.ts')) return undefined;
+      return { path: join(stubs, 'load-seccomp-compiler.cjs') };
+    });
+    builder.onResolve({ filter: /^\.\/seccomp-compiler\.cjs$/ }, (args) => (args.importer.startsWith(stubs) ? { path: args.path, external: true } : undefined));
     builder.onResolve({ filter: /^(yargs|execa)$/ }, (args) => {
       if (args.importer.startsWith(stubs)) return undefined;
       return { path: `./${vendorModules[args.path]}.cjs`, external: true };
@@ -73,12 +82,15 @@ await mkdir(stubs, { recursive: true });
 await writeFile(join(stubs, 'vendor-yargs.cjs'), "module.exports = require('yargs');\n");
 await writeFile(join(stubs, 'no-long.cjs'), 'module.exports = null;\n');
 await writeFile(join(stubs, 'vendor-execa.mjs'), "export * from 'execa';\n");
+// Bundled into each file that plans seccomp, which sits in lib/ beside seccomp-compiler.cjs.
+await writeFile(join(stubs, 'load-seccomp-compiler.cjs'), "exports.loadSeccompCompiler = () => require('./seccomp-compiler.cjs');\n");
 
 const entryPoints = {
   main: 'src/cli/shim.ts',
   ...Object.fromEntries(verbModules.map((name) => [name, `src/cli/${name}.ts`])),
   'vendor-yargs': join(stubs, 'vendor-yargs.cjs'),
   'vendor-execa': join(stubs, 'vendor-execa.mjs'),
+  'seccomp-compiler': 'src/seccomp/compile-on-miss.ts',
   // The runtime v2 shim (src/containerd/): its cold entry (start, delete), and the server with containerd's
   // API and the container library, which no verb of the CLI loads.
   'containerd-shim': 'src/containerd/shim-v2.ts',

@@ -33,6 +33,7 @@ import type { StoreVerbArgs } from './images.js';
 import { exitCodeFor, formatErrorLine } from './report-error.js';
 import { splitArgv } from './split-argv.js';
 import { addDockerRunOptions, addDockerVerbs, addVerbExamples, dockerVerbHandlers, toDockerRunArgs, type DockerRunArgs, type DockerVerbHandlers } from './docker-args.js';
+import { isoTimestamp } from '../host/utc-timestamp.js';
 
 declare const __SHIM_VERSION__: string | undefined;
 const VERSION = typeof __SHIM_VERSION__ === 'string' ? __SHIM_VERSION__ : 'dev';
@@ -756,7 +757,7 @@ export interface LogFile {
  * to an exit that does not wait for pending writes. A log that cannot be written is not worth failing over.
  */
 export function writeLogLine(file: LogFile, level: 'error' | 'warning' | 'debug', msg: string): void {
-  const time = new Date().toISOString();
+  const time = isoTimestamp();
   const line = file.format === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
   try {
     appendFileSync(file.path, `${line}\n`);

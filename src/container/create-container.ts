@@ -24,6 +24,7 @@ import { acquireContainer, helperFailure, logStatus, runtimeEnvironment, type Pr
 import { HookPause, runPoststopHooks } from '../hooks/container-hooks.js';
 import { signalProcess } from '../host/signal-process.js';
 import { backgroundSpecOptions } from './docker-run.js';
+import { isoTimestamp } from '../host/utc-timestamp.js';
 
 export const LOG_FILE = 'container.log';
 
@@ -164,7 +165,7 @@ export async function createPrepared(prepared: PreparedRun, context: RuntimeCont
       state.monitorStartTime = await readProcessStartTime(stat.ppid);
     }
     state.status = background ? 'running' : 'created';
-    if (state.docker) state.docker.startedAt = new Date().toISOString();
+    if (state.docker) state.docker.startedAt = isoTimestamp();
     await store.writeState(state);
 
     if (options.pidFile) {

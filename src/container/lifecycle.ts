@@ -25,6 +25,7 @@ import { parseSignal } from './signals.js';
 import { signalProcess } from '../host/signal-process.js';
 import { readOomKillCount } from '../cgroups/cgroup-files.js';
 import { netnsSharers, releaseNetwork } from '../network/container-network.js';
+import { isoTimestamp } from '../host/utc-timestamp.js';
 
 const DEATH_WAIT_MS = 5_000;
 const START_WAIT_MS = 10_000;
@@ -107,7 +108,7 @@ function exitCodeOf(exit: ExitStatus): number {
 }
 
 function finishedAt(exit: ExitStatus): string {
-  return new Date(exit.finishedSec * 1000 + Math.floor(exit.finishedNsec / 1e6)).toISOString();
+  return isoTimestamp(exit.finishedSec * 1000 + Math.floor(exit.finishedNsec / 1e6));
 }
 
 /** A transition the current status does not allow, worded as containerd's shim words it. */

@@ -35,6 +35,7 @@ import { signalProcess } from '../host/signal-process.js';
 import { acquireNetwork, planNetwork, releaseNetwork, type NetworkFlags, type PlannedNetwork } from '../network/container-network.js';
 import { applyDockerRun, dockerStateOf, type DockerRunOptions } from './docker-run.js';
 import { planRunDevices } from '../live/run-devices.js';
+import { isoTimestamp } from '../host/utc-timestamp.js';
 
 export const STATE_OCI_VERSION = '1.2.0';
 
@@ -424,7 +425,7 @@ export async function acquireContainer(
     pid: 0,
     bundle: prepared.bundleDir,
     rootfs: plan.rootfs.path,
-    created: new Date().toISOString(),
+    created: isoTimestamp(),
     annotations: prepared.config.annotations,
     image: prepared.image?.reference,
     imageId: prepared.image?.imageId,
@@ -580,7 +581,7 @@ export async function runPrepared(preparedFirst: PreparedRun, context: RuntimeCo
     if (!prepared.autoRemove) {
       state.status = 'stopped';
       state.pid = 0;
-      state.finished = new Date().toISOString();
+      state.finished = isoTimestamp();
       state.exitCode = result.exitCode;
       state.exitSignal = result.signal;
       await store.writeState(state);

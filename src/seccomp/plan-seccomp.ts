@@ -4,10 +4,9 @@
 
 import type { HostFacts } from '../plan/container-plan.js';
 import { hostFamily } from './archs.js';
-import { compileSeccomp } from './compile.js';
-import { cachedFilterOf, seccompCacheKey, type CachedFilter, type SeccompCache } from './filter-cache.js';
-import { PREBUILT_FILTERS } from './generated/prebuilt-filters.js';
-import { SECCOMP_FILTER_FLAG_NEW_LISTENER, readSeccompProfile, type OciSeccomp } from './profile.js';
+import { seccompCacheKey, type SeccompCache } from './filter-cache.js';
+import { loadSeccompCompiler } from './load-compiler.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER, type OciSeccomp } from './profile.js';
 
 export interface PlannedSeccomp {
   /** struct sock_filter[], base64. */
@@ -45,15 +44,12 @@ export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest
   if (!raw) return undefined;
   const where = request.where ?? 'config.json: linux.seccomp';
   if (!raw.defaultAction && (raw.syscalls ?? []).length === 0) return undefined;
-  let planned: PlannedSeccomp | undefined = prebuiltFilter(raw, request.host.seccompActions);
-  const key = !planned && request.cache ? seccompCacheKey(raw, hostFamily(), request.host.seccompActions) : undefined;
-  if (key) planned = request.cache!.get(key);
+  // The cache first: a hit is one small file read, where the prebuilt table and the compiler are a file of
+  // their own to load (load-compiler.ts). A miss, the prebuilt default profile included, fills the cache.
+  const key = request.cache ? seccompCacheKey(raw, hostFamily(), request.host.seccompActions) : undefined;
+  let planned: PlannedSeccomp | undefined = key ? request.cache!.get(key) : undefined;
   if (!planned) {
-    const profile = readSeccompProfile(raw, where)!;
-    const filter = compileSeccomp(profile, { actionsAvailable: request.host.seccompActions, where });
-    // prepareRun prints plan warnings after "config.json: ".
-    warnings.push(...filter.warnings.filter((warning) => !warning.startsWith('unknown syscalls')).map((warning) => `linux.seccomp: ${warning}`));
-    planned = cachedFilterOf(filter, profile.defaultActionName);
+    planned = loadSeccompCompiler().compileOnMiss(raw, request.host.seccompActions, where, warnings);
     if (key) request.cache!.set(key, planned);
   }
   // The listener's message names this container: never from the cache.
@@ -61,20 +57,6 @@ export function planSeccomp(raw: OciSeccomp | undefined, request: SeccompRequest
     planned = { ...planned, listenerPath: raw.listenerPath, listenerState: listenerState(request, raw.listenerMetadata || undefined) };
   }
   return planned;
-}
-
-/**
- * The built-in default profile compiled at build time (scripts/gen-prebuilt-filters.mjs), when this profile is
- * exactly that one (the same serialised key) and the kernel has the actions it uses; undefined otherwise.
- * A profile that only looks like it (another capability set, another arch family) is compiled as usual.
- */
-export function prebuiltFilter(raw: OciSeccomp, actionsAvailable: readonly string[] | undefined): CachedFilter | undefined {
-  const family = hostFamily();
-  const prebuilt = PREBUILT_FILTERS.find((entry) => entry.family === family);
-  // Cheap refusals first: the key is the whole profile serialised.
-  if (!prebuilt || raw.defaultAction !== prebuilt.filter.defaultAction) return undefined;
-  if (actionsAvailable && !prebuilt.actions.every((action) => actionsAvailable.includes(action))) return undefined;
-  return seccompCacheKey(raw, family, undefined) === prebuilt.key ? prebuilt.filter : undefined;
 }
 
 /** runc's ContainerProcessState (runtime-spec specs-go/state.go), with a hole for the pid at both places. */

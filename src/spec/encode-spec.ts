@@ -1,5 +1,8 @@
 // The only module that touches the generated protobuf code: the plan becomes one Spec for the helper, and the
 // helper's Status frames become plain HelperStatus values for the rest of the shim.
+// Two generated modules (Makefile): the encoders of every message without their decoders, and the decoders
+// of Status frames alone, so that a create loads no code it never runs; tests decode Specs with the full
+// generated module (test/support/decode-spec.ts).
 
 import protobuf from 'protobufjs/minimal.js';
 import { RuntimeError } from '../errors.js';
@@ -8,7 +11,8 @@ import type { ExecPlan } from '../plan/plan-exec.js';
 import { hookEnvironment, hookStateTemplate, type HookStatus, type OciHook, type PlannedHooks } from '../hooks/oci-hooks.js';
 import type { IdMapping } from '../userns/plan-user-namespace.js';
 import type { PlannedSeccomp } from '../seccomp/plan-seccomp.js';
-import { shim } from './generated/shim.js';
+import { shim } from './generated/spec-encode.js';
+import { shim as statusFrames } from './generated/status-decode.js';
 
 // protobufjs decodes 64-bit fields as Long objects whenever it can load the `long` package, which depends on
 // where the bundle happens to sit (inside a checkout it finds node_modules, once installed it does not).
@@ -295,11 +299,6 @@ export function encodeHookResume(proceed: boolean): Uint8Array {
   return pb.HookResume.encode({ proceed }).finish();
 }
 
-/** For tests and debugging: the Spec back as a plain object (enums as numbers, uint64 as numbers). */
-export function decodeSpec(bytes: Uint8Array): shim.v1.Spec {
-  return pb.Spec.decode(bytes);
-}
-
 // --- status frames --------------------------------------------------------------------------------------
 
 export interface HelperErrorReport {
@@ -325,31 +324,32 @@ export type HelperStatus =
   | (StatusBase & { kind: 'error'; error: HelperErrorReport });
 
 /** Field 22 of /proc/PID/stat as the helper read it before the process could be reaped; 0 means unreadable. */
-function startTime(status: shim.v1.Status): string | undefined {
+function startTime(status: statusFrames.v1.Status): string | undefined {
   const ticks = Number(status.pidStartTime ?? 0);
   return ticks > 0 ? String(ticks) : undefined;
 }
 
 export function decodeStatus(bytes: Uint8Array): HelperStatus {
-  let status: shim.v1.Status;
+  const kinds = statusFrames.v1.StatusKind;
+  let status: statusFrames.v1.Status;
   try {
-    status = pb.Status.decode(bytes);
+    status = statusFrames.v1.Status.decode(bytes);
   } catch (error) {
     throw new RuntimeError('helper-failed', 'read status: malformed status frame', { cause: error });
   }
   const elapsedNs = Number(status.elapsedNs ?? 0);
   switch (status.kind) {
-    case pb.StatusKind.STATUS_KIND_STAGE:
+    case kinds.STATUS_KIND_STAGE:
       return { kind: 'stage', stage: stageName(status.stage), elapsedNs };
-    case pb.StatusKind.STATUS_KIND_READY:
+    case kinds.STATUS_KIND_READY:
       return { kind: 'ready', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
-    case pb.StatusKind.STATUS_KIND_STARTED:
+    case kinds.STATUS_KIND_STARTED:
       return { kind: 'started', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
-    case pb.StatusKind.STATUS_KIND_PAUSED:
+    case kinds.STATUS_KIND_PAUSED:
       return { kind: 'paused', pid: status.pid, pidStartTime: startTime(status), elapsedNs };
-    case pb.StatusKind.STATUS_KIND_EXITED:
+    case kinds.STATUS_KIND_EXITED:
       return { kind: 'exited', exitCode: status.exitCode, termSignal: status.termSignal, coreDumped: status.coreDumped, elapsedNs };
-    case pb.StatusKind.STATUS_KIND_ERROR: {
+    case kinds.STATUS_KIND_ERROR: {
       const error = status.error;
       return {
         kind: 'error',

@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, hasErrnoCode, systemError } from '../errors.js';
-import { randomHex } from '../host/random-hex.js';
 import type { OciConfig } from '../plan/oci-config.js';
 import type { PlannedHooks } from '../hooks/oci-hooks.js';
 import type { LiveDevice, LiveDeviceProgram, LiveMount } from '../live/live-types.js';
@@ -256,7 +255,7 @@ export class StateStore {
     const dir = this.dirOf(id);
     const path = join(dir, name);
     // Unique per write: two writers of one file (a verb and a dying run's cleanup) must not share a temporary.
-    const temporary = join(dir, `.${name}.${randomHex(6)}.tmp`);
+    const temporary = join(dir, `.${name}.${uniqueTemporarySuffix()}.tmp`);
     try {
       writeFileSync(temporary, text, { mode: 0o600 });
       renameSync(temporary, path);
@@ -265,6 +264,19 @@ export class StateStore {
       throw systemError(error, `write ${name}`, { stage: 'state', path });
     }
   }
+}
+
+let processTag: string | undefined;
+let temporaryCount = 0;
+
+/**
+ * A name part no other write uses: this process's pid and the boot clock when it first wrote (two processes of
+ * one pid in different pid namespaces), then a count. Not random bytes: the first read of /dev/urandom and
+ * its hex text cost a fresh process ~0.5 ms, and every create writes its state files before anything else does.
+ */
+function uniqueTemporarySuffix(): string {
+  processTag ??= `${process.pid}-${process.hrtime.bigint().toString(36)}`;
+  return `${processTag}-${++temporaryCount}`;
 }
 
 /**

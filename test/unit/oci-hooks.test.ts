@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import { hookStateJson, hookStateTemplate, planHooks } from '../../src/hooks/oci-hooks.js';
 import { readStartFailure } from '../../src/hooks/start-failure.js';
-import { decodeSpec, encodeRunSpec, encodeStatusForTest, STAGES, STATUS_KINDS } from '../../src/spec/encode-spec.js';
+import { encodeRunSpec, encodeStatusForTest, STAGES, STATUS_KINDS } from '../../src/spec/encode-spec.js';
+import { decodeSpec } from '../support/decode-spec.js';
 import { planContainer } from '../../src/plan/plan-container.js';
 import { readOciConfig } from '../../src/plan/read-oci-config.js';
 

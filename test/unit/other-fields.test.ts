@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planContainer } from '../../src/plan/plan-container.js';
 import { readOciConfig } from '../../src/plan/read-oci-config.js';
-import { decodeSpec, encodeRunSpec } from '../../src/spec/encode-spec.js';
+import { encodeRunSpec } from '../../src/spec/encode-spec.js';
+import { decodeSpec } from '../support/decode-spec.js';
 import { hostFacts } from './fixtures/host.js';
 
 function runcSpec(mutate: (config: any) => void = () => {}): any {

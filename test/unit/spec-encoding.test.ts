@@ -1,7 +1,8 @@
 // The plan -> Spec bytes -> decoded Spec round trip, and Status frames -> HelperStatus.
 
 import { describe, expect, it } from 'vitest';
-import { decodeSpec, decodeStatus, encodeRunSpec, encodeStatusForTest, STAGES, STATUS_KINDS, stageName } from '../../src/spec/encode-spec.js';
+import { decodeStatus, encodeRunSpec, encodeStatusForTest, STAGES, STATUS_KINDS, stageName } from '../../src/spec/encode-spec.js';
+import { decodeSpec } from '../support/decode-spec.js';
 import { planDockerConfig } from '../../src/plan/docker-config.js';
 import { planContainer } from '../../src/plan/plan-container.js';
 import * as k from '../../src/plan/kernel-constants.js';
