@@ -2,9 +2,11 @@
 # `podman run --rm --net none IMAGE true` with shim as podman's runtime, beside runc and crun as the runtime, in
 # ONE hyperfine call; then what podman and conmon themselves cost (each runtime's own run of a like bundle,
 # measured in the same call). A separate script so bench/run.sh can call it: `bash bench/podman.sh` (as root,
-# after `make build`) prints the medians and ratios.
+# after `make build`) prints the medians and ratios. Then each runtime call podman makes, timed through a wrapper
+# runtime (CALL_RUNS runs); then ROUNDS interleaved rounds of one run per runtime (below: why).
 #
 #   RUNS=N (default 20)  WARMUP=N (default 3)  JSON=FILE (also keep hyperfine's JSON there)
+#   CALL_RUNS=N (default 8)  ROUNDS=N (default 20)  CALLS=FILE (the last two parts there)
 #
 # podman's storage, run root and tmpdir are private to a temp dir; the image is shim's built-in busybox
 # (`shim image export`, `podman load`). Every runtime gets the same flags: the ulimits root can set here (no
@@ -135,3 +137,48 @@ console.log('| --- | ---: | ---: | ---: |');
 for (const verb of verbs) console.log(`| \`${verb}\` | ${cell('shim', verb)} | ${cell('runc', verb)} | ${cell('crun', verb)} |`);
 console.log(`| all the calls of one run | ${total('shim').toFixed(1)} ms | ${total('runc').toFixed(1)} ms | ${total('crun').toFixed(1)} ms |`);
 EOF
+
+# --- interleaved rounds: hyperfine runs each command's runs back to back, so a drift of the machine over the
+# call (another process, the page cache, podman's storage growing) falls on one runtime more than another; on
+# this 2-core VM that drift is as large as the difference being measured. Each round here runs one `podman run`
+# per runtime, the order rotating from round to round, and the medians over the rounds are compared.
+ROUNDS=${ROUNDS:-20}
+WRAPPER_MS=$(jq -r '.results[] | select(.command == "crun wrapper alone") | .median * 1000' "$JSON_OUT")
+: >"$T/rounds.log"
+for round in $(seq "$ROUNDS"); do
+	case $((round % 3)) in
+	0) order="shim runc crun" ;;
+	1) order="runc crun shim" ;;
+	2) order="crun shim runc" ;;
+	esac
+	for runtime in $order; do
+		start=$(date +%s%N)
+		case $runtime in
+		shim) $P --runtime "$SHIM" $RUN ;;
+		runc) $P --runtime runc $RUN ;;
+		crun) unshare -m sh -c "umount /sys/fs/cgroup/unified && exec $P --runtime crun $RUN" ;;
+		esac
+		echo "$runtime $(( ($(date +%s%N) - start) / 1000 ))" >>"$T/rounds.log"
+	done
+done
+echo >&4
+node - "$T/rounds.log" "$ROUNDS" "$WRAPPER_MS" >&4 <<'EOF2'
+const { readFileSync } = require('node:fs');
+const [file, rounds, wrapperMs] = process.argv.slice(2);
+const median = (values) => { const s = [...values].sort((a, b) => a - b); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
+const times = { shim: [], runc: [], crun: [] };
+for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+  const [runtime, micros] = line.split(' ');
+  times[runtime].push(Number(micros) / 1000 - (runtime === 'crun' ? Number(wrapperMs) : 0));
+}
+const m = Object.fromEntries(Object.entries(times).map(([runtime, values]) => [runtime, median(values)]));
+// How often shim's run in a round beat runc's in the same round.
+const wins = times.shim.filter((value, index) => value < times.runc[index]).length;
+console.log(`Interleaved: ${rounds} rounds of one \`podman run\` per runtime, the order rotating (medians; crun net of its wrapper, ${Number(wrapperMs).toFixed(1)} ms):`);
+console.log('');
+console.log(`  runtime shim   ${m.shim.toFixed(0)} ms`);
+console.log(`  runtime runc   ${m.runc.toFixed(0)} ms`);
+console.log(`  runtime crun   ${m.crun.toFixed(0)} ms`);
+console.log(`  shim / runc = ${(m.shim / m.runc).toFixed(2)}x, shim / crun = ${(m.shim / m.crun).toFixed(2)}x; shim faster than runc in ${wins} of ${rounds} rounds`);
+console.log(`  slowest: ${Object.entries(m).sort((a, b) => b[1] - a[1])[0][0]}`);
+EOF2
