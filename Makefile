@@ -131,8 +131,8 @@ $(DIST)/containerd-shim-shim-v2: src/containerd/launcher.c src/cli/proc-read.h
 
 # dist/shim, the command itself (src/cli/shim-launcher.c says why it is C), naming the node that builds dist/ (the
 # node that runs it: dist/ is built where it is installed). Renamed over the old as above: a running podman or
-# containerd may be executing it.
-NODE_BIN := $(shell node -p process.execPath 2>/dev/null)
+# containerd may be executing it. `=`, not `:=`: node starts only when this recipe runs, not for every make.
+NODE_BIN = $(shell node -p process.execPath 2>/dev/null)
 $(DIST)/shim: src/cli/shim-launcher.c src/cli/proc-read.h
 	mkdir -p $(DIST)
 	$(CC) $(CFLAGS) -DSHIM_NODE='"$(NODE_BIN)"' -o $@.tmp $< $(LDFLAGS)

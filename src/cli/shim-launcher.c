@@ -97,7 +97,7 @@ static int read_record(void)
 		char *next = end != NULL ? end + 1 : NULL;
 		if (end != NULL)
 			*end = '\0';
-		// As the shell's `read -r key rest` took it: the first word, then the rest without its outer blanks.
+		// The first word, then the rest without its outer blanks (as the dash script's `read -r key rest` took it).
 		while (is_blank(*line))
 			line++;
 		char *rest = line + strcspn(line, " \t");
